@@ -1,0 +1,58 @@
+# `make demo` and `make test` work on a fresh clone: both create the virtual environment first.
+SHELL := /bin/bash
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements/dev.lock | cut -d' ' -f1)
+export SAM_CLI_TELEMETRY := 0
+export BC_SKIP_MAPPING := TRUE
+
+.PHONY: venv lint typecheck check-config validate build test unit integration e2e demo bench clean
+
+$(STAMP): requirements/dev.lock
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	touch $@
+
+venv: $(STAMP)
+
+check-config: venv
+	$(BIN)/python scripts/check_config.py
+
+lint: venv check-config
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/statelint statemachines/*.asl.json
+	$(BIN)/python scripts/lint_asl.py
+	$(BIN)/sam validate --lint
+
+typecheck: venv
+	$(BIN)/mypy
+
+# sam build needs python3.13 on PATH (the venv's); it downloads the layer's arm64 wheels.
+build: venv check-config
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build --parallel --cached
+
+unit: venv
+	$(BIN)/pytest tests/unit -q
+
+integration: venv
+	$(BIN)/pytest tests/integration -q
+
+e2e: venv
+	$(BIN)/pytest tests/e2e -q
+
+test: lint typecheck build
+	$(BIN)/pytest -q
+
+demo: venv
+	$(BIN)/python -m localcloud demo
+
+bench: venv
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,100 @@
+"""Tasks of the retrain workflow (statemachines/retrain.asl.json), one domain function per `action`."""
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from controlplane import retrain
+from controlplane.adapters.announcer import Announcer
+from controlplane.adapters.ledger import DynamoDbLedger
+from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.config import ControlPlaneConfig, load_config
+from controlplane.env import RetrainTasksEnvironment
+from controlplane.errors import InvalidRequest
+from controlplane.observability import logger, metrics, tracer
+
+
+@cache
+def dependencies() -> tuple[ControlPlaneConfig, DynamoDbLedger, Announcer, StepFunctionsWorkflows]:
+    env = RetrainTasksEnvironment.from_os()
+    return (
+        load_config(env.CONTROLPLANE_CONFIG_PATH),
+        DynamoDbLedger(env.LEDGER_TABLE),
+        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
+        StepFunctionsWorkflows(),
+    )
+
+
+def _plan(task: dict[str, Any]) -> retrain.RetrainPlan:
+    return retrain.RetrainPlan.model_validate(task["plan"])
+
+
+def prepare(task: dict[str, Any]) -> dict[str, Any]:
+    config = dependencies()[0]
+    return retrain.prepare(task["request"], task["execution_name"], config).model_dump()
+
+
+def check_quiet_period(task: dict[str, Any]) -> dict[str, Any]:
+    return retrain.check_quiet_period(_plan(task), dependencies()[1]).model_dump()
+
+
+def acquire_slot(task: dict[str, Any]) -> dict[str, Any]:
+    return retrain.acquire_slot(_plan(task), dependencies()[1]).model_dump()
+
+
+def record_started(task: dict[str, Any]) -> dict[str, Any]:
+    _, ledger, announcer, _ = dependencies()
+    retrain.record_started(_plan(task), task["pipeline_execution_arn"], task["execution_arn"], ledger, announcer)
+    return {}
+
+
+def await_pipeline(task: dict[str, Any]) -> dict[str, Any]:
+    _, ledger, _, workflows = dependencies()
+    retrain.await_pipeline(task["task_token"], task["pipeline_execution_arn"], ledger, workflows)
+    return {}
+
+
+def record_outcome(task: dict[str, Any]) -> dict[str, Any]:
+    _, ledger, announcer, _ = dependencies()
+    return retrain.record_outcome(task["state"], task["execution_arn"], ledger, announcer).model_dump()
+
+
+def record_skipped(task: dict[str, Any]) -> dict[str, Any]:
+    _, ledger, announcer, _ = dependencies()
+    slot = retrain.SlotDecision.model_validate(task["slot"])
+    retrain.record_skipped(_plan(task), slot, task["execution_arn"], ledger, announcer)
+    return {}
+
+
+def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
+    _, ledger, announcer, _ = dependencies()
+    return retrain.record_rejected(
+        task["request"], task["error"], task["execution_name"], task["execution_arn"], ledger, announcer
+    ).model_dump()
+
+
+ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    action.__name__: action
+    for action in (
+        prepare,
+        check_quiet_period,
+        acquire_slot,
+        record_started,
+        await_pipeline,
+        record_outcome,
+        record_skipped,
+        record_rejected,
+    )
+}
+
+
+@logger.inject_lambda_context(correlation_id_path="execution_name")
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    action = ACTIONS.get(str(event.get("action")))
+    if action is None:
+        raise InvalidRequest(f"Unknown retrain task action {event.get('action')!r}; expected one of {sorted(ACTIONS)}")
+    return action(event)

@@ -1,0 +1,206 @@
+"""The DynamoDB ledger: dataset arrivals, pipeline runs, training slots and the write-once audit trail.
+
+One table, keys `pk`/`sk`; audit records are also indexed by model (`ByModel`) and by dataset (`ByDataset`,
+the lineage from a dataset to the runs and pipeline executions it led to).
+
+| item            | pk                          | sk          |
+|-----------------|-----------------------------|-------------|
+| dataset arrival | DATASET#<model>             | <dataset uri> |
+| pipeline run    | PIPELINE#<execution arn>    | RUN         |
+| training slot   | MODEL#<model>               | SLOT#pipeline |
+| audit record    | AUDIT#<record id>           | AUDIT       |
+"""
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from controlplane.clock import iso
+from controlplane.models import TERMINAL_PIPELINE_STATUSES
+from controlplane.ports import AuditRecord, DatasetState, PipelineRun
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+_AUDIT_FIELDS = ("dataset_uri", "event_id", "execution_arn", "pipeline_execution_arn", "status")
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _time(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+class DynamoDbLedger:
+    def __init__(self, table_name: str, table: "Table | None" = None):
+        self._table = table or boto3.resource("dynamodb").Table(table_name)
+
+    def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState:
+        item = self._table.update_item(
+            Key={"pk": f"DATASET#{model}", "sk": dataset_uri},
+            UpdateExpression=(
+                "SET last_object_at = :at, first_object_at = if_not_exists(first_object_at, :at), "
+                "model = :model, dataset_uri = :uri ADD object_count :one"
+            ),
+            ExpressionAttributeValues={":at": iso(at), ":model": model, ":uri": dataset_uri, ":one": 1},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        return self._dataset(item)
+
+    def mark_dataset_started(self, model: str, dataset_uri: str, execution_arn: str) -> None:
+        self._table.update_item(
+            Key={"pk": f"DATASET#{model}", "sk": dataset_uri},
+            UpdateExpression="SET execution_arn = :arn",
+            ExpressionAttributeValues={":arn": execution_arn},
+        )
+
+    def get_dataset(self, model: str, dataset_uri: str) -> DatasetState | None:
+        item = self._table.get_item(Key={"pk": f"DATASET#{model}", "sk": dataset_uri}, ConsistentRead=True).get("Item")
+        return self._dataset(item) if item else None
+
+    @staticmethod
+    def _dataset(item: dict[str, Any]) -> DatasetState:
+        return DatasetState(
+            model=str(item["model"]),
+            dataset_uri=str(item["dataset_uri"]),
+            object_count=int(item["object_count"]),
+            first_object_at=_time(item["first_object_at"]),
+            last_object_at=_time(item["last_object_at"]),
+            execution_arn=str(item["execution_arn"]) if item.get("execution_arn") else None,
+        )
+
+    def record(self, record: AuditRecord) -> bool:
+        item: dict[str, Any] = {
+            "pk": f"AUDIT#{record.record_id}",
+            "sk": "AUDIT",
+            "record_id": record.record_id,
+            "kind": record.kind,
+            "model": record.model,
+            "reason": record.reason,
+            "at": iso(record.at),
+            "by_model": f"MODEL#{record.model}",
+        }
+        item.update({name: getattr(record, name) for name in _AUDIT_FIELDS if getattr(record, name) is not None})
+        if record.dataset_uri:
+            item["by_dataset"] = f"DATASET#{record.dataset_uri}"
+        if record.details:
+            item["details"] = record.details
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def acquire_pipeline_slot(self, model: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
+        try:
+            self._table.put_item(
+                Item={"pk": f"MODEL#{model}", "sk": "SLOT#pipeline", "holder": holder, "lease_until": iso(lease_until)},
+                ConditionExpression="attribute_not_exists(pk) OR holder = :me OR lease_until < :now",
+                ExpressionAttributeValues={":me": holder, ":now": iso(now)},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            current = self._table.get_item(Key={"pk": f"MODEL#{model}", "sk": "SLOT#pipeline"}, ConsistentRead=True)
+            return str(current.get("Item", {}).get("holder", "another workflow"))
+        return None
+
+    def release_pipeline_slot(self, model: str, holder: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"pk": f"MODEL#{model}", "sk": "SLOT#pipeline"},
+                ConditionExpression="holder = :me",
+                ExpressionAttributeValues={":me": holder},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):  # not ours (or already released): nothing to do
+                raise
+
+    def register_pipeline_run(self, run: PipelineRun) -> None:
+        self._table.update_item(
+            Key={"pk": f"PIPELINE#{run.pipeline_execution_arn}", "sk": "RUN"},
+            UpdateExpression=(
+                "SET model = :model, dataset_uri = :uri, execution_arn = :exec, "
+                "#status = if_not_exists(#status, :status)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":model": run.model,
+                ":uri": run.dataset_uri,
+                ":exec": run.execution_arn,
+                ":status": run.status,
+            },
+        )
+
+    def attach_task_token(self, pipeline_execution_arn: str, task_token: str) -> PipelineRun:
+        item = self._table.update_item(
+            Key={"pk": f"PIPELINE#{pipeline_execution_arn}", "sk": "RUN"},
+            UpdateExpression="SET task_token = :token",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":token": task_token},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        return self._run(item)
+
+    def complete_pipeline_run(
+        self, pipeline_execution_arn: str, status: str, failure_reason: str | None
+    ) -> PipelineRun | None:
+        terminal = sorted(TERMINAL_PIPELINE_STATUSES)
+        names = {f":t{index}": value for index, value in enumerate(terminal)}
+        try:
+            item = self._table.update_item(
+                Key={"pk": f"PIPELINE#{pipeline_execution_arn}", "sk": "RUN"},
+                UpdateExpression="SET #status = :status, failure_reason = :reason",
+                ConditionExpression=f"attribute_exists(pk) AND NOT #status IN ({', '.join(names)})",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": status, ":reason": failure_reason, **names},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return self._run(item)
+
+    @staticmethod
+    def _run(item: dict[str, Any]) -> PipelineRun:
+        return PipelineRun(
+            pipeline_execution_arn=str(item["pk"]).removeprefix("PIPELINE#"),
+            model=str(item["model"]),
+            dataset_uri=str(item["dataset_uri"]),
+            execution_arn=str(item["execution_arn"]),
+            status=str(item["status"]),
+            task_token=str(item["task_token"]) if item.get("task_token") else None,
+            failure_reason=str(item["failure_reason"]) if item.get("failure_reason") else None,
+        )
+
+    def lineage(self, dataset_uri: str) -> list[AuditRecord]:
+        """Every audit record about a dataset, oldest first."""
+        response = self._table.query(
+            IndexName="ByDataset", KeyConditionExpression=Key("by_dataset").eq(f"DATASET#{dataset_uri}")
+        )
+        return [self._audit(item) for item in response["Items"]]
+
+    def history(self, model: str) -> list[AuditRecord]:
+        """Every audit record about a model, oldest first."""
+        response = self._table.query(IndexName="ByModel", KeyConditionExpression=Key("by_model").eq(f"MODEL#{model}"))
+        return [self._audit(item) for item in response["Items"]]
+
+    @staticmethod
+    def _audit(item: dict[str, Any]) -> AuditRecord:
+        return AuditRecord(
+            record_id=str(item["record_id"]),
+            kind=str(item["kind"]),
+            model=str(item["model"]),
+            reason=str(item["reason"]),
+            at=_time(item["at"]),
+            details=dict(item.get("details", {})),
+            **{name: str(item[name]) for name in _AUDIT_FIELDS if item.get(name) is not None},
+        )

@@ -1,0 +1,45 @@
+"""Step Functions: start workflows under deterministic names and resume waiting tasks."""
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from controlplane.ports import StartResult
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+# A task token that was already used, or whose task timed out, is answered with one of these.
+_STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+class StepFunctionsWorkflows:
+    def __init__(self, retrain_state_machine_arn: str | None = None, client: "SFNClient | None" = None):
+        self._retrain_arn = retrain_state_machine_arn
+        self._sfn = client or boto3.client("stepfunctions")
+
+    def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult:
+        if self._retrain_arn is None:
+            raise RuntimeError("StepFunctionsWorkflows needs the retrain state machine ARN to start executions")
+        try:
+            response = self._sfn.start_execution(
+                stateMachineArn=self._retrain_arn, name=name, input=json.dumps(request, sort_keys=True)
+            )
+        except ClientError as error:
+            # Same name, finished or with other input: the dataset already had its run (names live 90 days).
+            if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+                execution_arn = f"{self._retrain_arn.replace(':stateMachine:', ':execution:')}:{name}"
+                return StartResult("already_started", execution_arn)
+            raise
+        return StartResult("started", response["executionArn"])
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        try:
+            self._sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _STALE_TOKEN_ERRORS:
+                return False
+            raise
+        return True

@@ -1,0 +1,220 @@
+"""The declarative control-plane config: which models are under control and how each is trained.
+
+The YAML file ships inside the layer (see README, "Configuration"), so a config change deploys atomically
+with the code that reads it and is validated by `make test` and `sam build` before it can reach AWS.
+"""
+
+import re
+import string
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from controlplane.errors import ConfigError, UnknownModel
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("controlplane.yaml")
+
+# Placeholders allowed in pipeline parameter templates, filled from the dataset being trained.
+PARAMETER_PLACEHOLDERS = frozenset({"model", "dataset_uri", "dataset_id", "bucket", "dataset_prefix"})
+
+_NAME = r"^[a-z0-9](-?[a-z0-9])*$"
+_PIPELINE_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$"
+_GROUP_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataTrigger(_Strict):
+    """When new data under `prefix` of the data bucket starts a training."""
+
+    prefix: Annotated[str, Field(min_length=1, description="Key prefix of this model's datasets, ending in '/'.")]
+    dataset_depth: Annotated[int, Field(ge=1, le=10)] | None = None
+    dataset_pattern: str | None = None
+    mode: Literal["marker", "quiet_period"] = "marker"
+    marker_names: tuple[str, ...] = ("_SUCCESS", "manifest.json")
+    quiet_period_seconds: Annotated[int, Field(ge=10, le=86_400)] = 300
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix_is_a_folder(cls, prefix: str) -> str:
+        if prefix.startswith("/") or not prefix.endswith("/"):
+            raise ValueError(
+                f"'{prefix}' must be a key prefix ending in '/' without a leading '/', e.g. 'datasets/churn/'"
+            )
+        return prefix
+
+    @field_validator("dataset_pattern")
+    @classmethod
+    def _pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"'{pattern}' is not a valid regular expression ({error})") from None
+        return pattern
+
+    @field_validator("marker_names")
+    @classmethod
+    def _markers_are_file_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        if not names or any(not name or "/" in name for name in names):
+            raise ValueError("list at least one completion file name without '/', e.g. ['_SUCCESS']")
+        return names
+
+    @model_validator(mode="after")
+    def _one_dataset_rule(self) -> Self:
+        if self.dataset_depth is not None and self.dataset_pattern is not None:
+            raise ValueError("set either dataset_depth or dataset_pattern, not both")
+        return self
+
+    @property
+    def depth(self) -> int:
+        return self.dataset_depth or 1
+
+
+class PipelineSpec(_Strict):
+    """The SageMaker Pipeline a dataset starts, and how its parameters are built."""
+
+    name: Annotated[str, Field(pattern=_PIPELINE_NAME)]
+    parameters: dict[str, str] = Field(default_factory=dict)
+    concurrency: Literal["queue", "skip", "allow"] = "queue"
+    timeout_seconds: Annotated[int, Field(ge=60, le=2_592_000)] = 86_400
+    queue_poll_seconds: Annotated[int, Field(ge=1, le=3_600)] = 300
+
+    @field_validator("parameters")
+    @classmethod
+    def _known_placeholders(cls, parameters: dict[str, str]) -> dict[str, str]:
+        for name, template in parameters.items():
+            try:
+                fields = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+            except ValueError as error:
+                raise ValueError(f"parameter '{name}': '{template}' is not a valid template ({error})") from None
+            unknown = fields - PARAMETER_PLACEHOLDERS
+            if unknown:
+                raise ValueError(
+                    f"parameter '{name}' uses unknown placeholder(s) {sorted(unknown)}; "
+                    f"use only {sorted(PARAMETER_PLACEHOLDERS)}"
+                )
+        return parameters
+
+
+class ModelConfig(_Strict):
+    """One model under control."""
+
+    name: Annotated[str, Field(pattern=_NAME, max_length=32)]
+    model_package_group: Annotated[str, Field(pattern=_GROUP_NAME)]
+    data_trigger: DataTrigger
+    pipeline: PipelineSpec
+
+
+class ControlPlaneConfig(_Strict):
+    """The whole file."""
+
+    version: Literal[1]
+    output_prefixes: tuple[str, ...] = ("controlplane/",)
+    models: Annotated[tuple[ModelConfig, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _models_do_not_collide(self) -> Self:
+        seen: dict[str, str] = {}
+        for model in self.models:
+            if model.name in seen:
+                raise ValueError(f"model name '{model.name}' appears twice; give each model a unique name")
+            seen[model.name] = model.data_trigger.prefix
+        prefixes = [(model.name, model.data_trigger.prefix) for model in self.models]
+        for index, (name, prefix) in enumerate(prefixes):
+            for other_name, other_prefix in prefixes[index + 1 :]:
+                if prefix.startswith(other_prefix) or other_prefix.startswith(prefix):
+                    raise ValueError(
+                        f"data_trigger.prefix of models '{name}' ('{prefix}') and '{other_name}' ('{other_prefix}') "
+                        "overlap, so one object would belong to both; give each model its own prefix"
+                    )
+            for output in self.output_prefixes:
+                if prefix.startswith(output) or output.startswith(prefix):
+                    raise ValueError(
+                        f"data_trigger.prefix '{prefix}' of model '{name}' overlaps output_prefixes entry '{output}' "
+                        "(the control plane's own outputs); move one of them"
+                    )
+        return self
+
+    def model(self, name: str) -> ModelConfig:
+        for model in self.models:
+            if model.name == name:
+                return model
+        known = ", ".join(model.name for model in self.models)
+        raise UnknownModel(
+            f"Model '{name}' is not configured; known models: {known}. Add it under models: in the config."
+        )
+
+    def model_for_key(self, key: str) -> ModelConfig | None:
+        for model in self.models:
+            if key.startswith(model.data_trigger.prefix):
+                return model
+        return None
+
+
+_FIXES = {
+    "extra_forbidden": "remove it or correct its spelling",
+    "missing": "add it",
+    "literal_error": "use one of the allowed values",
+    "string_pattern_mismatch": "use letters, digits and hyphens as the pattern requires",
+    "greater_than_equal": "raise the value",
+    "less_than_equal": "lower the value",
+    "too_short": "add at least one entry",
+}
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    problems = error.errors()
+    # When every item of a min_length tuple fails, pydantic also reports the tuple as too short; that line
+    # would wrongly ask to add entries, so keep only the item problems it is a consequence of.
+    inner = [problem["loc"] for problem in problems if problem["type"] != "too_short"]
+    problems = [
+        problem
+        for problem in problems
+        if not (
+            problem["type"] == "too_short"
+            and any(len(loc) > len(problem["loc"]) and loc[: len(problem["loc"])] == problem["loc"] for loc in inner)
+        )
+    ]
+    lines = [f"{source}: invalid control-plane config ({len(problems)} problem(s)):"]
+    for problem in problems:
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"]).lstrip(".")
+        fix = _FIXES.get(problem["type"])
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"  - {where or '(top level)'}: {message}" + (f"; fix: {fix}" if fix else ""))
+    return "\n".join(lines)
+
+
+def parse_config(text: str, source: str = "<config>") -> ControlPlaneConfig:
+    """Parse and validate config YAML; raise ConfigError naming the source, the field and the fix."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not valid YAML ({error})") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{source}: expected a mapping with 'version' and 'models' at the top level")
+    try:
+        return ControlPlaneConfig.model_validate(document)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, source)) from None
+
+
+def load_config(path: Path | str | None = None) -> ControlPlaneConfig:
+    """Load the config file (default: the one bundled next to this module)."""
+    config_path = Path(path) if path else DEFAULT_CONFIG_PATH
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{config_path}: cannot read the control-plane config ({error.strerror})") from None
+    return parse_config(text, str(config_path))
+
+
+@cache
+def bundled_config() -> ControlPlaneConfig:
+    """The config shipped with the code, loaded once per process."""
+    return load_config()

@@ -1,0 +1,74 @@
+"""Data arrival: turn one S3 "Object Created" event into at most one retrain workflow per dataset."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from controlplane import clock
+from controlplane.config import ControlPlaneConfig
+from controlplane.datasets import classify_object
+from controlplane.models import RetrainRequest, S3ObjectCreated
+from controlplane.naming import retrain_execution_name
+from controlplane.observability import logger
+from controlplane.ports import AuditRecord, Ledger, Workflows
+
+
+@dataclass(frozen=True)
+class ArrivalOutcome:
+    action: Literal["ignored", "waiting", "started", "already_started"]
+    reason: str
+    model: str | None = None
+    dataset_uri: str | None = None
+    execution_arn: str | None = None
+
+
+def on_object_created(
+    event: S3ObjectCreated, config: ControlPlaneConfig, ledger: Ledger, workflows: Workflows
+) -> ArrivalOutcome:
+    """Start the model's retrain workflow when a dataset is complete (marker) or starts arriving (quiet period).
+
+    Execution names are deterministic per dataset, so duplicate or repeated events start nothing new.
+    """
+    s3_object = event.detail.object
+    decision = classify_object(config, event.detail.bucket.name, s3_object.key, s3_object.size)
+    if decision.action == "ignore" or decision.dataset is None or decision.model is None:
+        logger.debug("Object ignored", extra={"key": s3_object.key, "reason": decision.reason})
+        return ArrivalOutcome("ignored", decision.reason, decision.model.name if decision.model else None)
+
+    dataset, model = decision.dataset, decision.model
+    if decision.action == "touch":
+        state = ledger.touch_dataset(model.name, dataset.uri, clock.now())
+        if state.execution_arn is not None:
+            return ArrivalOutcome("waiting", "dataset already has a retrain workflow", model.name, dataset.uri)
+        reason = f"quiet period of {model.data_trigger.quiet_period_seconds}s after the last object"
+    else:
+        reason = decision.reason
+
+    request = RetrainRequest(
+        model=model.name, dataset_uri=dataset.uri, reason=reason, wait_for_quiet_period=decision.action == "touch"
+    )
+    name = retrain_execution_name(model.name, dataset.uri)
+    result = workflows.start_retrain(name, request.model_dump(exclude_none=True))
+    if decision.action == "touch":
+        ledger.mark_dataset_started(model.name, dataset.uri, result.execution_arn)
+    # StartExecution answers a repeat of a running execution like a start: the write-once record tells them apart.
+    outcome = result.outcome
+    if outcome == "started":
+        first = ledger.record(
+            AuditRecord(
+                record_id=f"{name}#requested",
+                kind="TrainingRequested",
+                model=model.name,
+                reason=reason,
+                at=clock.now(),
+                dataset_uri=dataset.uri,
+                event_id=event.id,
+                execution_arn=result.execution_arn,
+                details={"key": s3_object.key},
+            )
+        )
+        outcome = "started" if first else "already_started"
+    logger.info(
+        "Retrain workflow " + outcome.replace("_", " "),
+        extra={"model": model.name, "dataset_uri": dataset.uri, "execution_arn": result.execution_arn},
+    )
+    return ArrivalOutcome(outcome, reason, model.name, dataset.uri, result.execution_arn)

@@ -1,0 +1,137 @@
+"""Models of the events the control plane consumes and of the inputs its workflows accept.
+
+Lenient where AWS is inconsistent (field casing, optional fields), strict where a wrong value would
+cause a wrong action (bucket and key, statuses, model names, S3 URIs).
+"""
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from controlplane.errors import InvalidRequest
+
+_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S*)$")
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class S3Bucket(_Lenient):
+    name: Annotated[str, Field(min_length=3)]
+
+
+class S3Object(_Lenient):
+    key: Annotated[str, Field(min_length=1)]
+    size: int = 0
+    etag: str | None = Field(default=None, validation_alias=AliasChoices("etag", "eTag"))
+    version_id: str | None = Field(default=None, alias="version-id")
+    sequencer: str | None = None
+
+
+class S3ObjectCreatedDetail(_Lenient):
+    bucket: S3Bucket
+    object: S3Object
+    reason: str | None = None
+
+
+class EventBridgeEvent(_Lenient):
+    """The EventBridge envelope; `detail` is parsed by the concrete subclasses."""
+
+    id: Annotated[str, Field(min_length=1)]
+    detail_type: str = Field(alias="detail-type")
+    source: str
+    account: str | None = None
+    region: str | None = None
+    time: datetime
+    resources: list[str] = Field(default_factory=list)
+
+
+class S3ObjectCreated(EventBridgeEvent):
+    detail_type: Literal["Object Created"] = Field(alias="detail-type")
+    source: Literal["aws.s3"]
+    detail: S3ObjectCreatedDetail
+
+
+PipelineStatus = Literal["Executing", "Stopping", "Stopped", "Failed", "Succeeded"]
+TERMINAL_PIPELINE_STATUSES: frozenset[str] = frozenset({"Stopped", "Failed", "Succeeded"})
+
+
+class PipelineStatusDetail(_Lenient):
+    current_status: PipelineStatus = Field(alias="currentPipelineExecutionStatus")
+    previous_status: str | None = Field(default=None, alias="previousPipelineExecutionStatus")
+    pipeline_arn: str = Field(alias="pipelineArn")
+    pipeline_execution_arn: Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:sagemaker:")] = Field(
+        alias="pipelineExecutionArn"
+    )
+    display_name: str | None = Field(default=None, alias="pipelineExecutionDisplayName")
+    failure_reason: str | None = Field(default=None, alias="failureReason")
+
+    @field_validator("current_status", mode="before")
+    @classmethod
+    def _capitalised(cls, status: Any) -> Any:
+        return status.capitalize() if isinstance(status, str) else status
+
+
+class PipelineExecutionStatusChange(EventBridgeEvent):
+    detail_type: Literal["SageMaker Model Building Pipeline Execution Status Change"] = Field(alias="detail-type")
+    source: Literal["aws.sagemaker"]
+    detail: PipelineStatusDetail
+
+
+class RetrainRequest(BaseModel):
+    """Input of the retrain workflow, from the data ingress or from an operator."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: Annotated[str, Field(min_length=1, max_length=64)]
+    dataset_uri: str
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
+    run_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$")] | None = None
+    """Set to train the same dataset again: each new run key is a new run."""
+    wait_for_quiet_period: bool = False
+    """Wait until no object arrived in the dataset for the model's quiet period (set by the data ingress)."""
+
+    @field_validator("dataset_uri")
+    @classmethod
+    def _is_s3_folder_uri(cls, uri: str) -> str:
+        if not _S3_URI.match(uri):
+            raise ValueError(f"'{uri}' is not an S3 URI; write it as s3://<bucket>/<dataset prefix>/")
+        return uri
+
+    @property
+    def bucket(self) -> str:
+        return split_s3_uri(self.dataset_uri)[0]
+
+    @property
+    def key_prefix(self) -> str:
+        return split_s3_uri(self.dataset_uri)[1]
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    match = _S3_URI.match(uri)
+    if not match:
+        raise InvalidRequest(f"'{uri}' is not an S3 URI; write it as s3://<bucket>/<key>")
+    return match["bucket"], match["key"]
+
+
+def validation_message(error: ValidationError, what: str) -> str:
+    """One line per problem, naming the field: the text an operator sees in a failed execution."""
+    problems = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem["loc"]) or "(input)"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown field; remove it"
+        problems.append(f"{where}: {message}")
+    return f"Invalid {what}: " + "; ".join(problems)
+
+
+def parse_request[T: BaseModel](model: type[T], payload: Any, what: str) -> T:
+    """Validate `payload` or raise InvalidRequest with a message that says what to fix."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        raise InvalidRequest(validation_message(error, what)) from None

@@ -1,0 +1,41 @@
+"""Deterministic names: the same dataset always maps to the same execution, token and display name,
+so a duplicate event or a repeated request can never start a second run."""
+
+import hashlib
+import re
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _slug(text: str, limit: int) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:limit].strip("-") or "dataset"
+
+
+def _dataset_label(dataset_uri: str, limit: int) -> str:
+    """The most specific end of the dataset's key, e.g. 'datasets/fraud/2026/11/27/' -> '2026-11-27'."""
+    key = dataset_uri.removeprefix("s3://").partition("/")[2]
+    return _slug(key, 1_000)[-limit:].strip("-") or "dataset"
+
+
+def run_identity(model: str, dataset_uri: str, run_key: str | None) -> str:
+    """What makes a training run unique: the model, the dataset, and an operator's optional run key."""
+    return _digest(model, dataset_uri.rstrip("/") + "/", run_key or "")
+
+
+def retrain_execution_name(model: str, dataset_uri: str, run_key: str | None = None) -> str:
+    """Step Functions execution name (at most 80 characters of [A-Za-z0-9-_])."""
+    identity = run_identity(model, dataset_uri, run_key)
+    return f"retrain-{model}-{_dataset_label(dataset_uri, 20)}-{identity[:16]}"
+
+
+def pipeline_request_token(model: str, dataset_uri: str, run_key: str | None = None) -> str:
+    """SageMaker ClientRequestToken (32-128 characters): the same run never starts twice."""
+    return run_identity(model, dataset_uri, run_key)
+
+
+def pipeline_display_name(model: str, dataset_uri: str, run_key: str | None = None) -> str:
+    """SageMaker PipelineExecutionDisplayName: at most 82 of [a-zA-Z0-9-], starting alphanumeric."""
+    identity = run_identity(model, dataset_uri, run_key)
+    return f"{_slug(model, 20)}-{_dataset_label(dataset_uri, 40)}-{identity[:12]}"

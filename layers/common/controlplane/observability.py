@@ -1,0 +1,8 @@
+"""One Logger, Tracer and Metrics for the whole package; service name and namespace come from the
+environment (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, set in the template's Globals)."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()

@@ -1,0 +1,305 @@
+"""The retrain workflow's decisions: each function is one task of statemachines/retrain.asl.json.
+
+The state machine only orchestrates; it branches on the fields these functions compute
+(`wait_for_quiet_period`, `settled`, `decision`, `succeeded`).
+"""
+
+import json
+import math
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from controlplane import clock
+from controlplane.config import ControlPlaneConfig, ModelConfig
+from controlplane.errors import InvalidRequest
+from controlplane.models import TERMINAL_PIPELINE_STATUSES, PipelineExecutionStatusChange, RetrainRequest, parse_request
+from controlplane.naming import pipeline_display_name, pipeline_request_token
+from controlplane.observability import logger
+from controlplane.ports import Announcer, AuditRecord, Ledger, PipelineDescriber, PipelineRun, Workflows
+
+# Extra lease on the training slot beyond the pipeline timeout, so a dead workflow frees it eventually.
+SLOT_LEASE_MARGIN_SECONDS = 3_600
+
+
+class _StepModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PipelineParameter(_StepModel):
+    Name: str
+    Value: str
+
+
+class RetrainPlan(_StepModel):
+    """Everything the workflow needs after validation, computed once by `prepare`."""
+
+    model: str
+    dataset_uri: str
+    dataset_id: str
+    reason: str
+    execution_name: str
+    pipeline_name: str
+    pipeline_parameters: list[PipelineParameter]
+    request_token: str
+    display_name: str
+    wait_for_quiet_period: bool
+    quiet_period_seconds: int
+    concurrency: Literal["queue", "skip", "allow"]
+    queue_poll_seconds: int
+    timeout_seconds: int
+
+
+def _dataset_id(model: ModelConfig, key_prefix: str) -> str:
+    return key_prefix.removeprefix(model.data_trigger.prefix).strip("/") or key_prefix.strip("/")
+
+
+def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig) -> RetrainPlan:
+    """Validate a request (from the ingress or an operator) and plan the run; InvalidRequest says what to fix."""
+    if not isinstance(payload, dict):
+        raise InvalidRequest('Invalid retrain request: expected a JSON object like {"model": ..., "dataset_uri": ...}')
+    request = parse_request(RetrainRequest, payload, "retrain request")
+    model = config.model(request.model)
+    dataset_id = _dataset_id(model, request.key_prefix)
+    values = {
+        "model": model.name,
+        "dataset_uri": request.dataset_uri,
+        "dataset_id": dataset_id,
+        "bucket": request.bucket,
+        "dataset_prefix": request.key_prefix,
+    }
+    return RetrainPlan(
+        model=model.name,
+        dataset_uri=request.dataset_uri,
+        dataset_id=dataset_id,
+        reason=request.reason,
+        execution_name=execution_name,
+        pipeline_name=model.pipeline.name,
+        pipeline_parameters=[
+            PipelineParameter(Name=name, Value=template.format(**values))
+            for name, template in model.pipeline.parameters.items()
+        ],
+        request_token=pipeline_request_token(model.name, request.dataset_uri, request.run_key),
+        display_name=pipeline_display_name(model.name, request.dataset_uri, request.run_key),
+        wait_for_quiet_period=request.wait_for_quiet_period,
+        quiet_period_seconds=model.data_trigger.quiet_period_seconds,
+        concurrency=model.pipeline.concurrency,
+        queue_poll_seconds=model.pipeline.queue_poll_seconds,
+        timeout_seconds=model.pipeline.timeout_seconds,
+    )
+
+
+class QuietPeriodCheck(_StepModel):
+    settled: bool
+    wait_seconds: Annotated[int, Field(ge=0)]
+    object_count: int
+
+
+def check_quiet_period(plan: RetrainPlan, ledger: Ledger) -> QuietPeriodCheck:
+    """Settled once no object arrived in the dataset for the model's quiet period."""
+    state = ledger.get_dataset(plan.model, plan.dataset_uri)
+    if state is None:
+        return QuietPeriodCheck(settled=True, wait_seconds=0, object_count=0)
+    quiet_for = (clock.now() - state.last_object_at).total_seconds()
+    remaining = plan.quiet_period_seconds - quiet_for
+    if remaining <= 0:
+        return QuietPeriodCheck(settled=True, wait_seconds=0, object_count=state.object_count)
+    return QuietPeriodCheck(settled=False, wait_seconds=max(1, math.ceil(remaining)), object_count=state.object_count)
+
+
+class SlotDecision(_StepModel):
+    decision: Literal["start", "skip", "wait"]
+    wait_seconds: int = 0
+    held_by: str | None = None
+
+
+def acquire_slot(plan: RetrainPlan, ledger: Ledger) -> SlotDecision:
+    """Apply the model's concurrency policy while another training of the same model runs."""
+    if plan.concurrency == "allow":
+        return SlotDecision(decision="start")
+    now = clock.now()
+    lease_until = now + timedelta(seconds=plan.timeout_seconds + SLOT_LEASE_MARGIN_SECONDS)
+    holder = ledger.acquire_pipeline_slot(plan.model, plan.execution_name, now, lease_until)
+    if holder is None:
+        return SlotDecision(decision="start")
+    if plan.concurrency == "skip":
+        return SlotDecision(decision="skip", held_by=holder)
+    return SlotDecision(decision="wait", wait_seconds=plan.queue_poll_seconds, held_by=holder)
+
+
+def _audit(plan: RetrainPlan, kind: str, reason: str, **fields: Any) -> AuditRecord:
+    return AuditRecord(
+        record_id=f"{plan.execution_name}#{kind}",
+        kind=kind,
+        model=plan.model,
+        reason=reason,
+        at=clock.now(),
+        dataset_uri=plan.dataset_uri,
+        **fields,
+    )
+
+
+def _announcement(record: AuditRecord) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in {
+            "model": record.model,
+            "dataset_uri": record.dataset_uri,
+            "status": record.status,
+            "reason": record.reason,
+            "execution_arn": record.execution_arn,
+            "pipeline_execution_arn": record.pipeline_execution_arn,
+            **record.details,
+        }.items()
+        if value is not None
+    }
+
+
+def _record_and_announce(record: AuditRecord, detail_type: str, ledger: Ledger, announcer: Announcer) -> None:
+    """Write the record once; announce only on the write that created it, so retries do not re-notify."""
+    if ledger.record(record):
+        announcer.announce(detail_type, _announcement(record))
+
+
+def record_started(
+    plan: RetrainPlan, pipeline_execution_arn: str, execution_arn: str, ledger: Ledger, announcer: Announcer
+) -> None:
+    ledger.register_pipeline_run(
+        PipelineRun(pipeline_execution_arn, plan.model, plan.dataset_uri, execution_arn, status="Executing")
+    )
+    record = _audit(
+        plan,
+        "TrainingStarted",
+        plan.reason,
+        status="Executing",
+        execution_arn=execution_arn,
+        pipeline_execution_arn=pipeline_execution_arn,
+        details={"pipeline": plan.pipeline_name},
+    )
+    _record_and_announce(record, "Training Started", ledger, announcer)
+
+
+def _outcome(run: PipelineRun) -> dict[str, Any]:
+    return {"status": run.status, "failure_reason": run.failure_reason}
+
+
+def await_pipeline(task_token: str, pipeline_execution_arn: str, ledger: Ledger, workflows: Workflows) -> None:
+    """Park the workflow on the pipeline's end; resume at once if the end was already seen."""
+    run = ledger.attach_task_token(pipeline_execution_arn, task_token)
+    if run.status in TERMINAL_PIPELINE_STATUSES:
+        workflows.resume(task_token, _outcome(run))
+
+
+class PipelineEventOutcome(_StepModel):
+    action: Literal["ignored", "resumed", "recorded"]
+    reason: str
+
+
+def on_pipeline_status(
+    event: PipelineExecutionStatusChange, ledger: Ledger, workflows: Workflows, describer: PipelineDescriber
+) -> PipelineEventOutcome:
+    """Resume the retrain workflow waiting on this pipeline execution, once, on its terminal status."""
+    detail = event.detail
+    if detail.current_status not in TERMINAL_PIPELINE_STATUSES:
+        return PipelineEventOutcome(action="ignored", reason=f"status {detail.current_status} is not terminal")
+    failure_reason = detail.failure_reason
+    if detail.current_status == "Failed" and failure_reason is None:
+        failure_reason = describer.failure_reason(detail.pipeline_execution_arn)
+    run = ledger.complete_pipeline_run(detail.pipeline_execution_arn, detail.current_status, failure_reason)
+    if run is None:
+        return PipelineEventOutcome(
+            action="ignored", reason="pipeline execution not started by the control plane, or already complete"
+        )
+    if run.task_token is None:
+        return PipelineEventOutcome(action="recorded", reason="workflow not waiting yet; it resumes when it does")
+    resumed = workflows.resume(run.task_token, _outcome(run))
+    return PipelineEventOutcome(
+        action="resumed" if resumed else "ignored",
+        reason="workflow resumed" if resumed else "workflow no longer waiting (timed out or stopped)",
+    )
+
+
+class TrainingOutcome(_StepModel):
+    status: Literal["Succeeded", "Failed", "Stopped", "TimedOut", "StartFailed"]
+    succeeded: bool
+    reason: str
+
+
+def _error_message(error: dict[str, Any]) -> str:
+    cause = error.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        return str(cause) or str(error.get("Error", "unknown error"))
+    if isinstance(parsed, dict):
+        return str(parsed.get("errorMessage") or parsed.get("message") or cause)
+    return str(cause)
+
+
+def conclude(state: dict[str, Any]) -> TrainingOutcome:
+    """Decide the run's outcome from the workflow state (pure)."""
+    error = state.get("error")
+    outcome = state.get("pipeline_outcome")
+    if isinstance(outcome, dict) and outcome.get("status") in TERMINAL_PIPELINE_STATUSES:
+        status = outcome["status"]
+        reason = outcome.get("failure_reason") or f"pipeline execution {status.lower()}"
+        return TrainingOutcome(status=status, succeeded=status == "Succeeded", reason=reason)
+    if isinstance(error, dict):
+        if error.get("Error") == "States.Timeout":
+            return TrainingOutcome(status="TimedOut", succeeded=False, reason="pipeline did not finish in time")
+        if "pipeline" not in state:
+            return TrainingOutcome(status="StartFailed", succeeded=False, reason=_error_message(error))
+        return TrainingOutcome(status="Failed", succeeded=False, reason=_error_message(error))
+    return TrainingOutcome(status="Failed", succeeded=False, reason="workflow ended without a pipeline outcome")
+
+
+def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger, announcer: Announcer) -> TrainingOutcome:
+    """Record and announce the run's end, and free the model's training slot."""
+    plan = RetrainPlan.model_validate(state["plan"])
+    outcome = conclude(state)
+    pipeline_arn = (state.get("pipeline") or {}).get("arn")
+    if plan.concurrency != "allow":
+        ledger.release_pipeline_slot(plan.model, plan.execution_name)
+    record = _audit(
+        plan,
+        f"Training{outcome.status}",
+        outcome.reason,
+        status=outcome.status,
+        execution_arn=execution_arn,
+        pipeline_execution_arn=pipeline_arn,
+    )
+    detail_type = "Training Succeeded" if outcome.succeeded else "Training Failed"
+    _record_and_announce(record, detail_type, ledger, announcer)
+    logger.info("Training outcome recorded", extra={"model": plan.model, "status": outcome.status})
+    return outcome
+
+
+def record_skipped(plan: RetrainPlan, slot: SlotDecision, execution_arn: str, ledger: Ledger, announcer: Announcer) -> None:
+    reason = f"concurrency policy 'skip': training of '{plan.model}' already running ({slot.held_by})"
+    record = _audit(plan, "TrainingSkipped", reason, status="Skipped", execution_arn=execution_arn)
+    _record_and_announce(record, "Training Skipped", ledger, announcer)
+
+
+class Rejection(_StepModel):
+    message: str
+
+
+def record_rejected(
+    request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: Ledger, announcer: Announcer
+) -> Rejection:
+    """Record a request the workflow refused, with the reason an operator needs to fix it."""
+    message = _error_message(error)
+    model = request.get("model") if isinstance(request, dict) and isinstance(request.get("model"), str) else None
+    record = AuditRecord(
+        record_id=f"{execution_name}#RequestRejected",
+        kind="RequestRejected",
+        model=model or "(unknown)",
+        reason=message,
+        at=clock.now(),
+        status="Rejected",
+        execution_arn=execution_arn,
+        details={"request": json.dumps(request, default=str)[:1_000]},
+    )
+    _record_and_announce(record, "Training Request Rejected", ledger, announcer)
+    return Rejection(message=message)

@@ -1,0 +1,1 @@
+"""Offline local cloud: the real template, ASL and handlers on moto."""

@@ -1,0 +1,37 @@
+"""Command line of the local cloud: `python -m localcloud demo` and `python -m localcloud replay FILE...`."""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(_ROOT / "layers" / "common"), str(_ROOT)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="run the control plane's story offline and print what happened")
+    replay = commands.add_parser("replay", help="what would the control plane do with these EventBridge events?")
+    replay.add_argument("files", nargs="+", help="JSON files, each one event or a list of events")
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    from controlplane.errors import ConfigError  # noqa: PLC0415 - after sys.path is set
+
+    try:
+        if arguments.command == "demo":
+            from localcloud.demo import run_demo  # noqa: PLC0415
+
+            return run_demo(sys.stdout)
+        from localcloud.replay import replay as run_replay  # noqa: PLC0415
+
+        return run_replay(arguments.files, sys.stdout)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""`make demo`: the whole control plane, offline, on the real template, ASL and handlers.
+
+The story: a bulk upload with a completion marker trains once (a duplicate event changes nothing); a dataset
+that trickles in trains once after its quiet period; a failing pipeline is reported; an operator's bad request
+is rejected with a clear reason, and a deliberate re-run on the same data trains again. The verdict checks it.
+"""
+
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from controlplane.config import ControlPlaneConfig, load_config
+from localcloud import extensions
+from localcloud.cloud import LocalCloud, TimelineEntry
+from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
+
+_KIND_LABEL = {
+    "s3": "S3", "rule": "EventBridge", "lambda": "Lambda", "execution": "StepFunctions", "pipeline": "SageMaker",
+    "sns": "SNS", "bus": "Bus", "dlq": "DLQ", "deploy": "LocalCloud", "seed": "LocalCloud", "operator": "Operator",
+    "story": "",
+}  # fmt: skip
+
+
+def _print_entry(entry: TimelineEntry, start: Any, out: TextIO) -> None:
+    elapsed = int((entry.at - start).total_seconds())
+    stamp = f"T+{elapsed // 3600:02d}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}"
+    if entry.kind == "story":
+        out.write(f"\n== {entry.text}\n")
+        return
+    out.write(f"{stamp}  {_KIND_LABEL.get(entry.kind, entry.kind):<13} {entry.text}\n")
+    for line in entry.data.get("logs", []):
+        if line.get("message") in {"Object ignored", "Retrain workflow started", "Retrain workflow already started"}:
+            reason = line.get("reason") or line.get("dataset_uri") or ""
+            out.write(f"{'':24}{line['message']}: {reason}\n")
+
+
+def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
+    bucket = cloud.data_bucket
+    cloud.record("story", "Bulk upload of a churn dataset, completed by a _SUCCESS marker")
+    for part in range(4):
+        cloud.put_object(f"datasets/churn/2026-11-27/part-{part:04d}.parquet", b"rows" * 100)
+    cloud.put_object("datasets/churn/2026-11-27/", b"")
+    cloud.put_object("datasets/churn/README.txt", b"about the data")
+    cloud.put_object("exports/dashboard.csv", b"a,b")
+    cloud.put_object("controlplane/reports/summary.json", b"{}")
+    cloud.put_object("datasets/churn/2026-11-27/_SUCCESS", b"")
+    cloud.settle(fire_timers=False)
+    marker_event = next(
+        entry.data["event"]
+        for entry in cloud.timeline
+        if entry.kind == "rule" and entry.data["event"]["detail"]["object"]["key"].endswith("_SUCCESS")
+    )
+    cloud.record("story", "EventBridge delivers the same marker event again (at-least-once delivery)")
+    cloud.put_event(marker_event)
+    cloud.advance(15 * 60)
+
+    cloud.record("story", "A fraud dataset trickles in, one object a minute; training waits for 5 quiet minutes")
+    for part in range(6):
+        cloud.put_object(f"datasets/fraud/2026/11/27/events-{part:03d}.json", b'{"amount": 1}')
+        cloud.advance(60)
+    cloud.advance(20 * 60)
+
+    cloud.record("story", "A churn dataset whose training pipeline fails")
+    extensions.set_pipeline_outcome(
+        "churn-training", status="Failed", duration_seconds=300, failure_reason="AlgorithmError: loss diverged"
+    )
+    cloud.put_object("datasets/churn/2026-11-28/part-0000.parquet", b"rows")
+    cloud.put_object("datasets/churn/2026-11-28/_SUCCESS", b"")
+    cloud.advance(10 * 60)
+    extensions.set_pipeline_outcome("churn-training", status="Succeeded", duration_seconds=600)
+
+    retrain = cloud.state_machine_arn("RetrainStateMachine")
+    sfn = cloud.client("stepfunctions")
+    cloud.record("story", "An operator asks for a retrain of a model that does not exist")
+    bad_request = {"model": "churm", "dataset_uri": f"s3://{bucket}/datasets/churn/2026-11-27/", "reason": "manual"}
+    cloud.record("operator", f"start-execution --input '{json.dumps(bad_request)}'")
+    sfn.start_execution(stateMachineArn=retrain, name="manual-typo", input=json.dumps(bad_request))
+    cloud.settle()
+
+    cloud.record("story", "An operator re-trains churn on the same dataset on purpose (a new run_key)")
+    rerun = {
+        "model": "churn",
+        "dataset_uri": f"s3://{bucket}/datasets/churn/2026-11-27/",
+        "reason": "manual: new feature set",
+        "run_key": "features-v2",
+    }
+    cloud.record("operator", f"start-execution --input '{json.dumps(rerun)}'")
+    sfn.start_execution(stateMachineArn=retrain, name="manual-rerun-features-v2", input=json.dumps(rerun))
+    cloud.advance(15 * 60)
+
+
+def verdict(cloud: LocalCloud) -> list[str]:
+    """The scenario's expectations; each failed one is returned as a sentence."""
+    problems: list[str] = []
+    pipelines = pipeline_executions(cloud)
+    per_pipeline = {name: sum(1 for run in pipelines if run["pipeline"] == name) for name in ("churn-training", "fraud-training")}
+    expect: list[tuple[bool, str]] = [
+        (per_pipeline["churn-training"] == 3, f"churn-training ran {per_pipeline['churn-training']} times, expected 3"),
+        (per_pipeline["fraud-training"] == 1, f"fraud-training ran {per_pipeline['fraud-training']} times, expected 1"),
+        (
+            sorted(run["status"] for run in pipelines) == ["Failed", "Succeeded", "Succeeded", "Succeeded"],
+            f"pipeline statuses {sorted(run['status'] for run in pipelines)}",
+        ),
+    ]
+    outcomes = execution_outcomes(cloud)
+    statuses = sorted(outcome["status"] for outcome in outcomes.values())
+    expect.append((statuses == ["FAILED", "FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], f"executions {statuses}"))
+    rejected = outcomes.get("manual-typo", {})
+    expect.append(
+        ("churm" in str(rejected.get("cause")) and rejected.get("error") == "InvalidRequest", "the typo was not rejected clearly")
+    )
+    kinds = [record["kind"] for record in ledger_records(cloud)]
+    expect.append((kinds.count("TrainingSucceeded") == 3, f"ledger has {kinds.count('TrainingSucceeded')} TrainingSucceeded"))
+    expect.append((kinds.count("TrainingFailed") == 1, f"ledger has {kinds.count('TrainingFailed')} TrainingFailed"))
+    letters = dead_letters(cloud)
+    expect.append((not any(letters.values()), f"dead letters: {letters}"))
+    return [message for ok, message in expect if not ok]
+
+
+def run_demo(out: TextIO, story: Callable[[LocalCloud, ControlPlaneConfig], None] = run_story) -> int:
+    config = load_config()
+    with LocalCloud() as cloud:
+        cloud.seed(config)
+        start = cloud.clock.now()
+        story(cloud, config)
+        cloud.settle()
+        out.write("Timeline (virtual time; nothing slept):\n")
+        for entry in cloud.timeline:
+            _print_entry(entry, start, out)
+        out.write("\nLedger (audit records, oldest first):\n")
+        for record in ledger_records(cloud):
+            out.write(f"  {record['at']}  {record['kind']:<20} {record['model']:<8} {record['reason']}\n")
+        out.write("\nPipeline executions:\n")
+        for run in pipeline_executions(cloud):
+            out.write(f"  {run['pipeline']:<16} {run['status']:<10} {run['display_name']}\n")
+        problems = verdict(cloud)
+    if problems:
+        out.write("\nVERDICT: FAILED - " + "; ".join(problems) + "\n")
+        return 1
+    out.write(
+        "\nVERDICT: OK - 3 datasets and 1 deliberate re-run gave exactly 4 pipeline executions; duplicates, "
+        "ignored objects and a bad request started nothing; every outcome is in the ledger and was announced.\n"
+    )
+    return 0

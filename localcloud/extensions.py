@@ -1,0 +1,777 @@
+"""Named patches of moto 5.2.5 internals that turn moto into the project's local cloud.
+
+moto executes the real ASL, but it waits in real time, cannot run Lambda handlers without Docker, cannot
+deliver EventBridge events to Lambda or Step Functions targets, shapes S3 events unlike AWS and never moves a
+SageMaker pipeline execution through its statuses. Each `_patch_*` function below fixes one of these gaps;
+its docstring says what moto lacks. `install(clock, hooks)` applies them all, `uninstall()` restores moto.
+
+The patches reach into private moto code, so they are pinned to one moto version: importing this module, or
+installing it, under any other version raises RuntimeError. Upgrading moto means re-reading every patched
+function in the new version and re-running tests/integration/test_localcloud_extensions.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import types
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import moto
+
+from localcloud.clock import TimerHandle, VirtualClock
+
+SUPPORTED_MOTO_VERSION = "5.2.5"
+
+
+def check_moto_version() -> None:
+    """Fail loudly unless the installed moto is the version these patches were written against."""
+    if moto.__version__ != SUPPORTED_MOTO_VERSION:
+        raise RuntimeError(
+            f"localcloud.extensions patches moto internals and was written for moto {SUPPORTED_MOTO_VERSION}, "
+            f"but moto {moto.__version__} is installed. Pin moto=={SUPPORTED_MOTO_VERSION} "
+            "(requirements/dev.in), or re-check every patch in localcloud/extensions.py against the new version."
+        )
+
+
+check_moto_version()
+
+# moto internals: imported after the version check so that another version fails with the message above.
+from jsonpath_ng.ext import parse as parse_json_path  # noqa: E402
+from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: E402
+from moto.events.models import EventBus, Rule, events_backends  # noqa: E402
+from moto.events.utils import EventTemplateParser  # noqa: E402
+from moto.s3 import notifications as s3_notifications  # noqa: E402
+from moto.sagemaker.models import FakePipeline, FakePipelineExecution, SageMakerModelBackend  # noqa: E402
+from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name  # noqa: E402
+from moto.stepfunctions.parser.api import ExecutionStatus  # noqa: E402
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: E402
+    FailureEventException,
+)
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: E402
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp  # noqa: E402
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (  # noqa: E402
+    WaitFunction,
+)
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcome  # noqa: E402
+from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
+from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: E402
+
+__all__ = [
+    "SUPPORTED_MOTO_VERSION",
+    "Hooks",
+    "LocalCloudExtensions",
+    "PipelineScript",
+    "PipelineStatus",
+    "check_moto_version",
+    "install",
+    "installed",
+    "running_execution_count",
+    "set_pipeline_outcome",
+    "uninstall",
+]
+
+_log = logging.getLogger("localcloud")
+
+# moto's default TimeoutSeconds. A Standard execution cannot outlive it (AWS caps executions at one year),
+# so it is treated as "no timeout" instead of parking a three-year timer on the clock.
+_NO_TIMEOUT_SECONDS = TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS
+
+PipelineStatus = Literal["Succeeded", "Failed", "Stopped"]
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the rest of the local cloud provides to the patches.
+
+    invoke_lambda(function_name, payload) -> (response payload, function error kind such as "Unhandled" or None).
+        On an error the payload is the JSON `{"errorType": ..., "errorMessage": ...}` that Lambda returns.
+    deliver_event(target, event): an EventBridge rule matched for a target moto cannot deliver to (a Lambda
+        function or a Step Functions state machine). `target` is the rule's target as put by PutTargets;
+        `event` is what that target receives (the whole event, or the result of Input/InputPath/InputTransformer).
+    on_pipeline_started(pipeline_execution_arn): optional notification after a new pipeline execution starts.
+    """
+
+    invoke_lambda: Callable[[str, bytes], tuple[bytes, str | None]]
+    deliver_event: Callable[[dict[str, Any], Any], None]
+    on_pipeline_started: Callable[[str], None] | None = None
+
+
+@dataclass(frozen=True)
+class PipelineScript:
+    """How the local cloud ends a SageMaker pipeline execution: final status after a virtual duration."""
+
+    status: PipelineStatus = "Succeeded"
+    duration_seconds: float = 600.0
+    failure_reason: str | None = None
+
+
+_DEFAULT_FAILURE_REASON = "Pipeline execution failed (outcome scripted by the local cloud)."
+
+
+class LocalCloudExtensions:
+    """The installed patches' shared state: the clock, the hooks, pipeline scripts and S3 sequencers."""
+
+    def __init__(self, clock: VirtualClock, hooks: Hooks) -> None:
+        self.clock = clock
+        self.hooks = hooks
+        self._lock = threading.Lock()
+        self._pipeline_scripts: dict[str, PipelineScript] = {}
+        self._pipeline_end_times: dict[str, datetime] = {}
+        self._s3_sequencers: dict[tuple[str, str], int] = {}
+
+    def set_pipeline_outcome(
+        self,
+        pipeline_name: str,
+        status: PipelineStatus = "Succeeded",
+        duration_seconds: float = 600.0,
+        failure_reason: str | None = None,
+    ) -> None:
+        """Script how executions of `pipeline_name` started from now on end (default: Succeeded after 600 s)."""
+        if status not in ("Succeeded", "Failed", "Stopped"):
+            raise ValueError(f"Pipeline outcome must be Succeeded, Failed or Stopped, got {status!r}")
+        if duration_seconds < 0:
+            raise ValueError(f"duration_seconds must not be negative, got {duration_seconds}")
+        with self._lock:
+            self._pipeline_scripts[pipeline_name] = PipelineScript(status, duration_seconds, failure_reason)
+
+    def pipeline_script(self, pipeline_name: str) -> PipelineScript:
+        with self._lock:
+            return self._pipeline_scripts.get(pipeline_name, PipelineScript())
+
+    def next_s3_sequencer(self, account_id: str, bucket_name: str) -> str:
+        """A strictly increasing, fixed-width hex sequencer per bucket (AWS's are hex strings too)."""
+        with self._lock:
+            value = self._s3_sequencers.get((account_id, bucket_name), 0) + 1
+            self._s3_sequencers[(account_id, bucket_name)] = value
+        return f"{value:018X}"
+
+
+# -- installation -------------------------------------------------------------------------------------------
+
+_install_lock = threading.Lock()
+_originals: list[tuple[Any, str, Any]] = []
+_active: LocalCloudExtensions | None = None
+
+
+def _replace(owner: Any, name: str, replacement: Any) -> None:
+    """Swap `owner.name` (a module global or a class attribute defined on `owner` itself) and remember it."""
+    namespace = vars(owner)
+    if name not in namespace:
+        raise RuntimeError(f"moto {moto.__version__}: {owner!r} has no attribute {name!r} of its own to patch")
+    _originals.append((owner, name, namespace[name]))
+    setattr(owner, name, replacement)
+
+
+def install(clock: VirtualClock, hooks: Hooks) -> LocalCloudExtensions:
+    """Apply every patch; returns the extensions object (pipeline scripts live there)."""
+    global _active  # noqa: PLW0603 - the patches are process-wide, like moto's own state
+    check_moto_version()
+    with _install_lock:
+        if _active is not None:
+            raise RuntimeError("localcloud extensions are already installed; call uninstall() first")
+        extensions = LocalCloudExtensions(clock, hooks)
+        try:
+            for patch in _PATCHES:
+                patch(extensions)
+        except BaseException:
+            _restore_originals()
+            raise
+        _active = extensions
+        return extensions
+
+
+def uninstall() -> None:
+    """Restore moto's original functions; safe to call when not installed."""
+    global _active  # noqa: PLW0603
+    with _install_lock:
+        _restore_originals()
+        _active = None
+
+
+def _restore_originals() -> None:
+    while _originals:
+        owner, name, original = _originals.pop()
+        setattr(owner, name, original)
+
+
+def installed() -> LocalCloudExtensions | None:
+    """The active extensions, or None."""
+    return _active
+
+
+def set_pipeline_outcome(
+    pipeline_name: str,
+    status: PipelineStatus = "Succeeded",
+    duration_seconds: float = 600.0,
+    failure_reason: str | None = None,
+) -> None:
+    """`LocalCloudExtensions.set_pipeline_outcome` on the installed extensions."""
+    if _active is None:
+        raise RuntimeError("localcloud extensions are not installed; call install(clock, hooks) first")
+    _active.set_pipeline_outcome(pipeline_name, status, duration_seconds, failure_reason)
+
+
+def running_execution_count() -> int:
+    """RUNNING Step Functions executions in every account and region of moto's ASL-executing backend.
+
+    With `execute_state_machine` enabled moto keeps executions in `stepfunctions_parser_backends` (not in
+    `moto.stepfunctions.models.stepfunctions_backends`), on each state machine and each of its versions.
+    """
+    count = 0
+    for account_backends in list(stepfunctions_parser_backends.values()):
+        for backend in list(account_backends.values()):
+            for state_machine in list(backend.state_machines):
+                for instance in [state_machine, *list(state_machine.versions.values())]:
+                    count += sum(
+                        1
+                        for execution in list(instance.executions)
+                        if getattr(execution, "exec_status", None) == ExecutionStatus.RUNNING
+                    )
+    return count
+
+
+class _ModuleProxy(types.ModuleType):
+    """A stand-in for a module, overriding some attributes and forwarding the rest to the real module."""
+
+    def __init__(self, real: types.ModuleType, **overrides: Any) -> None:
+        super().__init__(real.__name__)
+        self._real = real
+        self.__dict__.update(overrides)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+# -- Step Functions: waits, retries, callbacks, timeouts ----------------------------------------------------
+
+
+def _patch_wait_states(ext: LocalCloudExtensions) -> None:
+    """Wait states: moto blocks the execution thread for the real number of seconds (`_wait_interval`).
+
+    Here the thread parks on the virtual clock instead and is interrupted when the execution stops.
+    """
+
+    def _wait_interval(self: WaitFunction, env: Environment, wait_seconds: float) -> None:
+        ext.clock.sleep(wait_seconds, interrupt=lambda: not env.is_running())
+
+    _replace(WaitFunction, "_wait_interval", _wait_interval)
+
+
+def _patch_wait_timestamps(ext: LocalCloudExtensions) -> None:
+    """Wait with Timestamp/TimestampPath: moto subtracts the host's naive local `datetime.now()`.
+
+    Here the seconds to wait are computed against the virtual clock (UTC), rounded up so that the
+    execution never resumes before the timestamp. A past timestamp waits 0 s, as on AWS.
+    """
+
+    def _get_wait_seconds(self: Timestamp, env: Environment) -> int:
+        self.string.eval(env=env)
+        timestamp_text: str = env.stack.pop()
+        timestamp = self._from_timestamp_string(timestamp=timestamp_text)
+        if timestamp is None:
+            raise FailureEventException(self._create_failure_event(env, timestamp_text))
+        return math.ceil((timestamp.replace(tzinfo=UTC) - ext.clock.now()).total_seconds())
+
+    _replace(Timestamp, "_get_wait_seconds", _get_wait_seconds)
+
+
+def _patch_retry_intervals(ext: LocalCloudExtensions) -> None:
+    """Retry intervals: `retrier_decl.py` calls `time.sleep(interval_seconds)` in real time.
+
+    Here that module's `time.sleep` is a parked virtual sleep, interrupted when the execution stops.
+    """
+    retrying = threading.local()
+    original_eval_body = vars(retrier_decl.RetrierDecl)["_eval_body"]
+
+    def _eval_body(self: retrier_decl.RetrierDecl, env: Environment) -> None:
+        retrying.env = env
+        try:
+            original_eval_body(self, env)
+        finally:
+            retrying.env = None
+
+    def _virtual_sleep(seconds: float) -> None:
+        env: Environment | None = getattr(retrying, "env", None)
+        interrupt = None if env is None else (lambda: not env.is_running())
+        ext.clock.sleep(seconds, interrupt=interrupt)
+
+    _replace(retrier_decl.RetrierDecl, "_eval_body", _eval_body)
+    _replace(retrier_decl, "time", _ModuleProxy(retrier_decl.time, sleep=_virtual_sleep))
+
+
+def _patch_task_token_callbacks(ext: LocalCloudExtensions) -> None:
+    """`.waitForTaskToken`: moto blocks on a real-time Event whose timeout is the Task's TimeoutSeconds.
+
+    Here the waiting thread is parked, the timeout is a virtual-clock timer that wakes it with no outcome
+    (moto turns that into CallbackTimeoutError, i.e. States.Timeout), and the waker (SendTaskSuccess/Failure
+    via `notify`, an interrupt via `interrupt_all`, or the timer) un-parks it.
+    """
+    clock = ext.clock
+    lock = threading.Lock()
+    parked: set[CallbackEndpoint] = set()
+    original_notify = vars(CallbackEndpoint)["notify"]
+    original_interrupt_all = vars(CallbackEndpoint)["interrupt_all"]
+
+    def _release(endpoint: CallbackEndpoint) -> None:  # caller holds `lock`
+        if endpoint in parked:
+            parked.discard(endpoint)
+            clock.unpark()
+
+    def _expire(endpoint: CallbackEndpoint) -> None:
+        with lock:
+            _release(endpoint)
+            endpoint._notify_event.set()
+
+    def wait(self: CallbackEndpoint, timeout: float | None = None) -> CallbackOutcome | None:
+        timer: TimerHandle | None = None
+        with lock:
+            if not self._notify_event.is_set():
+                parked.add(self)
+                clock.park()
+                if timeout is not None and timeout < _NO_TIMEOUT_SECONDS:
+                    timer = clock.call_later(timeout, lambda: _expire(self))
+        self._notify_event.wait()
+        if timer is not None:
+            timer.cancel()
+        return self._outcome
+
+    def notify(self: CallbackEndpoint, outcome: CallbackOutcome) -> None:
+        with lock:
+            original_notify(self, outcome)
+            _release(self)
+
+    def interrupt_all(self: CallbackEndpoint) -> None:
+        with lock:
+            original_interrupt_all(self)
+            _release(self)
+
+    _replace(CallbackEndpoint, "wait", wait)
+    _replace(CallbackEndpoint, "notify", notify)
+    _replace(CallbackEndpoint, "interrupt_all", interrupt_all)
+
+
+def _patch_state_timeouts(ext: LocalCloudExtensions) -> None:
+    """TimeoutSeconds of Task/Parallel/Map states: `ExecutionState._evaluate_with_timeout` runs the state on a
+    helper thread and waits for it with a real-time `threading.Event().wait(timeout_seconds)`.
+
+    Here `execute_state.threading.Event` is an Event whose timed wait expires on the virtual clock, so a
+    300 s TimeoutSeconds costs no real time and still ends in States.Timeout (catchable by Catch). The
+    waiting thread is not parked: the helper thread is the one that runs or parks.
+    """
+    clock = ext.clock
+
+    class VirtualDeadlineEvent(threading.Event):
+        def __init__(self) -> None:
+            super().__init__()
+            self._guard = threading.Lock()
+            self._expired = False
+
+        def set(self) -> None:
+            with self._guard:
+                super().set()
+
+        def _expire(self) -> None:
+            with self._guard:
+                if not self.is_set():
+                    self._expired = True
+                    super().set()
+
+        def wait(self, timeout: float | None = None) -> bool:
+            if timeout is None or timeout >= _NO_TIMEOUT_SECONDS:
+                return super().wait()
+            timer = clock.call_later(timeout, self._expire)
+            super().wait()
+            timer.cancel()
+            return not self._expired
+
+    _replace(execute_state, "threading", _ModuleProxy(threading, Event=VirtualDeadlineEvent))
+
+
+# -- Lambda -------------------------------------------------------------------------------------------------
+
+
+def _patch_lambda_invoke(ext: LocalCloudExtensions) -> None:
+    """Lambda without Docker: `LambdaSimpleBackend.invoke` echoes the payload (and a missing function
+    returns 200 `{}`).
+
+    Here the function must exist (ResourceNotFoundException otherwise, as on AWS; names, ARNs and
+    qualifiers are resolved by moto) and `hooks.invoke_lambda` runs it. A function error sets the
+    `X-Amz-Function-Error` header, so Step Functions fails the Task with the payload's `errorType` as the
+    error name. Event (asynchronous) invocations run synchronously too.
+    """
+
+    def invoke(
+        self: LambdaSimpleBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> bytes:
+        function = self.get_function(function_name, qualifier)
+        payload = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
+        result, error_kind = ext.hooks.invoke_lambda(function.function_name, payload)
+        if error_kind:
+            response_headers["x-amz-function-error"] = error_kind
+        return result
+
+    _replace(LambdaSimpleBackend, "invoke", invoke)
+
+
+# -- EventBridge --------------------------------------------------------------------------------------------
+
+
+def _hook_target_kind(arn: str) -> str | None:
+    """'lambda' or 'states' for the target ARNs moto cannot deliver to, else None."""
+    parts = arn.split(":")
+    if len(parts) < 7:
+        return None
+    if parts[2] == "lambda" and parts[5] == "function":
+        return "lambda"
+    if parts[2] == "states" and parts[5] == "stateMachine":
+        return "states"
+    return None
+
+
+def _iso_seconds(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as AWS delivers it: moto keeps `time` as epoch seconds and adds `ingestion-time`."""
+    delivered = json.loads(json.dumps({key: value for key, value in event.items() if key != "ingestion-time"}))
+    if isinstance(delivered.get("time"), int | float):
+        delivered["time"] = _iso_seconds(datetime.fromtimestamp(delivered["time"], UTC))
+    return delivered
+
+
+def _input_for_target(target: dict[str, Any], event: dict[str, Any], transform_input: bool) -> Any:
+    """Apply the target's Input, InputPath or InputTransformer (at most one is allowed) to the event."""
+    delivered = _as_delivered(event)
+    if not transform_input:
+        return delivered
+    if "Input" in target:
+        return json.loads(target["Input"])
+    if "InputPath" in target:
+        matches = parse_json_path(target["InputPath"]).find(delivered)
+        return matches[0].value if matches else None
+    if "InputTransformer" in target:
+        transformer = target["InputTransformer"]
+        return EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event={**delivered, "ingestion-time": event.get("ingestion-time", delivered.get("time"))},
+        )
+    return delivered
+
+
+class _SingleTargetRule:
+    """A view of a rule with one target, so moto's own `send_to_targets` delivers to just that target."""
+
+    def __init__(self, rule: Rule, target: dict[str, Any]) -> None:
+        self._rule = rule
+        self.targets = [target]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rule, name)
+
+
+def _patch_eventbridge_targets(ext: LocalCloudExtensions) -> None:
+    """EventBridge targets: `Rule.send_to_targets` raises NotImplementedError for Lambda and Step Functions
+    targets (which S3 then swallows), delivers to DISABLED rules, sends every event to schedule-only rules,
+    and its default input template drops the event's `account`.
+
+    Here matching stays moto's `event_pattern.matches_event`; Lambda and Step Functions targets go to
+    `hooks.deliver_event` (time as ISO-8601, Input/InputPath/InputTransformer applied); other targets keep
+    moto's delivery, with the whole event when the target has no InputTransformer.
+    """
+    original_send_to_targets = vars(Rule)["send_to_targets"]
+
+    def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        if self.state == "DISABLED":
+            return
+        if self.scheduled_expression and not self.event_pattern.get_pattern():
+            return
+        if not self.event_pattern.matches_event(original_event):
+            return
+        for target in list(self.targets):
+            if _hook_target_kind(target["Arn"]) is not None:
+                ext.hooks.deliver_event(dict(target), _input_for_target(target, original_event, transform_input))
+            elif transform_input and "InputTransformer" not in target:
+                whole_event = {key: value for key, value in original_event.items() if key != "ingestion-time"}
+                original_send_to_targets(_SingleTargetRule(self, target), whole_event, transform_input=False)
+            else:
+                original_send_to_targets(_SingleTargetRule(self, target), original_event, transform_input)
+
+    _replace(Rule, "send_to_targets", send_to_targets)
+
+
+def _put_service_event(
+    ext: LocalCloudExtensions,
+    account_id: str,
+    region_name: str,
+    source: str,
+    detail_type: str,
+    resources: list[str],
+    detail: dict[str, Any],
+) -> None:
+    """Send an AWS service event to the rules of the default bus (AWS services never use custom buses).
+
+    Delivery is asynchronous on AWS, so a failing rule is logged at ERROR and the others still run.
+    """
+    moment = ext.clock.now().timestamp()  # moto keeps event times as epoch seconds
+    event = {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account_id,
+        "time": moment,
+        "region": region_name,
+        "resources": resources,
+        "detail": detail,
+        "ingestion-time": moment,
+    }
+    default_bus: EventBus | None = events_backends[account_id][region_name].event_buses.get("default")
+    if default_bus is None:
+        return
+    for rule in list(default_bus.rules.values()):
+        try:
+            rule.send_to_targets(event, transform_input=True)
+        except Exception:
+            _log.exception("Delivering %s %r to rule %s failed", source, detail_type, rule.arn)
+
+
+# -- S3 -----------------------------------------------------------------------------------------------------
+
+# moto's event names -> AWS's `detail.reason`.
+_S3_REASONS = {
+    "s3:ObjectCreated:Put": "PutObject",
+    "s3:ObjectCreated:Post": "POST Object",
+    "s3:ObjectCreated:Copy": "CopyObject",
+    "s3:ObjectCreated:CompleteMultipartUpload": "CompleteMultipartUpload",
+    "s3:ObjectRemoved:Delete": "DeleteObject",
+    "s3:ObjectRemoved:DeleteMarkerCreated": "DeleteObject",
+}
+
+
+def _s3_event_detail(ext: LocalCloudExtensions, account_id: str, bucket: Any, event_name: str, key: Any) -> Any:
+    object_detail: dict[str, Any] = {"key": key.name}
+    deleted = event_name.startswith("s3:ObjectRemoved")
+    if not deleted:
+        object_detail["size"] = key.size
+        object_detail["etag"] = key.etag.strip('"')
+    if bucket.is_versioned and key.version_id not in (None, "null"):
+        object_detail["version-id"] = key.version_id
+    object_detail["sequencer"] = ext.next_s3_sequencer(account_id, bucket.name)
+    detail: dict[str, Any] = {
+        "version": "0",
+        "bucket": {"name": bucket.name},
+        "object": object_detail,
+        "request-id": uuid.uuid4().hex[:16].upper(),
+        "requester": account_id,
+        "source-ip-address": "127.0.0.1",
+    }
+    if event_name in _S3_REASONS:
+        detail["reason"] = _S3_REASONS[event_name]
+    if deleted:
+        detail["deletion-type"] = (
+            "Delete Marker Created" if event_name.endswith("DeleteMarkerCreated") else "Permanently Deleted"
+        )
+    return detail
+
+
+def _patch_s3_eventbridge(ext: LocalCloudExtensions) -> None:
+    """S3 -> EventBridge: moto's `notifications._send_event_bridge_message` sends a fixed sequencer, `eTag`
+    instead of `etag`, `reason` "ObjectCreated" instead of "PutObject"/"CopyObject"/..., a real-time `time`,
+    delivers to rules on every bus (AWS uses only the default bus), ignores InputTransformer, and swallows
+    every error silently.
+
+    Here the event is AWS-shaped (see /work/shared/AWS-FACTS.md), timed by the virtual clock, sent to the
+    default bus only, and failures are logged at ERROR (the S3 request still succeeds, as on AWS).
+    `send_event` looks the function up as a module global, so replacing the global is enough.
+    """
+
+    def _send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        try:
+            if key is None:  # moto notifies deletes of keys that did not exist
+                return
+            _put_service_event(
+                ext,
+                account_id,
+                bucket.region_name,
+                source="aws.s3",
+                detail_type=s3_notifications._detail_type(event_name),
+                resources=[bucket.arn],
+                detail=_s3_event_detail(ext, account_id, bucket, event_name, key),
+            )
+        except Exception:
+            _log.exception("S3 EventBridge notification %s for s3://%s failed", event_name, bucket.name)
+
+    _replace(s3_notifications, "_send_event_bridge_message", _send_event_bridge_message)
+
+
+# -- SageMaker pipelines ------------------------------------------------------------------------------------
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """moto's SageMaker models hold naive UTC datetimes."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _put_pipeline_status_event(
+    ext: LocalCloudExtensions,
+    backend: SageMakerModelBackend,
+    pipeline: FakePipeline,
+    execution: FakePipelineExecution,
+    previous_status: str | None,
+) -> None:
+    """Emit "SageMaker Model Building Pipeline Execution Status Change" as documented by AWS.
+
+    AWS's documented events carry no failure reason: describe_pipeline_execution has it.
+    """
+    detail: dict[str, Any] = {
+        "pipelineExecutionDisplayName": execution.pipeline_execution_display_name,
+        "currentPipelineExecutionStatus": execution.pipeline_execution_status,
+    }
+    if previous_status is not None:
+        detail["previousPipelineExecutionStatus"] = previous_status
+    detail["executionStartTime"] = _iso_seconds(execution.start_time.replace(tzinfo=UTC))
+    end_time = ext._pipeline_end_times.get(execution.arn)
+    if end_time is not None:
+        detail["executionEndTime"] = _iso_seconds(end_time)
+    if execution.pipeline_execution_description:
+        detail["pipelineExecutionDescription"] = execution.pipeline_execution_description
+    detail["pipelineArn"] = pipeline.arn
+    detail["pipelineExecutionArn"] = execution.arn
+    _put_service_event(
+        ext,
+        backend.account_id,
+        backend.region_name,
+        source="aws.sagemaker",
+        detail_type="SageMaker Model Building Pipeline Execution Status Change",
+        resources=[pipeline.arn, execution.arn],
+        detail=detail,
+    )
+
+
+def _finish_pipeline_execution(
+    ext: LocalCloudExtensions,
+    backend: SageMakerModelBackend,
+    pipeline: FakePipeline,
+    execution: FakePipelineExecution,
+    script: PipelineScript,
+) -> None:
+    if execution.pipeline_execution_status != "Executing":
+        return
+    ended = ext.clock.now()
+    execution.pipeline_execution_status = script.status
+    if script.status == "Failed":
+        execution.pipeline_execution_failure_reason = script.failure_reason or _DEFAULT_FAILURE_REASON
+    execution.last_modified_time = _naive_utc(ended)
+    ext._pipeline_end_times[execution.arn] = ended
+    _put_pipeline_status_event(ext, backend, pipeline, execution, previous_status="Executing")
+
+
+def _patch_sagemaker_pipelines(ext: LocalCloudExtensions) -> None:
+    """SageMaker pipelines: moto's `start_pipeline_execution` ignores ClientRequestToken (every call creates an
+    execution), marks executions Succeeded at once, emits no EventBridge events, and its describe/list
+    calls report the failure reason as "" / "None".
+
+    Here a repeated token on the same pipeline returns the first execution's ARN; a new execution starts
+    Executing (event emitted, `hooks.on_pipeline_started` called) and ends as its PipelineScript says after
+    that many virtual seconds (event emitted); describe/list report the real FailureReason.
+    """
+    original_start = vars(SageMakerModelBackend)["start_pipeline_execution"]
+    original_describe = vars(SageMakerModelBackend)["describe_pipeline_execution"]
+    original_list = vars(SageMakerModelBackend)["list_pipeline_executions"]
+    starting = threading.Lock()
+
+    def start_pipeline_execution(
+        self: SageMakerModelBackend,
+        pipeline_name: str,
+        pipeline_execution_display_name: str,
+        pipeline_parameters: list[dict[str, Any]],
+        pipeline_execution_description: str,
+        parallelism_configuration: dict[str, int],
+        client_request_token: str,
+    ) -> dict[str, str]:
+        pipeline = get_pipeline_from_name(self.pipelines, pipeline_name)
+        with starting:
+            if client_request_token:
+                for arn, existing in pipeline.pipeline_executions.items():
+                    if existing.client_request_token == client_request_token:
+                        return {"PipelineExecutionArn": arn}
+            response: dict[str, str] = original_start(
+                self,
+                pipeline_name,
+                pipeline_execution_display_name,
+                pipeline_parameters,
+                pipeline_execution_description,
+                parallelism_configuration,
+                client_request_token,
+            )
+        execution_arn = response["PipelineExecutionArn"]
+        execution = pipeline.pipeline_executions[execution_arn]
+        started = _naive_utc(ext.clock.now())
+        execution.creation_time = execution.start_time = execution.last_modified_time = started
+        pipeline.last_execution_time = started
+        if not execution.pipeline_execution_display_name:
+            # moto leaves it None; the execution id keeps the event field populated.
+            execution.pipeline_execution_display_name = execution_arn.rsplit("/", 1)[-1]
+        execution.pipeline_execution_status = "Executing"
+        _put_pipeline_status_event(ext, self, pipeline, execution, previous_status=None)
+        script = ext.pipeline_script(pipeline_name)
+        ext.clock.call_later(
+            script.duration_seconds,
+            lambda: _finish_pipeline_execution(ext, self, pipeline, execution, script),
+        )
+        if ext.hooks.on_pipeline_started is not None:
+            ext.hooks.on_pipeline_started(execution_arn)
+        return response
+
+    def describe_pipeline_execution(self: SageMakerModelBackend, pipeline_execution_arn: str) -> dict[str, Any]:
+        response: dict[str, Any] = original_describe(self, pipeline_execution_arn)
+        execution = get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn)
+        if execution.pipeline_execution_failure_reason:
+            response["FailureReason"] = execution.pipeline_execution_failure_reason
+        else:
+            response.pop("FailureReason", None)
+        return response
+
+    def list_pipeline_executions(self: SageMakerModelBackend, pipeline_name: str) -> dict[str, Any]:
+        response: dict[str, Any] = original_list(self, pipeline_name)
+        pipeline = get_pipeline_from_name(self.pipelines, pipeline_name)
+        for summary in response["PipelineExecutionSummaries"]:
+            reason = pipeline.pipeline_executions[summary["PipelineExecutionArn"]].pipeline_execution_failure_reason
+            if reason:
+                summary["PipelineExecutionFailureReason"] = reason
+            else:
+                summary.pop("PipelineExecutionFailureReason", None)
+        return response
+
+    _replace(SageMakerModelBackend, "start_pipeline_execution", start_pipeline_execution)
+    _replace(SageMakerModelBackend, "describe_pipeline_execution", describe_pipeline_execution)
+    _replace(SageMakerModelBackend, "list_pipeline_executions", list_pipeline_executions)
+
+
+_PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
+    _patch_wait_states,
+    _patch_wait_timestamps,
+    _patch_retry_intervals,
+    _patch_task_token_callbacks,
+    _patch_state_timeouts,
+    _patch_lambda_invoke,
+    _patch_eventbridge_targets,
+    _patch_s3_eventbridge,
+    _patch_sagemaker_pipelines,
+)
