@@ -149,7 +149,9 @@ class LocalCloud:
         for name, value in _LOCAL_ENVIRONMENT.items():
             self._saved_environment[name] = os.environ.get(name)
             os.environ[name] = value
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
         self._mock.start()
         from controlplane import clock as controlplane_clock  # noqa: PLC0415 - imported with the layer on sys.path
 
@@ -322,17 +324,26 @@ class LocalCloud:
             raise TemplateError(f"!GetAtt {logical_id}.{attribute} is not emulated by the local cloud") from None
 
     def _create_iam_role(self) -> None:
-        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}  # noqa: E501
-        self.role_arn = self.client("iam").create_role(RoleName="localcloud", AssumeRolePolicyDocument=json.dumps(trust))[
-            "Role"
-        ]["Arn"]
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        self.role_arn = self.client("iam").create_role(
+            RoleName="localcloud", AssumeRolePolicyDocument=json.dumps(trust)
+        )["Role"]["Arn"]
 
     def _create_bucket(self, logical_id: str, resource: dict[str, Any], resolver: Resolver) -> None:
         name = self.physical[logical_id]["Name"]
         s3 = self.client("s3")
         s3.create_bucket(Bucket=name)
         properties = resolver.resolve(resource.get("Properties", {}))
-        if properties.get("NotificationConfiguration", {}).get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+        if (
+            properties.get("NotificationConfiguration", {})
+            .get("EventBridgeConfiguration", {})
+            .get("EventBridgeEnabled")
+        ):
             s3.put_bucket_notification_configuration(
                 Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
             )
@@ -357,7 +368,9 @@ class LocalCloud:
         if "VisibilityTimeout" in properties:
             attributes["VisibilityTimeout"] = str(properties["VisibilityTimeout"])
         if attributes:
-            self.client("sqs").set_queue_attributes(QueueUrl=self.physical[logical_id]["QueueUrl"], Attributes=attributes)
+            self.client("sqs").set_queue_attributes(
+                QueueUrl=self.physical[logical_id]["QueueUrl"], Attributes=attributes
+            )
 
     def _create_function(
         self, logical_id: str, resource: dict[str, Any], globals_function: dict[str, Any], resolver: Resolver
@@ -452,7 +465,7 @@ class LocalCloud:
                     Endpoint=arn + "localcloud-notifications",
                     Attributes={"RawMessageDelivery": "false"},
                 )
-            if names["Arn"].startswith(f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/"):
+            if names.get("Arn", "").startswith(f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/"):
                 self._create_rule(
                     f"localcloud-observe-{logical_id}",
                     {"EventBusName": names["Name"], "EventPattern": {"account": [ACCOUNT_ID]}},
@@ -489,8 +502,8 @@ class LocalCloud:
         self.record("seed", f"seeded {len(config.models)} model(s): " + ", ".join(m.name for m in config.models))
 
     def put_object(self, key: str, body: bytes = b"x", bucket: str | None = None) -> None:
-        self.client("s3").put_object(Bucket=bucket or self.data_bucket, Key=key, Body=body)
         self.record("s3", f"PutObject s3://{bucket or self.data_bucket}/{key} ({len(body)} bytes)", key=key)
+        self.client("s3").put_object(Bucket=bucket or self.data_bucket, Key=key, Body=body)
 
     def put_event(self, event: dict[str, Any]) -> int:
         """Deliver an AWS-shaped EventBridge event, unchanged, to the matching rules of the default bus."""
@@ -530,7 +543,9 @@ class LocalCloud:
         if dead_letter:
             queue = self.client("sqs").get_queue_url(QueueName=dead_letter.rsplit(":", 1)[-1])["QueueUrl"]
             self.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(event))
-            self.record("dlq", f"EventBridge gave up on {function.logical_id}: event sent to dead-letter queue", error=error)
+            self.record(
+                "dlq", f"EventBridge gave up on {function.logical_id}: event sent to dead-letter queue", error=error
+            )
 
     def _poll_queues(self) -> bool:
         sqs = self.client("sqs")
@@ -588,7 +603,9 @@ class LocalCloud:
                         self.record("sns", f"SNS notification: {body.get('Subject')}", message=body.get("Message"))
                     else:
                         self.record(
-                            "bus", f"event on the control-plane bus: {body.get('detail-type')}", detail=body.get("detail")
+                            "bus",
+                            f"event on the control-plane bus: {body.get('detail-type')}",
+                            detail=body.get("detail"),
                         )
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
@@ -600,7 +617,7 @@ class LocalCloud:
                 seen = self._execution_status.get(name)
                 if seen is None:
                     self.record("execution", f"{logical_id} execution {name} started", execution=name)
-                if status != "RUNNING" and seen != status:
+                if status not in {"RUNNING", seen}:
                     described = sfn.describe_execution(executionArn=execution["executionArn"])
                     error = f" ({described.get('error')}: {described.get('cause')})" if described.get("error") else ""
                     self.record("execution", f"{logical_id} execution {name} {status}{error}", execution=name)
@@ -615,6 +632,7 @@ class LocalCloud:
         for _ in range(max_rounds):
             self._wait_for_executions()
             if self._drain_deliveries() or self._poll_queues():
+                self._observe_executions()
                 continue
             self._drain_observers()
             self._observe_executions()
@@ -641,7 +659,7 @@ class LocalCloud:
         raise KeyError(f"No function named {name} in the template")
 
     def _invoke_from_moto(self, function_name: str, payload: bytes) -> tuple[bytes, str | None]:
-        name = function_name.split(":function:")[-1].split(":")[0]
+        name = function_name.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
         response, error = self.invoke(self._function_by_name(name), json.loads(payload or b"{}"))
         if error is not None:
             return json.dumps(error).encode(), "Unhandled"

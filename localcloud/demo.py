@@ -91,9 +91,10 @@ def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
 
 def verdict(cloud: LocalCloud) -> list[str]:
     """The scenario's expectations; each failed one is returned as a sentence."""
-    problems: list[str] = []
     pipelines = pipeline_executions(cloud)
-    per_pipeline = {name: sum(1 for run in pipelines if run["pipeline"] == name) for name in ("churn-training", "fraud-training")}
+    per_pipeline = {
+        name: sum(1 for run in pipelines if run["pipeline"] == name) for name in ("churn-training", "fraud-training")
+    }
     expect: list[tuple[bool, str]] = [
         (per_pipeline["churn-training"] == 3, f"churn-training ran {per_pipeline['churn-training']} times, expected 3"),
         (per_pipeline["fraud-training"] == 1, f"fraud-training ran {per_pipeline['fraud-training']} times, expected 1"),
@@ -107,10 +108,15 @@ def verdict(cloud: LocalCloud) -> list[str]:
     expect.append((statuses == ["FAILED", "FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], f"executions {statuses}"))
     rejected = outcomes.get("manual-typo", {})
     expect.append(
-        ("churm" in str(rejected.get("cause")) and rejected.get("error") == "InvalidRequest", "the typo was not rejected clearly")
+        (
+            "churm" in str(rejected.get("cause")) and rejected.get("error") == "InvalidRequest",
+            "the typo was not rejected clearly",
+        )
     )
     kinds = [record["kind"] for record in ledger_records(cloud)]
-    expect.append((kinds.count("TrainingSucceeded") == 3, f"ledger has {kinds.count('TrainingSucceeded')} TrainingSucceeded"))
+    expect.append(
+        (kinds.count("TrainingSucceeded") == 3, f"ledger has {kinds.count('TrainingSucceeded')} TrainingSucceeded")
+    )
     expect.append((kinds.count("TrainingFailed") == 1, f"ledger has {kinds.count('TrainingFailed')} TrainingFailed"))
     letters = dead_letters(cloud)
     expect.append((not any(letters.values()), f"dead letters: {letters}"))

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "common"))
 
-from controlplane.config import load_config  # noqa: E402
-from controlplane.errors import ConfigError  # noqa: E402
+from controlplane.config import load_config
+from controlplane.errors import ConfigError
 
 
 def main(argv: list[str]) -> int:

@@ -48,7 +48,12 @@ def main() -> int:
         for definition in definitions:
             wrapped = Path(workdir) / f"{definition.stem}.template.json"
             wrapped.write_text(json.dumps(wrap(definition)), encoding="utf-8")
-            result = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(wrapped)], capture_output=True, text=True, check=False)
+            result = subprocess.run(
+                [str(Path(sys.executable).with_name("cfn-lint")), str(wrapped)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if result.returncode != 0:
                 failed = True
                 print(f"{definition.relative_to(ROOT)}:\n{result.stdout}{result.stderr}", file=sys.stderr)

@@ -39,7 +39,9 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
             raise InvalidRequest(f"message body is not JSON ({error}); expected an EventBridge event") from None
         event = parse_request(S3ObjectCreated, payload, "S3 Object Created event")
     except InvalidRequest as error:
-        logger.warning("Event rejected: retried, then dead-lettered", extra={"message_id": record.message_id, "reason": str(error)})
+        logger.warning(
+            "Event rejected: retried, then dead-lettered", extra={"message_id": record.message_id, "reason": str(error)}
+        )
         raise
     config, ledger, workflows = dependencies()
     outcome = on_object_created(event, config, ledger, workflows)

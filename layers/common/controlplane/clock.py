@@ -18,7 +18,7 @@ def now() -> datetime:
 
 def use(source: Callable[[], datetime] | None) -> None:
     """Replace the time source (None restores the system clock)."""
-    global _source
+    global _source  # noqa: PLW0603 - the one replaceable time source
     _source = source or _system_now
 
 

@@ -14,9 +14,15 @@ def _slug(text: str, limit: int) -> str:
 
 
 def _dataset_label(dataset_uri: str, limit: int) -> str:
-    """The most specific end of the dataset's key, e.g. 'datasets/fraud/2026/11/27/' -> '2026-11-27'."""
-    key = dataset_uri.removeprefix("s3://").partition("/")[2]
-    return _slug(key, 1_000)[-limit:].strip("-") or "dataset"
+    """The most specific whole words of the dataset's key, e.g. 'datasets/fraud/2026/11/27/' -> 'fraud-2026-11-27'."""
+    words = _slug(dataset_uri.removeprefix("s3://").partition("/")[2], 1_000).split("-")
+    label = ""
+    for word in reversed(words):
+        candidate = f"{word}-{label}" if label else word
+        if len(candidate) > limit:
+            break
+        label = candidate
+    return label or words[-1][-limit:] or "dataset"
 
 
 def run_identity(model: str, dataset_uri: str, run_key: str | None) -> str:

@@ -275,7 +275,9 @@ def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger, an
     return outcome
 
 
-def record_skipped(plan: RetrainPlan, slot: SlotDecision, execution_arn: str, ledger: Ledger, announcer: Announcer) -> None:
+def record_skipped(
+    plan: RetrainPlan, slot: SlotDecision, execution_arn: str, ledger: Ledger, announcer: Announcer
+) -> None:
     reason = f"concurrency policy 'skip': training of '{plan.model}' already running ({slot.held_by})"
     record = _audit(plan, "TrainingSkipped", reason, status="Skipped", execution_arn=execution_arn)
     _record_and_announce(record, "Training Skipped", ledger, announcer)
