@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("files", nargs="+", help="JSON files, each one event or a list of events")
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # moto logs every Fail state as an error; the timeline already shows each execution's end.
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
 
     from controlplane.errors import ConfigError  # noqa: PLC0415 - after sys.path is set
 

@@ -48,6 +48,7 @@ from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: E402
 from moto.events.models import EventBus, Rule, events_backends  # noqa: E402
 from moto.events.utils import EventTemplateParser  # noqa: E402
 from moto.s3 import notifications as s3_notifications  # noqa: E402
+from moto.s3.responses import S3Response  # noqa: E402
 from moto.sagemaker.models import FakePipeline, FakePipelineExecution, SageMakerModelBackend  # noqa: E402
 from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name  # noqa: E402
 from moto.stepfunctions.parser.api import ExecutionStatus  # noqa: E402
@@ -593,17 +594,30 @@ def _s3_event_detail(ext: LocalCloudExtensions, account_id: str, bucket: Any, ev
 def _patch_s3_eventbridge(ext: LocalCloudExtensions) -> None:
     """S3 -> EventBridge: moto's `notifications._send_event_bridge_message` sends a fixed sequencer, `eTag`
     instead of `etag`, `reason` "ObjectCreated" instead of "PutObject"/"CopyObject"/..., a real-time `time`,
-    delivers to rules on every bus (AWS uses only the default bus), ignores InputTransformer, and swallows
-    every error silently.
+    delivers to rules on every bus (AWS uses only the default bus), ignores InputTransformer, swallows
+    every error silently, and adds an "Object Tags Added" event to every PutObject/CopyObject (moto stores
+    an object's tags, even none, through `put_object_tagging`).
 
     Here the event is AWS-shaped (see /work/shared/AWS-FACTS.md), timed by the virtual clock, sent to the
-    default bus only, and failures are logged at ERROR (the S3 request still succeeds, as on AWS).
-    `send_event` looks the function up as a module global, so replacing the global is enough.
+    default bus only, "Object Tags Added" comes only from the PutObjectTagging API, and failures are logged
+    at ERROR (the S3 request still succeeds, as on AWS). `send_event` looks the function up as a module
+    global, so replacing the global is enough.
     """
+    tagging_api = threading.local()
+    original_put_object_tagging = vars(S3Response)["put_object_tagging"]
+
+    def put_object_tagging(self: S3Response) -> Any:
+        tagging_api.active = True
+        try:
+            return original_put_object_tagging(self)
+        finally:
+            tagging_api.active = False
 
     def _send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
         try:
             if key is None:  # moto notifies deletes of keys that did not exist
+                return
+            if event_name == "s3:ObjectTagging:Put" and not getattr(tagging_api, "active", False):
                 return
             _put_service_event(
                 ext,
@@ -617,6 +631,7 @@ def _patch_s3_eventbridge(ext: LocalCloudExtensions) -> None:
         except Exception:
             _log.exception("S3 EventBridge notification %s for s3://%s failed", event_name, bucket.name)
 
+    _replace(S3Response, "put_object_tagging", put_object_tagging)
     _replace(s3_notifications, "_send_event_bridge_message", _send_event_bridge_message)
 
 

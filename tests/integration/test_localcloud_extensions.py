@@ -440,7 +440,7 @@ def test_s3_object_created_event_is_aws_shaped_and_only_on_the_default_bus(
     assert len({event["id"] for event in delivered}) == 2
 
 
-def test_s3_event_on_a_versioned_bucket_carries_the_version_id(local_cloud: LocalCloudExtensions) -> None:
+def test_s3_events_on_a_versioned_bucket_carry_the_version_id(local_cloud: LocalCloudExtensions) -> None:
     s3 = boto3.client("s3")
     events = boto3.client("events")
     s3.create_bucket(Bucket="models")
@@ -453,9 +453,12 @@ def test_s3_event_on_a_versioned_bucket_carries_the_version_id(local_cloud: Loca
     events.put_targets(Rule="s3-any", Targets=[{"Id": "q", "Arn": arn}])
 
     put = s3.put_object(Bucket="models", Key="model.tar.gz", Body=b"x")
+    s3.put_object_tagging(Bucket="models", Key="model.tar.gz", Tagging={"TagSet": [{"Key": "stage", "Value": "a"}]})
 
-    (event,) = _drain(url)
-    assert event["detail"]["object"]["version-id"] == put["VersionId"]
+    created, tagged = _drain(url)
+    assert created["detail-type"] == "Object Created"
+    assert created["detail"]["object"]["version-id"] == put["VersionId"]
+    assert tagged["detail-type"] == "Object Tags Added"
 
 
 # -- SageMaker pipelines ------------------------------------------------------------------------------------

@@ -38,7 +38,9 @@ def on_object_created(
     if decision.action == "touch":
         state = ledger.touch_dataset(model.name, dataset.uri, clock.now())
         if state.execution_arn is not None:
-            return ArrivalOutcome("waiting", "dataset already has a retrain workflow", model.name, dataset.uri)
+            reason = f"object {state.object_count} of a dataset still arriving; its workflow waits for quiet"
+            logger.debug("Object recorded", extra={"key": s3_object.key, "reason": reason})
+            return ArrivalOutcome("waiting", reason, model.name, dataset.uri)
         reason = f"quiet period of {model.data_trigger.quiet_period_seconds}s after the last object"
     else:
         reason = decision.reason

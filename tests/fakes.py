@@ -1,0 +1,113 @@
+"""In-memory fakes of the domain's ports, for unit tests without moto."""
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from controlplane.models import TERMINAL_PIPELINE_STATUSES
+from controlplane.ports import AuditRecord, DatasetState, PipelineRun, StartResult
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.datasets: dict[tuple[str, str], DatasetState] = {}
+        self.records: dict[str, AuditRecord] = {}
+        self.slots: dict[str, tuple[str, datetime]] = {}
+        self.runs: dict[str, PipelineRun] = {}
+
+    def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState:
+        current = self.datasets.get((model, dataset_uri))
+        if current is None:
+            current = DatasetState(model, dataset_uri, 1, at, at)
+        else:
+            current = replace(current, object_count=current.object_count + 1, last_object_at=at)
+        self.datasets[(model, dataset_uri)] = current
+        return current
+
+    def mark_dataset_started(self, model: str, dataset_uri: str, execution_arn: str) -> None:
+        self.datasets[(model, dataset_uri)] = replace(self.datasets[(model, dataset_uri)], execution_arn=execution_arn)
+
+    def get_dataset(self, model: str, dataset_uri: str) -> DatasetState | None:
+        return self.datasets.get((model, dataset_uri))
+
+    def record(self, record: AuditRecord) -> bool:
+        if record.record_id in self.records:
+            return False
+        self.records[record.record_id] = record
+        return True
+
+    def acquire_pipeline_slot(self, model: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
+        current = self.slots.get(model)
+        if current is None or current[0] == holder or current[1] < now:
+            self.slots[model] = (holder, lease_until)
+            return None
+        return current[0]
+
+    def release_pipeline_slot(self, model: str, holder: str) -> None:
+        if self.slots.get(model, ("",))[0] == holder:
+            del self.slots[model]
+
+    def register_pipeline_run(self, run: PipelineRun) -> None:
+        self.runs.setdefault(run.pipeline_execution_arn, run)
+
+    def attach_task_token(self, pipeline_execution_arn: str, task_token: str) -> PipelineRun:
+        run = replace(self.runs[pipeline_execution_arn], task_token=task_token)
+        self.runs[pipeline_execution_arn] = run
+        return run
+
+    def complete_pipeline_run(
+        self, pipeline_execution_arn: str, status: str, failure_reason: str | None
+    ) -> PipelineRun | None:
+        run = self.runs.get(pipeline_execution_arn)
+        if run is None or run.status in TERMINAL_PIPELINE_STATUSES:
+            return None
+        run = replace(run, status=status, failure_reason=failure_reason)
+        self.runs[pipeline_execution_arn] = run
+        return run
+
+    def lineage(self, dataset_uri: str) -> list[AuditRecord]:
+        return sorted((r for r in self.records.values() if r.dataset_uri == dataset_uri), key=lambda r: r.at)
+
+    def kinds(self) -> list[str]:
+        return [record.kind for record in self.records.values()]
+
+
+class FakeWorkflows:
+    """Step Functions' StartExecution semantics: a name starts once; a repeat with the same input while running
+    answers like a start, anything else is ExecutionAlreadyExists."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, dict[str, Any]] = {}
+        self.resumed: list[tuple[str, dict[str, Any]]] = []
+        self.stale_tokens: set[str] = set()
+
+    def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult:
+        arn = f"arn:aws:states:us-east-1:123456789012:execution:retrain:{name}"
+        if name in self.started and self.started[name] != request:
+            return StartResult("already_started", arn)
+        self.started[name] = request
+        return StartResult("started", arn)
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        if task_token in self.stale_tokens:
+            return False
+        self.resumed.append((task_token, output))
+        return True
+
+
+class FakeAnnouncer:
+    def __init__(self) -> None:
+        self.announced: list[tuple[str, dict[str, Any]]] = []
+
+    def announce(self, detail_type: str, detail: dict[str, Any]) -> None:
+        self.announced.append((detail_type, detail))
+
+
+class FakeDescriber:
+    def __init__(self, reason: str | None = "AlgorithmError: out of memory") -> None:
+        self.reason = reason
+        self.asked: list[str] = []
+
+    def failure_reason(self, pipeline_execution_arn: str) -> str | None:
+        self.asked.append(pipeline_execution_arn)
+        return self.reason

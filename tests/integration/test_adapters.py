@@ -1,0 +1,159 @@
+"""The AWS adapters against moto (DynamoDB table built from template.yaml's own definition) and Stubber."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from controlplane.adapters.announcer import EVENT_SOURCE, Announcer
+from controlplane.adapters.ledger import DynamoDbLedger
+from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.ports import AuditRecord, PipelineRun
+from localcloud.cloud import ROOT
+from localcloud.template import load_template
+
+REGION = "us-east-1"
+T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
+PIPELINE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-training/execution/abc123def456"
+
+
+@pytest.fixture
+def ledger(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    table = load_template(ROOT / "template.yaml")["Resources"]["LedgerTable"]["Properties"]
+    with mock_aws():
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName="ledger",
+            AttributeDefinitions=table["AttributeDefinitions"],
+            KeySchema=table["KeySchema"],
+            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
+            BillingMode=table["BillingMode"],
+        )
+        yield DynamoDbLedger("ledger")
+
+
+def test_dataset_arrivals_are_counted_and_keep_the_first_time(ledger):
+    uri = "s3://data/datasets/fraud/2026-11-27/"
+    ledger.touch_dataset("fraud", uri, T0)
+    state = ledger.touch_dataset("fraud", uri, T0 + timedelta(seconds=40))
+    ledger.mark_dataset_started("fraud", uri, "arn:execution")
+
+    stored = ledger.get_dataset("fraud", uri)
+
+    assert (state.object_count, state.first_object_at, state.last_object_at) == (2, T0, T0 + timedelta(seconds=40))
+    assert stored is not None
+    assert stored.execution_arn == "arn:execution"
+    assert ledger.get_dataset("fraud", "s3://data/other/") is None
+
+
+def test_audit_records_are_written_once_and_form_the_lineage(ledger):
+    uri = "s3://data/datasets/churn/2026-11-27/"
+    requested = AuditRecord("run#requested", "TrainingRequested", "churn", "marker", T0, dataset_uri=uri, event_id="e1")
+    started = AuditRecord(
+        "run#started", "TrainingStarted", "churn", "marker", T0 + timedelta(seconds=1), dataset_uri=uri,
+        pipeline_execution_arn=PIPELINE_ARN, details={"pipeline": "churn-training"},
+    )  # fmt: skip
+
+    assert ledger.record(requested) is True
+    assert ledger.record(requested) is False
+    assert ledger.record(started) is True
+
+    lineage = ledger.lineage(uri)
+    assert [record.kind for record in lineage] == ["TrainingRequested", "TrainingStarted"]
+    assert lineage[1].pipeline_execution_arn == PIPELINE_ARN
+    assert lineage[1].details == {"pipeline": "churn-training"}
+    assert [record.kind for record in ledger.history("churn")] == ["TrainingRequested", "TrainingStarted"]
+
+
+def test_training_slot_is_exclusive_until_released_or_expired(ledger):
+    lease = T0 + timedelta(hours=1)
+
+    assert ledger.acquire_pipeline_slot("churn", "first", T0, lease) is None
+    assert ledger.acquire_pipeline_slot("churn", "first", T0, lease) is None  # re-entrant for a retried task
+    assert ledger.acquire_pipeline_slot("churn", "second", T0, lease) == "first"
+    assert ledger.acquire_pipeline_slot("churn", "second", lease + timedelta(seconds=1), lease) is None
+    ledger.release_pipeline_slot("churn", "first")  # no longer the holder: nothing happens
+    assert ledger.acquire_pipeline_slot("churn", "third", T0, lease) == "second"
+    ledger.release_pipeline_slot("churn", "second")
+    assert ledger.acquire_pipeline_slot("churn", "third", T0, lease) is None
+
+
+def test_pipeline_run_completes_once_and_keeps_the_task_token(ledger):
+    ledger.register_pipeline_run(PipelineRun(PIPELINE_ARN, "churn", "s3://d/x/", "arn:exec", "Executing"))
+    waiting = ledger.attach_task_token(PIPELINE_ARN, "token")
+
+    completed = ledger.complete_pipeline_run(PIPELINE_ARN, "Failed", "OOM")
+    again = ledger.complete_pipeline_run(PIPELINE_ARN, "Succeeded", None)
+    unknown = ledger.complete_pipeline_run(PIPELINE_ARN.replace("abc", "zzz"), "Succeeded", None)
+
+    assert waiting.status == "Executing"
+    assert completed is not None
+    assert (completed.status, completed.failure_reason, completed.task_token) == ("Failed", "OOM", "token")
+    assert again is None
+    assert unknown is None
+
+
+def test_start_retrain_names_the_execution_and_tolerates_repeats():
+    client = boto3.client("stepfunctions", region_name=REGION)
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:retrain"
+    workflows = StepFunctionsWorkflows(machine, client=client)
+    request = {"model": "churn", "dataset_uri": "s3://d/x/", "reason": "marker"}
+    with Stubber(client) as stub:
+        stub.add_response(
+            "start_execution",
+            {"executionArn": f"{machine.replace('stateMachine', 'execution')}:run-1", "startDate": T0},
+            {"stateMachineArn": machine, "name": "run-1", "input": json.dumps(request, sort_keys=True)},
+        )
+        stub.add_client_error("start_execution", "ExecutionAlreadyExists", http_status_code=400)
+        first = workflows.start_retrain("run-1", request)
+        repeat = workflows.start_retrain("run-1", {**request, "reason": "other"})
+
+    assert first.outcome == "started"
+    assert repeat.outcome == "already_started"
+    assert repeat.execution_arn == "arn:aws:states:us-east-1:123456789012:execution:retrain:run-1"
+
+
+@pytest.mark.parametrize(("code", "expected"), [("TaskTimedOut", False), ("InvalidToken", False)])
+def test_resume_reports_a_stale_token_instead_of_failing(code, expected):
+    client = boto3.client("stepfunctions", region_name=REGION)
+    with Stubber(client) as stub:
+        stub.add_response("send_task_success", {}, {"taskToken": "t", "output": '{"status": "Succeeded"}'})
+        stub.add_client_error("send_task_success", code, http_status_code=400)
+        workflows = StepFunctionsWorkflows(client=client)
+        assert workflows.resume("t", {"status": "Succeeded"}) is True
+        assert workflows.resume("t", {"status": "Succeeded"}) is expected
+
+
+def test_resume_raises_other_errors():
+    client = boto3.client("stepfunctions", region_name=REGION)
+    with Stubber(client) as stub:
+        stub.add_client_error("send_task_success", "ThrottlingException", http_status_code=400)
+        with pytest.raises(client.exceptions.ClientError):
+            StepFunctionsWorkflows(client=client).resume("t", {})
+
+
+def test_announcer_publishes_to_sns_and_the_bus(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        sns, events, sqs = (boto3.client(name, region_name=REGION) for name in ("sns", "events", "sqs"))
+        topic = sns.create_topic(Name="notifications")["TopicArn"]
+        events.create_event_bus(Name="controlplane")
+        queue = sqs.create_queue(QueueName="observer")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="all", EventBusName="controlplane", EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
+        events.put_targets(Rule="all", EventBusName="controlplane", Targets=[{"Id": "q", "Arn": queue_arn}])
+
+        Announcer(topic, "controlplane").announce("Training Started", {"model": "churn", "status": "Executing"})
+
+        (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]
+        event = json.loads(message["Body"])
+        assert (event["source"], event["detail-type"]) == (EVENT_SOURCE, "Training Started")
+        assert event["detail"] == {"model": "churn", "status": "Executing"}
+        from moto.sns.models import sns_backends
+
+        ((_, body, subject, _, _),) = sns_backends["123456789012"][REGION].topics[topic].sent_notifications
+        assert subject == "[mlops] Training Started: churn"
+        assert json.loads(body)["event"] == "Training Started"

@@ -1,0 +1,212 @@
+"""The retrain workflow's decisions, each a pure function over fakes."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from controlplane import clock, retrain
+from controlplane.config import load_config
+from controlplane.errors import InvalidRequest, UnknownModel
+from controlplane.models import PipelineExecutionStatusChange
+from tests.fakes import FakeAnnouncer, FakeDescriber, FakeLedger, FakeWorkflows
+
+CONFIG = load_config()
+START = datetime(2026, 11, 27, 9, tzinfo=UTC)
+PIPELINE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-training/execution/abc123def456"
+EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:retrain:run-1"
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    moments = {"now": START}
+    clock.use(lambda: moments["now"])
+    yield moments
+    clock.use(None)
+
+
+def plan(model: str = "churn", **overrides) -> retrain.RetrainPlan:
+    request = {
+        "model": model,
+        "dataset_uri": f"s3://data/datasets/{model}/2026-11-27/",
+        "reason": "test",
+        **overrides,
+    }
+    return retrain.prepare(request, f"run-{model}", CONFIG)
+
+
+def test_prepare_fills_pipeline_parameters_and_deterministic_tokens():
+    first, again = plan(), plan()
+
+    assert first.pipeline_name == "churn-training"
+    assert [(p.Name, p.Value) for p in first.pipeline_parameters] == [
+        ("InputDataUri", "s3://data/datasets/churn/2026-11-27/"),
+        ("DatasetId", "2026-11-27"),
+    ]
+    assert first.request_token == again.request_token
+    assert len(first.request_token) >= 32
+    assert plan(run_key="again").request_token != first.request_token
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"model": "nope", "dataset_uri": "s3://data/x/", "reason": "r"}, "Model 'nope' is not configured"),
+        ({"model": "churn", "dataset_uri": "http://data/x/", "reason": "r"}, "dataset_uri"),
+        ({"model": "churn", "dataset_uri": "s3://data/x/"}, "reason"),
+        ({"model": "churn", "dataset_uri": "s3://data/x/", "reason": "r", "force": True}, "force: unknown field"),
+        (["churn"], "expected a JSON object"),
+    ],
+)
+def test_prepare_rejects_bad_requests_with_what_to_fix(payload, message):
+    with pytest.raises(InvalidRequest, match=message):
+        retrain.prepare(payload, "run", CONFIG)
+
+
+def test_unknown_model_is_an_invalid_request():
+    with pytest.raises(UnknownModel, match="known models: churn, fraud"):
+        retrain.prepare({"model": "x", "dataset_uri": "s3://data/x/", "reason": "r"}, "run", CONFIG)
+
+
+def test_quiet_period_waits_for_the_rest_of_the_period(frozen_clock):
+    ledger = FakeLedger()
+    fraud = plan("fraud", wait_for_quiet_period=True)
+    ledger.touch_dataset("fraud", fraud.dataset_uri, START)
+
+    frozen_clock["now"] = START + timedelta(seconds=120)
+    early = retrain.check_quiet_period(fraud, ledger)
+    frozen_clock["now"] = START + timedelta(seconds=300)
+    settled = retrain.check_quiet_period(fraud, ledger)
+
+    assert (early.settled, early.wait_seconds, early.object_count) == (False, 180, 1)
+    assert (settled.settled, settled.wait_seconds) == (True, 0)
+
+
+def test_quiet_period_without_recorded_objects_is_settled():
+    assert retrain.check_quiet_period(plan("fraud"), FakeLedger()).settled
+
+
+@pytest.mark.parametrize(("policy", "decision"), [("queue", "wait"), ("skip", "skip"), ("allow", "start")])
+def test_concurrency_policy_while_another_training_runs(policy, decision):
+    ledger = FakeLedger()
+    first = plan().model_copy(update={"concurrency": policy, "execution_name": "first"})
+    second = first.model_copy(update={"execution_name": "second"})
+
+    assert retrain.acquire_slot(first, ledger).decision == "start"
+    result = retrain.acquire_slot(second, ledger)
+
+    assert result.decision == decision
+    if decision == "wait":
+        assert result.wait_seconds == first.queue_poll_seconds
+        assert result.held_by == "first"
+
+
+def test_an_expired_slot_lease_is_taken_over(frozen_clock):
+    ledger = FakeLedger()
+    first = plan().model_copy(update={"execution_name": "first"})
+    retrain.acquire_slot(first, ledger)
+    frozen_clock["now"] = START + timedelta(seconds=first.timeout_seconds + retrain.SLOT_LEASE_MARGIN_SECONDS + 1)
+
+    assert retrain.acquire_slot(first.model_copy(update={"execution_name": "second"}), ledger).decision == "start"
+
+
+def status_event(status: str, arn: str = PIPELINE_ARN) -> PipelineExecutionStatusChange:
+    return PipelineExecutionStatusChange.model_validate(
+        {
+            "id": "p-1",
+            "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
+            "source": "aws.sagemaker",
+            "time": "2026-11-27T09:10:00Z",
+            "detail": {
+                "pipelineArn": arn.split("/execution/")[0],
+                "pipelineExecutionArn": arn,
+                "currentPipelineExecutionStatus": status,
+                "previousPipelineExecutionStatus": "Executing",
+            },
+        }
+    )
+
+
+def started_run(ledger: FakeLedger, announcer: FakeAnnouncer) -> retrain.RetrainPlan:
+    churn = plan()
+    retrain.record_started(churn, PIPELINE_ARN, EXECUTION_ARN, ledger, announcer)
+    return churn
+
+
+def test_status_event_resumes_the_waiting_workflow_once():
+    ledger, workflows, announcer = FakeLedger(), FakeWorkflows(), FakeAnnouncer()
+    started_run(ledger, announcer)
+    retrain.await_pipeline("token-1", PIPELINE_ARN, ledger, workflows)
+
+    first = retrain.on_pipeline_status(status_event("Succeeded"), ledger, workflows, FakeDescriber())
+    duplicate = retrain.on_pipeline_status(status_event("Succeeded"), ledger, workflows, FakeDescriber())
+
+    assert (first.action, duplicate.action) == ("resumed", "ignored")
+    assert workflows.resumed == [("token-1", {"status": "Succeeded", "failure_reason": None})]
+
+
+def test_status_seen_before_the_workflow_waits_resumes_it_when_it_does():
+    ledger, workflows, announcer = FakeLedger(), FakeWorkflows(), FakeAnnouncer()
+    started_run(ledger, announcer)
+
+    early = retrain.on_pipeline_status(status_event("Failed"), ledger, workflows, FakeDescriber("OOM"))
+    retrain.await_pipeline("token-1", PIPELINE_ARN, ledger, workflows)
+
+    assert early.action == "recorded"
+    assert workflows.resumed == [("token-1", {"status": "Failed", "failure_reason": "OOM"})]
+
+
+def test_non_terminal_and_foreign_pipeline_events_are_ignored():
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+    foreign = PIPELINE_ARN.replace("abc123def456", "zzzzzzzzzzzz")
+
+    executing = retrain.on_pipeline_status(status_event("Executing"), ledger, workflows, FakeDescriber())
+    unknown = retrain.on_pipeline_status(status_event("Succeeded", foreign), ledger, workflows, FakeDescriber())
+
+    assert (executing.action, unknown.action) == ("ignored", "ignored")
+    assert "not started by the control plane" in unknown.reason
+    assert workflows.resumed == []
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "reason"),
+    [
+        ({"pipeline": {"arn": "a"}, "pipeline_outcome": {"status": "Succeeded"}}, "Succeeded", "succeeded"),
+        ({"pipeline": {"arn": "a"}, "pipeline_outcome": {"status": "Failed", "failure_reason": "OOM"}}, "Failed", "OOM"),
+        ({"pipeline": {"arn": "a"}, "error": {"Error": "States.Timeout", "Cause": ""}}, "TimedOut", "in time"),
+        ({"error": {"Error": "SageMaker.ResourceNotFound", "Cause": "Pipeline churn-training does not exist"}},
+         "StartFailed", "does not exist"),
+        ({"pipeline": {"arn": "a"}, "error": {"Error": "Lambda.Unknown", "Cause": '{"errorMessage": "boom"}'}},
+         "Failed", "boom"),
+    ],
+)  # fmt: skip
+def test_conclude_names_the_outcome_and_its_reason(state, status, reason):
+    outcome = retrain.conclude(state)
+
+    assert outcome.status == status
+    assert outcome.succeeded == (status == "Succeeded")
+    assert reason in outcome.reason
+
+
+def test_record_outcome_writes_once_announces_once_and_frees_the_slot():
+    ledger, announcer = FakeLedger(), FakeAnnouncer()
+    churn = plan()
+    retrain.acquire_slot(churn, ledger)
+    state = {"plan": churn.model_dump(), "pipeline": {"arn": PIPELINE_ARN}, "pipeline_outcome": {"status": "Succeeded"}}
+
+    retrain.record_outcome(state, EXECUTION_ARN, ledger, announcer)
+    retrain.record_outcome(state, EXECUTION_ARN, ledger, announcer)
+
+    assert ledger.kinds().count("TrainingSucceeded") == 1
+    assert [detail_type for detail_type, _ in announcer.announced] == ["Training Succeeded"]
+    assert ledger.slots == {}
+
+
+def test_rejection_is_recorded_with_the_message_an_operator_needs():
+    ledger, announcer = FakeLedger(), FakeAnnouncer()
+    error = {"Error": "InvalidRequest", "Cause": '{"errorMessage": "Model \'x\' is not configured", "errorType": "X"}'}
+
+    rejection = retrain.record_rejected({"model": "x"}, error, "run", EXECUTION_ARN, ledger, announcer)
+
+    assert rejection.message == "Model 'x' is not configured"
+    assert ledger.kinds() == ["RequestRejected"]
+    assert announcer.announced[0][0] == "Training Request Rejected"
