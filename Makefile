@@ -7,13 +7,15 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements/dev.lock | cut -d' ' -f1)
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv lint typecheck check-config validate build test unit integration e2e demo bench clean
+.PHONY: venv lint typecheck check-config build test unit integration e2e demo replay bench clean
 
 $(STAMP): requirements/dev.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	# The checkout and the layer on the venv's path: `python -m localcloud` works from any directory.
+	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/layers/common" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mlops-control-plane.pth"
 	touch $@
 
 venv: $(STAMP)
@@ -50,6 +52,10 @@ test: lint typecheck build
 
 demo: venv
 	$(BIN)/python -m localcloud demo
+
+# make replay FILES="events/s3-dataset-churn-bulk.json events/pipeline-execution-failed.json"
+replay: venv
+	$(BIN)/python -m localcloud replay $(FILES)
 
 bench: venv
 	$(BIN)/python -m benchmarks

@@ -106,6 +106,18 @@ class _LogCapture(io.TextIOBase):
         return len(text)
 
 
+def _with_epoch_time(event: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose `time` is epoch seconds: moto's EventBridge targets expect that inside and format it back to
+    ISO 8601 on delivery. Each target gets its own copy, as moto rewrites `time` in place."""
+    copy = dict(event)
+    if isinstance(copy.get("time"), str):
+        try:
+            copy["time"] = datetime.fromisoformat(copy["time"].replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            copy.pop("time")
+    return copy
+
+
 class LocalCloud:
     """Use as a context manager: `with LocalCloud() as cloud: cloud.put_object(...); cloud.settle()`."""
 
@@ -512,7 +524,7 @@ class LocalCloud:
         bus = events_backends[ACCOUNT_ID][REGION].event_buses["default"]
         matched = [rule for rule in bus.rules.values() if rule.event_pattern.matches_event(event)]
         for rule in matched:
-            rule.send_to_targets(event)
+            rule.send_to_targets(_with_epoch_time(event))
         return len(matched)
 
     # ----------------------------------------------------------------- delivery and time
@@ -733,5 +745,5 @@ class LocalCloud:
             what = f"'{event['detail-type']}' event"
         else:
             what = "an event"
-        suffix = f" -> {error['errorType']}: {error['errorMessage']}" if error else ""
+        suffix = f" -> {error['errorType']}: {error['errorMessage'].splitlines()[0]}" if error else ""
         return f"{function.logical_id} invoked with {what}{suffix}"

@@ -29,7 +29,12 @@ def _print_entry(entry: TimelineEntry, start: Any, out: TextIO) -> None:
         return
     out.write(f"{stamp}  {_KIND_LABEL.get(entry.kind, entry.kind):<13} {entry.text}\n")
     for line in entry.data.get("logs", []):
-        if line.get("message") in {"Object ignored", "Object recorded", "Retrain workflow started", "Retrain workflow already started"}:
+        if line.get("message") in {
+            "Object ignored",
+            "Object recorded",
+            "Retrain workflow started",
+            "Retrain workflow already started",
+        }:
             reason = line.get("reason") or line.get("dataset_uri") or ""
             out.write(f"{'':24}{line['message']}: {reason}\n")
 

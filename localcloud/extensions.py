@@ -16,12 +16,13 @@ import json
 import logging
 import math
 import threading
+import time
 import types
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import moto
 
@@ -43,14 +44,16 @@ def check_moto_version() -> None:
 check_moto_version()
 
 # moto internals: imported after the version check so that another version fails with the message above.
-from jsonpath_ng.ext import parse as parse_json_path  # noqa: E402
+from jsonpath_ng.ext.parser import parse as parse_json_path  # noqa: E402
 from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: E402
+from moto.events import models as events_models  # noqa: E402
 from moto.events.models import EventBus, Rule, events_backends  # noqa: E402
 from moto.events.utils import EventTemplateParser  # noqa: E402
 from moto.s3 import notifications as s3_notifications  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 from moto.sagemaker.models import FakePipeline, FakePipelineExecution, SageMakerModelBackend  # noqa: E402
 from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name  # noqa: E402
+from moto.stepfunctions.models import StateMachineInstance  # noqa: E402
 from moto.stepfunctions.parser.api import ExecutionStatus  # noqa: E402
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: E402
     FailureEventException,
@@ -108,7 +111,10 @@ class Hooks:
 
 @dataclass(frozen=True)
 class PipelineScript:
-    """How the local cloud ends a SageMaker pipeline execution: final status after a virtual duration."""
+    """How the local cloud ends a SageMaker pipeline execution: final status after a virtual duration.
+
+    The execution goes straight from Executing to the final status (no Stopping step for Stopped).
+    """
 
     status: PipelineStatus = "Succeeded"
     duration_seconds: float = 600.0
@@ -231,12 +237,12 @@ def running_execution_count() -> int:
     for account_backends in list(stepfunctions_parser_backends.values()):
         for backend in list(account_backends.values()):
             for state_machine in list(backend.state_machines):
-                for instance in [state_machine, *list(state_machine.versions.values())]:
-                    count += sum(
-                        1
-                        for execution in list(instance.executions)
-                        if getattr(execution, "exec_status", None) == ExecutionStatus.RUNNING
-                    )
+                instances: list[StateMachineInstance] = [state_machine, *list(state_machine.versions.values())]
+                for instance in instances:
+                    for execution in list(instance.executions):
+                        # exec_status is None for a moment between start_execution's append and start()
+                        if getattr(execution, "exec_status", None) == ExecutionStatus.RUNNING:
+                            count += 1
     return count
 
 
@@ -306,7 +312,7 @@ def _patch_retry_intervals(ext: LocalCloudExtensions) -> None:
         ext.clock.sleep(seconds, interrupt=interrupt)
 
     _replace(retrier_decl.RetrierDecl, "_eval_body", _eval_body)
-    _replace(retrier_decl, "time", _ModuleProxy(retrier_decl.time, sleep=_virtual_sleep))
+    _replace(retrier_decl, "time", _ModuleProxy(time, sleep=_virtual_sleep))
 
 
 def _patch_task_token_callbacks(ext: LocalCloudExtensions) -> None:
@@ -401,8 +407,8 @@ def _patch_state_timeouts(ext: LocalCloudExtensions) -> None:
 
 
 def _patch_lambda_invoke(ext: LocalCloudExtensions) -> None:
-    """Lambda without Docker: `LambdaSimpleBackend.invoke` echoes the payload (and a missing function
-    returns 200 `{}`).
+    """Lambda without Docker: `LambdaSimpleBackend.invoke` echoes the payload, even for a function that does
+    not exist.
 
     Here the function must exist (ResourceNotFoundException otherwise, as on AWS; names, ARNs and
     qualifiers are resolved by moto) and `hooks.invoke_lambda` runs it. A function error sets the
@@ -449,7 +455,9 @@ def _iso_seconds(moment: datetime) -> str:
 
 def _as_delivered(event: dict[str, Any]) -> dict[str, Any]:
     """The event as AWS delivers it: moto keeps `time` as epoch seconds and adds `ingestion-time`."""
-    delivered = json.loads(json.dumps({key: value for key, value in event.items() if key != "ingestion-time"}))
+    delivered: dict[str, Any] = json.loads(
+        json.dumps({key: value for key, value in event.items() if key != "ingestion-time"})
+    )
     if isinstance(delivered.get("time"), int | float):
         delivered["time"] = _iso_seconds(datetime.fromtimestamp(delivered["time"], UTC))
     return delivered
@@ -470,7 +478,7 @@ def _input_for_target(target: dict[str, Any], event: dict[str, Any], transform_i
         return EventTemplateParser.parse(
             input_template=transformer.get("InputTemplate"),
             input_paths_map=transformer.get("InputPathsMap", {}),
-            event={**delivered, "ingestion-time": event.get("ingestion-time", delivered.get("time"))},
+            event=cast(Any, {**delivered, "ingestion-time": event.get("ingestion-time", delivered.get("time"))}),
         )
     return delivered
 
@@ -497,7 +505,7 @@ def _patch_eventbridge_targets(ext: LocalCloudExtensions) -> None:
     """
     original_send_to_targets = vars(Rule)["send_to_targets"]
 
-    def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
         if self.state == "DISABLED":
             return
         if self.scheduled_expression and not self.event_pattern.get_pattern():
@@ -516,6 +524,17 @@ def _patch_eventbridge_targets(ext: LocalCloudExtensions) -> None:
     _replace(Rule, "send_to_targets", send_to_targets)
 
 
+def _patch_eventbridge_clock(ext: LocalCloudExtensions) -> None:
+    """EventBridge time: moto stamps PutEvents entries (and buses, archives, replays) with the real time via
+    `events.models.unix_time`. Here that clock is the virtual one, so every event agrees on the time."""
+    original_unix_time = vars(events_models)["unix_time"]
+
+    def unix_time(moment: datetime | None = None) -> float:
+        return float(original_unix_time(moment)) if moment is not None else ext.clock.now().timestamp()
+
+    _replace(events_models, "unix_time", unix_time)
+
+
 def _put_service_event(
     ext: LocalCloudExtensions,
     account_id: str,
@@ -530,7 +549,7 @@ def _put_service_event(
     Delivery is asynchronous on AWS, so a failing rule is logged at ERROR and the others still run.
     """
     moment = ext.clock.now().timestamp()  # moto keeps event times as epoch seconds
-    event = {
+    event: Any = {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": detail_type,
@@ -643,6 +662,11 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+def _failure_reason(execution: FakePipelineExecution) -> str | None:
+    """moto annotates the failure reason as always None; the pipeline patch sets it."""
+    return cast("str | None", execution.pipeline_execution_failure_reason)
+
+
 def _put_pipeline_status_event(
     ext: LocalCloudExtensions,
     backend: SageMakerModelBackend,
@@ -691,7 +715,7 @@ def _finish_pipeline_execution(
     ended = ext.clock.now()
     execution.pipeline_execution_status = script.status
     if script.status == "Failed":
-        execution.pipeline_execution_failure_reason = script.failure_reason or _DEFAULT_FAILURE_REASON
+        execution.pipeline_execution_failure_reason = script.failure_reason or _DEFAULT_FAILURE_REASON  # type: ignore[assignment]
     execution.last_modified_time = _naive_utc(ended)
     ext._pipeline_end_times[execution.arn] = ended
     _put_pipeline_status_event(ext, backend, pipeline, execution, previous_status="Executing")
@@ -757,8 +781,9 @@ def _patch_sagemaker_pipelines(ext: LocalCloudExtensions) -> None:
     def describe_pipeline_execution(self: SageMakerModelBackend, pipeline_execution_arn: str) -> dict[str, Any]:
         response: dict[str, Any] = original_describe(self, pipeline_execution_arn)
         execution = get_pipeline_execution_from_arn(self.pipelines, pipeline_execution_arn)
-        if execution.pipeline_execution_failure_reason:
-            response["FailureReason"] = execution.pipeline_execution_failure_reason
+        reason = _failure_reason(execution)
+        if reason:
+            response["FailureReason"] = reason
         else:
             response.pop("FailureReason", None)
         return response
@@ -767,7 +792,7 @@ def _patch_sagemaker_pipelines(ext: LocalCloudExtensions) -> None:
         response: dict[str, Any] = original_list(self, pipeline_name)
         pipeline = get_pipeline_from_name(self.pipelines, pipeline_name)
         for summary in response["PipelineExecutionSummaries"]:
-            reason = pipeline.pipeline_executions[summary["PipelineExecutionArn"]].pipeline_execution_failure_reason
+            reason = _failure_reason(pipeline.pipeline_executions[summary["PipelineExecutionArn"]])
             if reason:
                 summary["PipelineExecutionFailureReason"] = reason
             else:
@@ -787,6 +812,7 @@ _PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
     _patch_state_timeouts,
     _patch_lambda_invoke,
     _patch_eventbridge_targets,
+    _patch_eventbridge_clock,
     _patch_s3_eventbridge,
     _patch_sagemaker_pipelines,
 )

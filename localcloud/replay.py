@@ -50,12 +50,13 @@ def describe(entries: Iterable[TimelineEntry]) -> tuple[list[str], list[str]]:
         if entry.kind == "lambda":
             led_to.append(entry.text)
             for line in entry.data.get("logs", []):
-                message, reason = line.get("message"), line.get("reason")
+                message, reason = line.get("message"), line.get("reason") or line.get("dataset_uri")
                 if message and (reason or line.get("level") in {"INFO", "WARNING", "ERROR"}):
                     led_to.append(f"  {message}" + (f": {reason}" if reason else ""))
                 if message and message.startswith("Event rejected") and reason:
                     rejections.append(str(reason))
-            if entry.data.get("error"):
+            explained = any(str(line.get("message", "")).startswith("Event rejected") for line in entry.data["logs"])
+            if entry.data.get("error") and not explained:
                 rejections.append(entry.data["error"]["errorMessage"])
         elif entry.kind in {"rule", "pipeline", "sns", "bus", "dlq", "execution"}:
             led_to.append(entry.text)

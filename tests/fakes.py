@@ -50,6 +50,9 @@ class FakeLedger:
     def register_pipeline_run(self, run: PipelineRun) -> None:
         self.runs.setdefault(run.pipeline_execution_arn, run)
 
+    def get_pipeline_run(self, pipeline_execution_arn: str) -> PipelineRun | None:
+        return self.runs.get(pipeline_execution_arn)
+
     def attach_task_token(self, pipeline_execution_arn: str, task_token: str) -> PipelineRun:
         run = replace(self.runs[pipeline_execution_arn], task_token=task_token)
         self.runs[pipeline_execution_arn] = run

@@ -17,9 +17,10 @@ import boto3
 import moto
 import pytest
 from moto import mock_aws
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
 from localcloud import extensions
-from localcloud.clock import VirtualClock, wait_until_quiescent
+from localcloud.clock import DEFAULT_START, VirtualClock, wait_until_quiescent
 from localcloud.extensions import Hooks, LocalCloudExtensions, install, running_execution_count, uninstall
 
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -142,6 +143,36 @@ def run_to_completion(clock: VirtualClock, sfn: Any, execution_arn: str, max_tim
     pytest.fail(f"{execution_arn} still RUNNING after {max_timers} timers")
 
 
+# -- the clock on its own -----------------------------------------------------------------------------------
+
+
+def test_clock_fires_in_deadline_order_fifo_on_ties_and_never_goes_back() -> None:
+    clock = VirtualClock()
+    fired: list[str] = []
+    clock.call_later(20, lambda: fired.append("b"))
+    clock.call_later(10, lambda: fired.append("a1"))
+    clock.call_later(10, lambda: fired.append("a2"))
+    cancelled = clock.call_later(5, lambda: fired.append("cancelled"))
+    cancelled.cancel()
+
+    assert clock.pending_timers == 3
+    assert clock.next_deadline() == DEFAULT_START + timedelta(seconds=10)
+    assert clock.fire_next()
+    assert fired == ["a1", "a2"]
+    clock.call_at(DEFAULT_START, lambda: fired.append("late"))
+    assert clock.fire_next()
+    assert fired == ["a1", "a2", "late"]
+    assert clock.now() == DEFAULT_START + timedelta(seconds=10)
+    assert clock.fire_next()
+    assert not clock.fire_next()
+    assert clock.now() == DEFAULT_START + timedelta(seconds=20)
+
+
+def test_quiescence_wait_fails_loudly_when_executions_never_park() -> None:
+    with pytest.raises(TimeoutError, match="1 running execution"):
+        wait_until_quiescent(VirtualClock(), lambda: 1, timeout=0.05)
+
+
 # -- Step Functions ---------------------------------------------------------------------------------------
 
 
@@ -158,6 +189,8 @@ def test_wait_state_of_an_hour_passes_in_virtual_time(clock: VirtualClock, sfn: 
     assert clock.parked_count == 1
     assert clock.next_deadline() == started_at + timedelta(seconds=3600)
 
+    assert clock.fire_next()
+    assert clock.parked_count == 0  # un-parked by fire_next, before the execution thread resumes
     described = run_to_completion(clock, sfn, execution_arn)
 
     assert described["status"] == "SUCCEEDED"
@@ -165,6 +198,20 @@ def test_wait_state_of_an_hour_passes_in_virtual_time(clock: VirtualClock, sfn: 
     assert clock.now() - started_at == timedelta(seconds=3600)
     assert clock.parked_count == 0
     assert clock.pending_timers == 0
+
+
+def test_stop_execution_interrupts_a_virtual_wait(clock: VirtualClock, sfn: Any) -> None:
+    definition = {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    execution_arn = start(sfn, definition)
+    quiesce(clock)
+
+    sfn.stop_execution(executionArn=execution_arn)
+
+    assert clock.parked_count == 0
+    quiesce(clock)
+    assert sfn.describe_execution(executionArn=execution_arn)["status"] == "ABORTED"
+    assert clock.pending_timers == 0
+    assert clock.now() == DEFAULT_START
 
 
 def test_wait_timestamp_path_is_measured_against_the_virtual_clock(clock: VirtualClock, sfn: Any) -> None:
@@ -236,6 +283,7 @@ def test_wait_for_task_token_resumes_on_send_task_success(
     assert clock.parked_count == 1
     token = functions.calls[-1][1]["token"]
     sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True}))
+    assert clock.parked_count == 0  # un-parked by the notifier, before the execution thread resumes
 
     described = run_to_completion(clock, sfn, execution_arn)
     assert described["status"] == "SUCCEEDED"
@@ -266,6 +314,8 @@ def test_wait_for_task_token_times_out_in_virtual_time_and_is_caught(
     output = json.loads(described["output"])
     assert output["model"] == "churn"
     assert output["error"]["Error"] == "States.Timeout"
+    history = sfn.get_execution_history(executionArn=execution_arn)["events"]
+    assert "TaskTimedOut" in [event["type"] for event in history]
     assert clock.now() - started_at == timedelta(seconds=300)
     assert clock.parked_count == 0
     assert clock.pending_timers == 0
@@ -375,8 +425,7 @@ def test_rule_with_lambda_and_state_machine_targets_calls_deliver_event(
     assert event["account"] == ACCOUNT
     assert event["region"] == REGION
     assert event["detail-type"] == "Model Approved"
-    assert isinstance(event["time"], str)
-    assert event["time"].endswith("Z")
+    assert event["time"] == "2026-11-27T09:00:00Z"  # the virtual clock's
     assert "ingestion-time" not in event
 
 
@@ -414,7 +463,9 @@ def test_s3_object_created_event_is_aws_shaped_and_only_on_the_default_bus(
     events.put_targets(Rule="s3-created", EventBusName="custom", Targets=[{"Id": "q", "Arn": custom_arn}])
 
     put = s3.put_object(Bucket="datasets", Key="raw/2026/11/27 data.csv", Body=b"a,b\n1,2\n")
-    s3.copy_object(Bucket="datasets", Key="copy.csv", CopySource={"Bucket": "datasets", "Key": "raw/2026/11/27 data.csv"})
+    s3.copy_object(
+        Bucket="datasets", Key="copy.csv", CopySource={"Bucket": "datasets", "Key": "raw/2026/11/27 data.csv"}
+    )
 
     delivered = _drain(default_url)
     assert _drain(custom_url) == []
@@ -474,7 +525,10 @@ def _pipeline(name: str = "train") -> None:
 def _pipeline_events_queue() -> str:
     events = boto3.client("events")
     url, arn = _queue("pipeline-events")
-    pattern = {"source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"]}
+    pattern = {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+    }
     events.put_rule(Name="pipeline-status", EventPattern=json.dumps(pattern))
     events.put_targets(Rule="pipeline-status", Targets=[{"Id": "q", "Arn": arn}])
     return url
@@ -564,8 +618,6 @@ def test_scripted_pipeline_failure_reports_its_reason(clock: VirtualClock, local
 
 
 def test_uninstall_restores_moto_and_is_idempotent(clock: VirtualClock) -> None:
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
-
     original = WaitFunction.__dict__["_wait_interval"]
     hooks = Hooks(invoke_lambda=lambda name, payload: (payload, None), deliver_event=lambda target, event: None)
     install(clock, hooks)

@@ -203,14 +203,15 @@ def on_pipeline_status(
     detail = event.detail
     if detail.current_status not in TERMINAL_PIPELINE_STATUSES:
         return PipelineEventOutcome(action="ignored", reason=f"status {detail.current_status} is not terminal")
+    known = ledger.get_pipeline_run(detail.pipeline_execution_arn)
+    if known is None:
+        return PipelineEventOutcome(action="ignored", reason="pipeline execution not started by the control plane")
     failure_reason = detail.failure_reason
     if detail.current_status == "Failed" and failure_reason is None:
         failure_reason = describer.failure_reason(detail.pipeline_execution_arn)
     run = ledger.complete_pipeline_run(detail.pipeline_execution_arn, detail.current_status, failure_reason)
     if run is None:
-        return PipelineEventOutcome(
-            action="ignored", reason="pipeline execution not started by the control plane, or already complete"
-        )
+        return PipelineEventOutcome(action="ignored", reason="pipeline execution already complete (duplicate event)")
     if run.task_token is None:
         return PipelineEventOutcome(action="recorded", reason="workflow not waiting yet; it resumes when it does")
     resumed = workflows.resume(run.task_token, _outcome(run))

@@ -139,6 +139,12 @@ class DynamoDbLedger:
             },
         )
 
+    def get_pipeline_run(self, pipeline_execution_arn: str) -> PipelineRun | None:
+        item = self._table.get_item(
+            Key={"pk": f"PIPELINE#{pipeline_execution_arn}", "sk": "RUN"}, ConsistentRead=True
+        ).get("Item")
+        return self._run(item) if item else None
+
     def attach_task_token(self, pipeline_execution_arn: str, task_token: str) -> PipelineRun:
         item = self._table.update_item(
             Key={"pk": f"PIPELINE#{pipeline_execution_arn}", "sk": "RUN"},

@@ -3,6 +3,9 @@
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.exceptions import ClientError
+
+from controlplane.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -13,5 +16,10 @@ class SageMakerPipelines:
         self._sm = client or boto3.client("sagemaker")
 
     def failure_reason(self, pipeline_execution_arn: str) -> str | None:
-        response = self._sm.describe_pipeline_execution(PipelineExecutionArn=pipeline_execution_arn)
+        """The reason SageMaker gives for a failed execution; None if it cannot say (the outcome still counts)."""
+        try:
+            response = self._sm.describe_pipeline_execution(PipelineExecutionArn=pipeline_execution_arn)
+        except ClientError as error:
+            logger.warning("Failure reason unavailable", extra={"arn": pipeline_execution_arn, "reason": str(error)})
+            return None
         return response.get("FailureReason")
