@@ -7,6 +7,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+from moto.sns.models import sns_backends
 
 from controlplane.adapters.announcer import EVENT_SOURCE, Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
@@ -152,8 +153,6 @@ def test_announcer_publishes_to_sns_and_the_bus(monkeypatch):
         event = json.loads(message["Body"])
         assert (event["source"], event["detail-type"]) == (EVENT_SOURCE, "Training Started")
         assert event["detail"] == {"model": "churn", "status": "Executing"}
-        from moto.sns.models import sns_backends
-
         ((_, body, subject, _, _),) = sns_backends["123456789012"][REGION].topics[topic].sent_notifications
         assert subject == "[mlops] Training Started: churn"
         assert json.loads(body)["event"] == "Training Started"

@@ -117,7 +117,7 @@ def status_event(status: str, arn: str = PIPELINE_ARN) -> PipelineExecutionStatu
             "source": "aws.sagemaker",
             "time": "2026-11-27T09:10:00Z",
             "detail": {
-                "pipelineArn": arn.split("/execution/")[0],
+                "pipelineArn": arn.split("/execution/", maxsplit=1)[0],
                 "pipelineExecutionArn": arn,
                 "currentPipelineExecutionStatus": status,
                 "previousPipelineExecutionStatus": "Executing",
@@ -171,7 +171,8 @@ def test_non_terminal_and_foreign_pipeline_events_are_ignored():
     ("state", "status", "reason"),
     [
         ({"pipeline": {"arn": "a"}, "pipeline_outcome": {"status": "Succeeded"}}, "Succeeded", "succeeded"),
-        ({"pipeline": {"arn": "a"}, "pipeline_outcome": {"status": "Failed", "failure_reason": "OOM"}}, "Failed", "OOM"),
+        ({"pipeline": {"arn": "a"}, "pipeline_outcome": {"status": "Failed", "failure_reason": "OOM"}},
+         "Failed", "OOM"),
         ({"pipeline": {"arn": "a"}, "error": {"Error": "States.Timeout", "Cause": ""}}, "TimedOut", "in time"),
         ({"error": {"Error": "SageMaker.ResourceNotFound", "Cause": "Pipeline churn-training does not exist"}},
          "StartFailed", "does not exist"),
