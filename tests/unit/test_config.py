@@ -76,7 +76,11 @@ def test_minimal_model_gets_the_documented_defaults():
 
 
 def test_sibling_prefixes_sharing_a_name_stem_do_not_overlap():
-    churn2 = CHURN.replace("- name: churn", "- name: churn2").replace("datasets/churn/", "datasets/churn2/")
+    churn2 = (
+        CHURN.replace("- name: churn", "- name: churn2")
+        .replace("datasets/churn/", "datasets/churn2/")
+        .replace("churn-models", "churn2-models")
+    )
 
     config = parse_config(config_text(CHURN, churn2))
 
@@ -257,3 +261,10 @@ def test_directory_instead_of_file_is_a_config_error(tmp_path):
 def test_parse_config_uses_the_given_source_name():
     with pytest.raises(ConfigError, match=r"^inline\.yaml: invalid control-plane config"):
         parse_config("version: 2\n" + config_text(CHURN, header=""), "inline.yaml")
+
+
+def test_two_models_may_not_share_a_model_package_group():
+    churn2 = CHURN.replace("- name: churn", "- name: churn2").replace("datasets/churn/", "datasets/churn2/")
+
+    with pytest.raises(ConfigError, match=r"model_package_group \['churn-models'\] is used by more than one model"):
+        parse_config(config_text(CHURN, churn2))

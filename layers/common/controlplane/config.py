@@ -13,6 +13,7 @@ from typing import Annotated, Literal, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from controlplane.deployment_config import Deployment, Stage
 from controlplane.errors import ConfigError, UnknownModel
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("controlplane.yaml")
@@ -109,6 +110,8 @@ class ModelConfig(_Strict):
     model_package_group: Annotated[str, Field(pattern=_GROUP_NAME)]
     data_trigger: DataTrigger
     pipeline: PipelineSpec
+    deployment: Deployment | None = None
+    """Where approved versions of this model are deployed; without it, approvals are recorded, not deployed."""
 
 
 class ControlPlaneConfig(_Strict):
@@ -125,6 +128,16 @@ class ControlPlaneConfig(_Strict):
             if model.name in seen:
                 raise ValueError(f"model name '{model.name}' appears twice; give each model a unique name")
             seen[model.name] = model.data_trigger.prefix
+        for attribute, values in (
+            ("model_package_group", [model.model_package_group for model in self.models]),
+            (
+                "deployment endpoint_name",
+                [stage.endpoint_name for model in self.models for stage in (model.deployment.stages if model.deployment else ())],
+            ),
+        ):
+            duplicates = sorted({value for value in values if values.count(value) > 1})
+            if duplicates:
+                raise ValueError(f"{attribute} {duplicates} is used by more than one model; give each model its own")
         prefixes = [(model.name, model.data_trigger.prefix) for model in self.models]
         for index, (name, prefix) in enumerate(prefixes):
             for other_name, other_prefix in prefixes[index + 1 :]:
@@ -149,6 +162,16 @@ class ControlPlaneConfig(_Strict):
         raise UnknownModel(
             f"Model '{name}' is not configured; known models: {known}. Add it under models: in the config."
         )
+
+    def model_for_group(self, group: str) -> ModelConfig | None:
+        return next((model for model in self.models if model.model_package_group == group), None)
+
+    def stage_for_endpoint(self, endpoint_name: str) -> tuple[ModelConfig, Stage] | None:
+        for model in self.models:
+            for stage in model.deployment.stages if model.deployment else ():
+                if stage.endpoint_name == endpoint_name:
+                    return model, stage
+        return None
 
     def model_for_key(self, key: str) -> ModelConfig | None:
         for model in self.models:
