@@ -81,6 +81,7 @@ class FakeWorkflows:
 
     def __init__(self) -> None:
         self.started: dict[str, dict[str, Any]] = {}
+        self.deploys: dict[str, dict[str, Any]] = {}
         self.resumed: list[tuple[str, dict[str, Any]]] = []
         self.stale_tokens: set[str] = set()
 
@@ -89,6 +90,13 @@ class FakeWorkflows:
         if name in self.started and self.started[name] != request:
             return StartResult("already_started", arn)
         self.started[name] = request
+        return StartResult("started", arn)
+
+    def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult:
+        arn = f"arn:aws:states:us-east-1:123456789012:execution:deploy:{name}"
+        if name in self.deploys and self.deploys[name] != request:
+            return StartResult("already_started", arn)
+        self.deploys[name] = request
         return StartResult("started", arn)
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:

@@ -132,7 +132,11 @@ class ControlPlaneConfig(_Strict):
             ("model_package_group", [model.model_package_group for model in self.models]),
             (
                 "deployment endpoint_name",
-                [stage.endpoint_name for model in self.models for stage in (model.deployment.stages if model.deployment else ())],
+                [
+                    stage.endpoint_name
+                    for model in self.models
+                    for stage in (model.deployment.stages if model.deployment else ())
+                ],
             ),
         ):
             duplicates = sorted({value for value in values if values.count(value) > 1})

@@ -135,3 +135,74 @@ def parse_request[T: BaseModel](model: type[T], payload: Any, what: str) -> T:
         return model.model_validate(payload)
     except ValidationError as error:
         raise InvalidRequest(validation_message(error, what)) from None
+
+
+_PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]+/\d+$"
+
+
+class ModelPackageDetail(_Lenient):
+    group: str = Field(alias="ModelPackageGroupName")
+    version: int = Field(alias="ModelPackageVersion")
+    arn: Annotated[str, Field(pattern=_PACKAGE_ARN)] = Field(alias="ModelPackageArn")
+    approval_status: Literal["Approved", "Rejected", "PendingManualApproval"] = Field(alias="ModelApprovalStatus")
+    updated_fields: list[str] | None = Field(default=None, alias="UpdatedModelPackageFields")
+
+
+class ModelPackageStateChange(EventBridgeEvent):
+    detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
+    source: Literal["aws.sagemaker"]
+    detail: ModelPackageDetail
+
+
+# Endpoint statuses in the API's spelling; events write them IN_SERVICE, UPDATING, ...
+EndpointStatus = Literal[
+    "OutOfService", "Creating", "Updating", "SystemUpdating", "RollingBack", "InService", "Deleting", "Failed",
+    "UpdateRollbackFailed",
+]  # fmt: skip
+SETTLED_ENDPOINT_STATUSES: frozenset[str] = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
+
+
+def api_endpoint_status(status: Any) -> Any:
+    """`IN_SERVICE` (events) or `InService` (API) -> `InService`."""
+    if isinstance(status, str) and (status.isupper() or "_" in status):
+        return "".join(part.capitalize() for part in status.split("_"))
+    return status
+
+
+class EndpointDetail(_Lenient):
+    endpoint_name: str = Field(alias="EndpointName")
+    endpoint_config_name: str | None = Field(default=None, alias="EndpointConfigName")
+    status: EndpointStatus = Field(alias="EndpointStatus")
+    failure_reason: str | None = Field(default=None, alias="FailureReason")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _api_spelling(cls, status: Any) -> Any:
+        return api_endpoint_status(status)
+
+
+class EndpointStateChange(EventBridgeEvent):
+    detail_type: Literal["SageMaker Endpoint State Change"] = Field(alias="detail-type")
+    source: Literal["aws.sagemaker"]
+    detail: EndpointDetail
+
+
+class DeployRequest(BaseModel):
+    """Deploy (or promote) one exact model package version to a stage."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_package_arn: Annotated[str, Field(pattern=_PACKAGE_ARN)]
+    stage: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")] | None = None
+    requested_by: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=256)] = "approved in the Model Registry"
+
+
+class RollbackRequest(BaseModel):
+    """Put an endpoint back on its last known good version, or on a version it served before."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    to: Annotated[str, Field(pattern=r"^(last_known_good|" + _PACKAGE_ARN[1:-1] + r")$")] = "last_known_good"
+    reason: Annotated[str, Field(min_length=1, max_length=256)]

@@ -53,6 +53,56 @@ class StartResult:
     execution_arn: str
 
 
+@dataclass(frozen=True)
+class PackageInfo:
+    """What the Model Registry says about one model package version."""
+
+    arn: str
+    group: str
+    version: int
+    approval_status: str
+    quality_statistics_uri: str | None = None
+    approved_by: str | None = None
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    name: str
+    status: str
+    config_name: str | None
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    """Desired and actual state of one endpoint, as the ledger knows it."""
+
+    endpoint: str
+    model: str
+    stage: str
+    serving_package_arn: str | None = None
+    serving_version: int | None = None
+    serving_config: str | None = None
+    previous_package_arn: str | None = None
+    previous_config: str | None = None
+    last_known_good_package_arn: str | None = None
+    last_known_good_config: str | None = None
+    status: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StageDeployment:
+    """One package version's deployment to one stage."""
+
+    package_arn: str
+    stage: str
+    endpoint: str
+    endpoint_config: str
+    status: str
+    deployed_at: datetime
+
+
 class Ledger(Protocol):
     def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState: ...
 
@@ -87,8 +137,58 @@ class Ledger(Protocol):
     def lineage(self, dataset_uri: str) -> list[AuditRecord]: ...
 
 
+class DeploymentLedger(Protocol):
+    def record(self, record: AuditRecord) -> bool: ...
+
+    def acquire_endpoint_lock(self, endpoint: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
+        """Take the endpoint's lock for `holder`; return the other holder when it is taken."""
+        ...
+
+    def release_endpoint_lock(self, endpoint: str, holder: str) -> None: ...
+
+    def raise_desired_version(self, endpoint: str, version: int) -> int:
+        """Record that `version` was requested for the endpoint; return the highest version requested so far."""
+        ...
+
+    def get_endpoint_state(self, endpoint: str) -> EndpointState | None: ...
+
+    def put_endpoint_state(self, state: EndpointState) -> None: ...
+
+    def record_stage_deployment(self, deployment: StageDeployment) -> None: ...
+
+    def get_stage_deployment(self, package_arn: str, stage: str) -> StageDeployment | None: ...
+
+    def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None: ...
+
+    def claim_endpoint_waiter(self, endpoint: str) -> str | None:
+        """Remove and return the waiting task token, so that exactly one caller resumes it."""
+        ...
+
+
+class Registry(Protocol):
+    def describe_package(self, package_arn: str) -> PackageInfo: ...
+
+    def quality_metrics(self, package: PackageInfo) -> dict[str, Any] | None: ...
+
+
+class Endpoints(Protocol):
+    def describe(self, endpoint: str) -> EndpointInfo | None: ...
+
+    def create_model(self, model_name: str, package_arn: str) -> None: ...
+
+    def create_endpoint_config(
+        self, config_name: str, model_name: str, variant: str, instance_type: str, instance_count: int
+    ) -> None: ...
+
+    def ensure_alarms(self, endpoint: str, variant: str, model_latency_p99_ms: int) -> list[str]: ...
+
+    def invoke(self, endpoint: str, payload: str, content_type: str) -> tuple[bool, str]: ...
+
+
 class Workflows(Protocol):
     def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult: ...
+
+    def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult: ...
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         """Resume a waiting task; False if the token is no longer valid (already resumed or timed out)."""

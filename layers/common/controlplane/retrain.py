@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from controlplane import clock
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.errors import InvalidRequest
+from controlplane.errors import InvalidRequest, step_error_message
 from controlplane.models import TERMINAL_PIPELINE_STATUSES, PipelineExecutionStatusChange, RetrainRequest, parse_request
 from controlplane.naming import pipeline_display_name, pipeline_request_token
 from controlplane.observability import logger
@@ -227,17 +227,6 @@ class TrainingOutcome(_StepModel):
     reason: str
 
 
-def _error_message(error: dict[str, Any]) -> str:
-    cause = error.get("Cause") or ""
-    try:
-        parsed = json.loads(cause)
-    except (TypeError, ValueError):
-        return str(cause) or str(error.get("Error", "unknown error"))
-    if isinstance(parsed, dict):
-        return str(parsed.get("errorMessage") or parsed.get("message") or cause)
-    return str(cause)
-
-
 def conclude(state: dict[str, Any]) -> TrainingOutcome:
     """Decide the run's outcome from the workflow state (pure)."""
     error = state.get("error")
@@ -250,8 +239,8 @@ def conclude(state: dict[str, Any]) -> TrainingOutcome:
         if error.get("Error") == "States.Timeout":
             return TrainingOutcome(status="TimedOut", succeeded=False, reason="pipeline did not finish in time")
         if "pipeline" not in state:
-            return TrainingOutcome(status="StartFailed", succeeded=False, reason=_error_message(error))
-        return TrainingOutcome(status="Failed", succeeded=False, reason=_error_message(error))
+            return TrainingOutcome(status="StartFailed", succeeded=False, reason=step_error_message(error))
+        return TrainingOutcome(status="Failed", succeeded=False, reason=step_error_message(error))
     return TrainingOutcome(status="Failed", succeeded=False, reason="workflow ended without a pipeline outcome")
 
 
@@ -292,7 +281,7 @@ def record_rejected(
     request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: Ledger, announcer: Announcer
 ) -> Rejection:
     """Record a request the workflow refused, with the reason an operator needs to fix it."""
-    message = _error_message(error)
+    message = step_error_message(error)
     model = request.get("model") if isinstance(request, dict) and isinstance(request.get("model"), str) else None
     record = AuditRecord(
         record_id=f"{execution_name}#RequestRejected",

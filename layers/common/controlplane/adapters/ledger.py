@@ -9,6 +9,11 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | pipeline run    | PIPELINE#<execution arn>    | RUN         |
 | training slot   | MODEL#<model>               | SLOT#pipeline |
 | audit record    | AUDIT#<record id>           | AUDIT       |
+| endpoint state  | ENDPOINT#<endpoint>         | STATE       |
+| endpoint lock   | ENDPOINT#<endpoint>         | LOCK        |
+| desired version | ENDPOINT#<endpoint>         | DESIRED     |
+| endpoint waiter | ENDPOINT#<endpoint>         | WAITER      |
+| stage deployment| PACKAGE#<package arn>       | STAGE#<stage> |
 """
 
 from datetime import datetime
@@ -20,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from controlplane.clock import iso
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
-from controlplane.ports import AuditRecord, DatasetState, PipelineRun
+from controlplane.ports import AuditRecord, DatasetState, EndpointState, PipelineRun, StageDeployment
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -98,30 +103,108 @@ class DynamoDbLedger:
             raise
         return True
 
-    def acquire_pipeline_slot(self, model: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
+    def _acquire_lease(self, key: dict[str, str], holder: str, now: datetime, lease_until: datetime) -> str | None:
         try:
             self._table.put_item(
-                Item={"pk": f"MODEL#{model}", "sk": "SLOT#pipeline", "holder": holder, "lease_until": iso(lease_until)},
+                Item={**key, "holder": holder, "lease_until": iso(lease_until)},
                 ConditionExpression="attribute_not_exists(pk) OR holder = :me OR lease_until < :now",
                 ExpressionAttributeValues={":me": holder, ":now": iso(now)},
             )
         except ClientError as error:
             if not _is_condition_failure(error):
                 raise
-            current = self._table.get_item(Key={"pk": f"MODEL#{model}", "sk": "SLOT#pipeline"}, ConsistentRead=True)
+            current = self._table.get_item(Key=key, ConsistentRead=True)
             return str(current.get("Item", {}).get("holder", "another workflow"))
         return None
 
-    def release_pipeline_slot(self, model: str, holder: str) -> None:
+    def _release_lease(self, key: dict[str, str], holder: str) -> None:
         try:
             self._table.delete_item(
-                Key={"pk": f"MODEL#{model}", "sk": "SLOT#pipeline"},
-                ConditionExpression="holder = :me",
-                ExpressionAttributeValues={":me": holder},
+                Key=key, ConditionExpression="holder = :me", ExpressionAttributeValues={":me": holder}
             )
         except ClientError as error:
             if not _is_condition_failure(error):  # not ours (or already released): nothing to do
                 raise
+
+    def acquire_pipeline_slot(self, model: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
+        return self._acquire_lease({"pk": f"MODEL#{model}", "sk": "SLOT#pipeline"}, holder, now, lease_until)
+
+    def release_pipeline_slot(self, model: str, holder: str) -> None:
+        self._release_lease({"pk": f"MODEL#{model}", "sk": "SLOT#pipeline"}, holder)
+
+    def acquire_endpoint_lock(self, endpoint: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
+        return self._acquire_lease({"pk": f"ENDPOINT#{endpoint}", "sk": "LOCK"}, holder, now, lease_until)
+
+    def release_endpoint_lock(self, endpoint: str, holder: str) -> None:
+        self._release_lease({"pk": f"ENDPOINT#{endpoint}", "sk": "LOCK"}, holder)
+
+    def raise_desired_version(self, endpoint: str, version: int) -> int:
+        key = {"pk": f"ENDPOINT#{endpoint}", "sk": "DESIRED"}
+        try:
+            self._table.put_item(
+                Item={**key, "version": version},
+                ConditionExpression="attribute_not_exists(pk) OR version < :v",
+                ExpressionAttributeValues={":v": version},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            return int(str(self._table.get_item(Key=key, ConsistentRead=True)["Item"]["version"]))
+        return version
+
+    def get_endpoint_state(self, endpoint: str) -> EndpointState | None:
+        item = self._table.get_item(Key={"pk": f"ENDPOINT#{endpoint}", "sk": "STATE"}, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        fields: dict[str, Any] = {name: item[name] for name in EndpointState.__dataclass_fields__ if name in item}
+        if fields.get("serving_version") is not None:
+            fields["serving_version"] = int(fields["serving_version"])
+        if fields.get("updated_at"):
+            fields["updated_at"] = _time(fields["updated_at"])
+        return EndpointState(**fields)
+
+    def put_endpoint_state(self, state: EndpointState) -> None:
+        item: dict[str, Any] = {"pk": f"ENDPOINT#{state.endpoint}", "sk": "STATE"}
+        for name in EndpointState.__dataclass_fields__:
+            value = getattr(state, name)
+            if value is not None:
+                item[name] = iso(value) if isinstance(value, datetime) else value
+        self._table.put_item(Item=item)
+
+    def record_stage_deployment(self, deployment: StageDeployment) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"PACKAGE#{deployment.package_arn}",
+                "sk": f"STAGE#{deployment.stage}",
+                "endpoint": deployment.endpoint,
+                "endpoint_config": deployment.endpoint_config,
+                "status": deployment.status,
+                "deployed_at": iso(deployment.deployed_at),
+            }
+        )
+
+    def get_stage_deployment(self, package_arn: str, stage: str) -> StageDeployment | None:
+        item = self._table.get_item(
+            Key={"pk": f"PACKAGE#{package_arn}", "sk": f"STAGE#{stage}"}, ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        return StageDeployment(
+            package_arn=package_arn,
+            stage=stage,
+            endpoint=str(item["endpoint"]),
+            endpoint_config=str(item["endpoint_config"]),
+            status=str(item["status"]),
+            deployed_at=_time(item["deployed_at"]),
+        )
+
+    def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
+        self._table.put_item(Item={"pk": f"ENDPOINT#{endpoint}", "sk": "WAITER", "task_token": task_token})
+
+    def claim_endpoint_waiter(self, endpoint: str) -> str | None:
+        old = self._table.delete_item(Key={"pk": f"ENDPOINT#{endpoint}", "sk": "WAITER"}, ReturnValues="ALL_OLD")
+        token = old.get("Attributes", {}).get("task_token")
+        return str(token) if token else None
 
     def register_pipeline_run(self, run: PipelineRun) -> None:
         self._table.update_item(

@@ -1,14 +1,28 @@
-"""SageMaker reads the domain needs."""
+"""SageMaker: pipeline executions, the Model Registry, endpoints and their alarms."""
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from controlplane.models import split_s3_uri
 from controlplane.observability import logger
+from controlplane.ports import EndpointInfo, PackageInfo
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import ProductionVariantTypeDef
+    from mypy_boto3_sagemaker_runtime import SageMakerRuntimeClient
+
+# SageMaker answers Describe* of a missing resource with ValidationException (not ResourceNotFound).
+_NOT_FOUND = frozenset({"ValidationException", "ResourceNotFound"})
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class SageMakerPipelines:
@@ -23,3 +37,132 @@ class SageMakerPipelines:
             logger.warning("Failure reason unavailable", extra={"arn": pipeline_execution_arn, "reason": str(error)})
             return None
         return response.get("FailureReason")
+
+
+class ModelRegistry:
+    def __init__(self, client: "SageMakerClient | None" = None, s3: "S3Client | None" = None):
+        self._sm = client or boto3.client("sagemaker")
+        self._s3 = s3 or boto3.client("s3")
+
+    def describe_package(self, package_arn: str) -> PackageInfo:
+        package = self._sm.describe_model_package(ModelPackageName=package_arn)
+        statistics = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {})
+        approver = package.get("LastModifiedBy", {})
+        return PackageInfo(
+            arn=package["ModelPackageArn"],
+            group=package.get("ModelPackageGroupName", ""),
+            version=int(package.get("ModelPackageVersion", 0)),
+            approval_status=package.get("ModelApprovalStatus", "PendingManualApproval"),
+            quality_statistics_uri=statistics.get("S3Uri"),
+            approved_by=approver.get("UserProfileName") or approver.get("IamIdentity", {}).get("Arn"),
+        )
+
+    def quality_metrics(self, package: PackageInfo) -> dict[str, Any] | None:
+        if not package.quality_statistics_uri:
+            return None
+        bucket, key = split_s3_uri(package.quality_statistics_uri)
+        body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        document = json.loads(body)
+        return document if isinstance(document, dict) else None
+
+
+class SageMakerEndpoints:
+    def __init__(
+        self,
+        execution_role_arn: str | None = None,
+        client: "SageMakerClient | None" = None,
+        runtime: "SageMakerRuntimeClient | None" = None,
+        cloudwatch: "CloudWatchClient | None" = None,
+    ):
+        self._role = execution_role_arn
+        self._sm = client or boto3.client("sagemaker")
+        self._runtime = runtime or boto3.client("sagemaker-runtime")
+        self._cloudwatch = cloudwatch or boto3.client("cloudwatch")
+
+    def describe(self, endpoint: str) -> EndpointInfo | None:
+        try:
+            response = self._sm.describe_endpoint(EndpointName=endpoint)
+        except ClientError as error:
+            if _code(error) in _NOT_FOUND:
+                return None
+            raise
+        return EndpointInfo(
+            name=endpoint,
+            status=response["EndpointStatus"],
+            config_name=response.get("EndpointConfigName"),
+            failure_reason=response.get("FailureReason") or None,
+        )
+
+    def _exists(self, describe: Any, **name: str) -> bool:
+        try:
+            describe(**name)
+        except ClientError as error:
+            if _code(error) in _NOT_FOUND:
+                return False
+            raise
+        return True
+
+    def create_model(self, model_name: str, package_arn: str) -> None:
+        """Create the SageMaker Model of a package version under a deterministic name, once."""
+        if self._exists(self._sm.describe_model, ModelName=model_name):
+            return
+        if self._role is None:
+            raise RuntimeError("SageMakerEndpoints needs the SageMaker execution role to create models")
+        self._sm.create_model(
+            ModelName=model_name, ExecutionRoleArn=self._role, PrimaryContainer={"ModelPackageName": package_arn}
+        )
+
+    def create_endpoint_config(
+        self, config_name: str, model_name: str, variant: str, instance_type: str, instance_count: int
+    ) -> None:
+        if self._exists(self._sm.describe_endpoint_config, EndpointConfigName=config_name):
+            return
+        variant_spec: ProductionVariantTypeDef = {
+            "VariantName": variant,
+            "ModelName": model_name,
+            "InstanceType": instance_type,  # type: ignore[typeddict-item] # validated by the config model
+            "InitialInstanceCount": instance_count,
+        }
+        self._sm.create_endpoint_config(
+            EndpointConfigName=config_name,
+            ProductionVariants=[variant_spec],
+        )
+
+    def ensure_alarms(self, endpoint: str, variant: str, model_latency_p99_ms: int) -> list[str]:
+        """The endpoint's auto-rollback alarms (PutMetricAlarm overwrites: safe to repeat)."""
+        dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+        errors, latency = f"{endpoint}-5xx-errors", f"{endpoint}-model-latency"
+        self._cloudwatch.put_metric_alarm(
+            AlarmName=errors,
+            AlarmDescription=f"Invocation 5XX errors on {endpoint}: SageMaker rolls a deployment back.",
+            Namespace="AWS/SageMaker",
+            MetricName="Invocation5XXErrors",
+            Dimensions=dimensions,  # type: ignore[arg-type]
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=2,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+        )
+        self._cloudwatch.put_metric_alarm(
+            AlarmName=latency,
+            AlarmDescription=f"p99 model latency on {endpoint} above {model_latency_p99_ms} ms.",
+            Namespace="AWS/SageMaker",
+            MetricName="ModelLatency",
+            Dimensions=dimensions,  # type: ignore[arg-type]
+            ExtendedStatistic="p99",
+            Period=60,
+            EvaluationPeriods=3,
+            Threshold=model_latency_p99_ms * 1000,  # ModelLatency is in microseconds
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching",
+        )
+        return [errors, latency]
+
+    def invoke(self, endpoint: str, payload: str, content_type: str) -> tuple[bool, str]:
+        try:
+            response = self._runtime.invoke_endpoint(EndpointName=endpoint, Body=payload, ContentType=content_type)
+        except ClientError as error:
+            return False, f"{_code(error)}: {error.response.get('Error', {}).get('Message', '')}"
+        return True, response["Body"].read().decode("utf-8", errors="replace")[:1000]

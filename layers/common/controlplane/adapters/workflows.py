@@ -16,21 +16,33 @@ _STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidTok
 
 
 class StepFunctionsWorkflows:
-    def __init__(self, retrain_state_machine_arn: str | None = None, client: "SFNClient | None" = None):
+    def __init__(
+        self,
+        retrain_state_machine_arn: str | None = None,
+        deploy_state_machine_arn: str | None = None,
+        client: "SFNClient | None" = None,
+    ):
         self._retrain_arn = retrain_state_machine_arn
+        self._deploy_arn = deploy_state_machine_arn
         self._sfn = client or boto3.client("stepfunctions")
 
     def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult:
-        if self._retrain_arn is None:
-            raise RuntimeError("StepFunctionsWorkflows needs the retrain state machine ARN to start executions")
+        return self._start(self._retrain_arn, "retrain", name, request)
+
+    def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult:
+        return self._start(self._deploy_arn, "deploy", name, request)
+
+    def _start(self, state_machine_arn: str | None, workflow: str, name: str, request: dict[str, Any]) -> StartResult:
+        if state_machine_arn is None:
+            raise RuntimeError(f"StepFunctionsWorkflows needs the {workflow} state machine ARN to start executions")
         try:
             response = self._sfn.start_execution(
-                stateMachineArn=self._retrain_arn, name=name, input=json.dumps(request, sort_keys=True)
+                stateMachineArn=state_machine_arn, name=name, input=json.dumps(request, sort_keys=True)
             )
         except ClientError as error:
-            # Same name, finished or with other input: the dataset already had its run (names live 90 days).
+            # Same name, finished or with other input: that work already had its run (names live 90 days).
             if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
-                execution_arn = f"{self._retrain_arn.replace(':stateMachine:', ':execution:')}:{name}"
+                execution_arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
                 return StartResult("already_started", execution_arn)
             raise
         return StartResult("started", response["executionArn"])

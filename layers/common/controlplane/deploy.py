@@ -1,0 +1,732 @@
+"""Deployment decisions: the registry and endpoint event ingress, and each task of statemachines/deploy.asl.json.
+
+The state machine only orchestrates; it branches on fields computed here (`decision`, `passed`, `action`,
+`outcome`, `rollback`, `promote`).
+"""
+
+import hashlib
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from controlplane import clock
+from controlplane.config import ControlPlaneConfig, ModelConfig
+from controlplane.deployment_config import BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
+from controlplane.errors import InvalidRequest, step_error_message
+from controlplane.models import (
+    SETTLED_ENDPOINT_STATUSES,
+    DeployRequest,
+    EndpointStateChange,
+    ModelPackageStateChange,
+    RollbackRequest,
+    parse_request,
+)
+from controlplane.observability import logger
+from controlplane.ports import (
+    Announcer,
+    AuditRecord,
+    DeploymentLedger,
+    Endpoints,
+    EndpointState,
+    PackageInfo,
+    Registry,
+    StageDeployment,
+    Workflows,
+)
+
+LOCK_POLL_SECONDS = 30
+WAIT_MARGIN_SECONDS = 900
+"""Beyond the deployment's MaximumExecutionTimeout, how long the workflow waits for the endpoint to settle."""
+ROLLBACK_DEPLOYMENT_CONFIG: dict[str, Any] = {
+    "BlueGreenUpdatePolicy": {
+        "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
+        "MaximumExecutionTimeoutInSeconds": 1800,
+    }
+}
+
+
+class NotApproved(InvalidRequest):
+    """The model package is not Approved in the Model Registry."""
+
+
+class PromotionRefused(InvalidRequest):
+    """The version is not healthy in the previous stage."""
+
+
+def _digest(*parts: str, length: int = 8) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:length]
+
+
+def package_version(package_arn: str) -> int:
+    return int(package_arn.rsplit("/", 1)[1])
+
+
+def package_group(package_arn: str) -> str:
+    return package_arn.split(":model-package/", 1)[1].rsplit("/", 1)[0]
+
+
+def deploy_execution_name(stage: str, model: str, package_arn: str) -> str:
+    return f"deploy-{stage}-{model}-v{package_version(package_arn)}-{_digest(package_arn)}"[:80]
+
+
+def rollback_execution_name(endpoint: str, cause: str) -> str:
+    return f"rollback-{endpoint[:50]}-{_digest(endpoint, cause, length=12)}"
+
+
+def deployment_config(policy: DeploymentPolicy, alarms: list[str]) -> dict[str, Any]:
+    """SageMaker's UpdateEndpoint DeploymentConfig for a stage's policy (no policy: blue/green all at once)."""
+    result: dict[str, Any]
+    if policy.rolling is not None:
+        rolling = policy.rolling
+        result = {
+            "RollingUpdatePolicy": {
+                "MaximumBatchSize": rolling.maximum_batch_size.as_sagemaker(),
+                "WaitIntervalInSeconds": rolling.wait_interval_seconds,
+                "MaximumExecutionTimeoutInSeconds": rolling.maximum_execution_timeout_seconds,
+            }
+        }
+        if rolling.rollback_maximum_batch_size is not None:
+            result["RollingUpdatePolicy"]["RollbackMaximumBatchSize"] = (
+                rolling.rollback_maximum_batch_size.as_sagemaker()
+            )
+    else:
+        blue_green = policy.blue_green or BlueGreenPolicy()
+        routing = blue_green.traffic_routing
+        traffic: dict[str, Any] = {"Type": routing.type, "WaitIntervalInSeconds": routing.wait_interval_seconds}
+        if routing.canary_size is not None:
+            traffic["CanarySize"] = routing.canary_size.as_sagemaker()
+        if routing.linear_step_size is not None:
+            traffic["LinearStepSize"] = routing.linear_step_size.as_sagemaker()
+        result = {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": traffic,
+                "TerminationWaitInSeconds": blue_green.termination_wait_seconds,
+                "MaximumExecutionTimeoutInSeconds": blue_green.maximum_execution_timeout_seconds,
+            }
+        }
+    if alarms:
+        result["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": name} for name in alarms]}
+    return result
+
+
+def alarm_names(stage: Stage) -> list[str]:
+    rollback = stage.policy.auto_rollback
+    defaults = [f"{stage.endpoint_name}-5xx-errors", f"{stage.endpoint_name}-model-latency"]
+    return (defaults if rollback.default_alarms else []) + list(rollback.alarm_names)
+
+
+class _StepModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeployPlan(_StepModel):
+    """Everything the deploy workflow needs, computed once by `prepare`."""
+
+    kind: Literal["deploy", "rollback"]
+    model: str
+    stage: str
+    endpoint_name: str
+    package_arn: str
+    package_version: int
+    model_name: str
+    endpoint_config_name: str
+    variant_name: str
+    instance_type: str
+    instance_count: int
+    create_resources: bool
+    run_gate: bool
+    deployment_config: dict[str, Any]
+    default_alarms: bool
+    model_latency_p99_ms: int
+    wait_timeout_seconds: int
+    smoke_test: SmokeTest | None
+    reason: str
+    requested_by: str | None
+    approved_by: str | None
+    execution_name: str
+
+
+# ----------------------------------------------------------------------------- ingress
+class IngressOutcome(_StepModel):
+    action: Literal["ignored", "deploy_started", "rollback_started", "already_started"]
+    reason: str
+    execution_name: str | None = None
+
+
+def on_model_package_change(
+    event: ModelPackageStateChange, config: ControlPlaneConfig, ledger: DeploymentLedger, workflows: Workflows
+) -> IngressOutcome:
+    """An approval deploys that exact version to the first stage; a rejection of a serving version rolls back."""
+    detail = event.detail
+    model = config.model_for_group(detail.group)
+    if model is None:
+        return IngressOutcome(action="ignored", reason=f"model package group '{detail.group}' is not under control")
+    if package_group(detail.arn) != detail.group:
+        return IngressOutcome(action="ignored", reason=f"package {detail.arn} is not in group '{detail.group}'")
+    if model.deployment is None:
+        return IngressOutcome(action="ignored", reason=f"model '{model.name}' has no deployment section")
+    if detail.updated_fields is not None and "ModelApprovalStatus" not in detail.updated_fields:
+        changed = ", ".join(detail.updated_fields) or "nothing"
+        return IngressOutcome(action="ignored", reason=f"only {changed} changed, not the approval status")
+    if detail.approval_status == "Approved":
+        stage = model.deployment.stages[0]
+        name = deploy_execution_name(stage.name, model.name, detail.arn)
+        request = DeployRequest(model_package_arn=detail.arn, stage=stage.name)
+        result = workflows.start_deploy(name, request.model_dump(exclude_none=True))
+        action: Literal["deploy_started", "already_started"] = (
+            "deploy_started" if result.outcome == "started" else "already_started"
+        )
+        return IngressOutcome(action=action, reason=f"version {detail.version} approved", execution_name=name)
+    if detail.approval_status == "Rejected":
+        return _roll_back_where_serving(model, detail.arn, ledger, workflows)
+    return IngressOutcome(action="ignored", reason=f"approval status {detail.approval_status}")
+
+
+def _roll_back_where_serving(
+    model: ModelConfig, package_arn: str, ledger: DeploymentLedger, workflows: Workflows
+) -> IngressOutcome:
+    assert model.deployment is not None
+    started: list[str] = []
+    for stage in model.deployment.stages:
+        state = ledger.get_endpoint_state(stage.endpoint_name)
+        if state is None or state.serving_package_arn != package_arn:
+            continue
+        name = rollback_execution_name(stage.endpoint_name, f"rejected:{package_arn}")
+        request = RollbackRequest(
+            endpoint=stage.endpoint_name,
+            reason=f"version {package_version(package_arn)} was rejected in the Model Registry while serving",
+        )
+        workflows.start_deploy(name, request.model_dump())
+        started.append(name)
+    if not started:
+        return IngressOutcome(action="ignored", reason="rejected version serves no endpoint")
+    return IngressOutcome(action="rollback_started", reason="rejected version was serving", execution_name=started[0])
+
+
+class EndpointEventOutcome(_StepModel):
+    action: Literal["ignored", "resumed"]
+    reason: str
+
+
+def on_endpoint_status(
+    event: EndpointStateChange, ledger: DeploymentLedger, workflows: Workflows
+) -> EndpointEventOutcome:
+    """Resume the deploy workflow waiting on this endpoint once it settles (it re-checks the endpoint itself)."""
+    detail = event.detail
+    if detail.status not in SETTLED_ENDPOINT_STATUSES:
+        return EndpointEventOutcome(action="ignored", reason=f"status {detail.status} is not settled")
+    token = ledger.claim_endpoint_waiter(detail.endpoint_name)
+    if token is None:
+        return EndpointEventOutcome(action="ignored", reason="no workflow is waiting on this endpoint")
+    workflows.resume(token, {"status": detail.status, "endpoint_config": detail.endpoint_config_name})
+    return EndpointEventOutcome(action="resumed", reason=f"endpoint {detail.status}")
+
+
+# ----------------------------------------------------------------------------- workflow tasks
+def _stage_or_refuse(model: ModelConfig, name: str | None) -> Stage:
+    assert model.deployment is not None
+    stage = model.deployment.stage(name) if name else model.deployment.stages[0]
+    if stage is None:
+        names = ", ".join(stage.name for stage in model.deployment.stages)
+        raise InvalidRequest(f"Stage '{name}' is not configured for model '{model.name}'; stages: {names}")
+    return stage
+
+
+def _check_home(package_arn: str, region: str, account: str) -> None:
+    parts = package_arn.split(":")
+    if parts[3] != region or parts[4] != account:
+        raise InvalidRequest(
+            f"Model package {package_arn} is in {parts[4]}/{parts[3]}, not in this control plane's {account}/{region}"
+        )
+
+
+def _check_promotion(model: ModelConfig, stage: Stage, package: PackageInfo, ledger: DeploymentLedger) -> None:
+    assert model.deployment is not None
+    previous = model.deployment.previous_stage(stage.name)
+    if previous is None:
+        return
+    deployed = ledger.get_stage_deployment(package.arn, previous.name)
+    state = ledger.get_endpoint_state(previous.endpoint_name)
+    version = f"version {package.version} of '{model.name}'"
+    if deployed is None or deployed.status != "Deployed":
+        status = deployed.status if deployed else "never deployed"
+        raise PromotionRefused(
+            f"Promotion to '{stage.name}' refused: {version} is not deployed in '{previous.name}' ({status})"
+        )
+    if state is None or state.serving_package_arn != package.arn:
+        raise PromotionRefused(
+            f"Promotion to '{stage.name}' refused: {previous.endpoint_name} no longer serves {version} "
+            "(rolled back or replaced)"
+        )
+    healthy_since = clock.now() - deployed.deployed_at
+    if healthy_since < timedelta(minutes=previous.bake_minutes):
+        remaining = timedelta(minutes=previous.bake_minutes) - healthy_since
+        raise PromotionRefused(
+            f"Promotion to '{stage.name}' refused: {version} must bake {previous.bake_minutes} min "
+            f"in '{previous.name}'; try again in {int(remaining.total_seconds() // 60) + 1} min"
+        )
+
+
+def _plan(
+    kind: Literal["deploy", "rollback"],
+    model: ModelConfig,
+    stage: Stage,
+    package_arn: str,
+    endpoint_config_name: str,
+    reason: str,
+    execution_name: str,
+    requested_by: str | None = None,
+    approved_by: str | None = None,
+) -> DeployPlan:
+    version = package_version(package_arn)
+    alarms = alarm_names(stage)
+    config = deployment_config(stage.policy, alarms) if kind == "deploy" else ROLLBACK_DEPLOYMENT_CONFIG
+    timeout = config.get("BlueGreenUpdatePolicy", config.get("RollingUpdatePolicy", {}))
+    return DeployPlan(
+        kind=kind,
+        model=model.name,
+        stage=stage.name,
+        endpoint_name=stage.endpoint_name,
+        package_arn=package_arn,
+        package_version=version,
+        model_name=f"{model.name}-v{version}-{_digest(package_arn)}",
+        endpoint_config_name=endpoint_config_name,
+        variant_name=stage.variant_name,
+        instance_type=stage.instance_type,
+        instance_count=stage.initial_instance_count,
+        create_resources=kind == "deploy",
+        run_gate=kind == "deploy",
+        deployment_config=config,
+        default_alarms=stage.policy.auto_rollback.default_alarms and kind == "deploy",
+        model_latency_p99_ms=stage.policy.auto_rollback.model_latency_p99_ms,
+        wait_timeout_seconds=int(timeout.get("MaximumExecutionTimeoutInSeconds", 3600)) + WAIT_MARGIN_SECONDS,
+        smoke_test=stage.smoke_test,
+        reason=reason,
+        requested_by=requested_by,
+        approved_by=approved_by,
+        execution_name=execution_name,
+    )
+
+
+def prepare(
+    payload: Any,
+    execution_name: str,
+    config: ControlPlaneConfig,
+    ledger: DeploymentLedger,
+    registry: Registry,
+    region: str,
+    account: str,
+) -> DeployPlan:
+    """Validate a deploy, promotion or rollback request and plan it; InvalidRequest says what to fix."""
+    if not isinstance(payload, dict):
+        raise InvalidRequest('Invalid deploy request: expected a JSON object like {"model_package_arn": ...}')
+    if "endpoint" in payload:
+        return _prepare_rollback(
+            parse_request(RollbackRequest, payload, "rollback request"), execution_name, config, ledger
+        )
+    request = parse_request(DeployRequest, payload, "deploy request")
+    _check_home(request.model_package_arn, region, account)
+    group = package_group(request.model_package_arn)
+    model = config.model_for_group(group)
+    if model is None:
+        raise InvalidRequest(f"Model package group '{group}' is not configured; add a model with it to the config")
+    if model.deployment is None:
+        raise InvalidRequest(f"Model '{model.name}' has no deployment section in the config")
+    stage = _stage_or_refuse(model, request.stage)
+    package = registry.describe_package(request.model_package_arn)
+    if package.group != group:
+        raise InvalidRequest(f"Model package {package.arn} belongs to group '{package.group}', not '{group}'")
+    if package.approval_status != "Approved":
+        raise NotApproved(
+            f"Model package version {package.version} of '{group}' is {package.approval_status}, not Approved; "
+            "approve it in the Model Registry first"
+        )
+    _check_promotion(model, stage, package, ledger)
+    fingerprint = f"{stage.instance_type}:{stage.initial_instance_count}:{stage.variant_name}"
+    config_name = f"{stage.endpoint_name[:40]}-v{package.version}-{_digest(package.arn, fingerprint)}"
+    return _plan(
+        "deploy", model, stage, package.arn, config_name, request.reason, execution_name,
+        requested_by=request.requested_by, approved_by=package.approved_by,
+    )  # fmt: skip
+
+
+def _prepare_rollback(
+    request: RollbackRequest, execution_name: str, config: ControlPlaneConfig, ledger: DeploymentLedger
+) -> DeployPlan:
+    found = config.stage_for_endpoint(request.endpoint)
+    if found is None:
+        raise InvalidRequest(f"Endpoint '{request.endpoint}' is not a stage of any configured model")
+    model, stage = found
+    state = ledger.get_endpoint_state(request.endpoint)
+    if request.to == "last_known_good":
+        if state is None or not state.last_known_good_package_arn or not state.last_known_good_config:
+            raise InvalidRequest(f"Endpoint '{request.endpoint}' has no last known good version recorded yet")
+        target, target_config = state.last_known_good_package_arn, state.last_known_good_config
+    else:
+        deployed = ledger.get_stage_deployment(request.to, stage.name)
+        if deployed is None:
+            raise InvalidRequest(
+                f"{request.to} was never deployed to '{request.endpoint}'; roll back to a version it served"
+            )
+        target, target_config = request.to, deployed.endpoint_config
+    if state is not None and state.serving_config == target_config and state.status != "Failed":
+        raise InvalidRequest(f"Endpoint '{request.endpoint}' already serves version {package_version(target)}")
+    return _plan("rollback", model, stage, target, target_config, request.reason, execution_name)
+
+
+class LockDecision(_StepModel):
+    decision: Literal["acquired", "wait", "superseded"]
+    wait_seconds: int = 0
+    reason: str = ""
+
+
+def acquire_lock(plan: DeployPlan, ledger: DeploymentLedger) -> LockDecision:
+    """One deployment per endpoint at a time; an older version than one already requested is superseded."""
+    if plan.kind == "deploy":
+        desired = ledger.raise_desired_version(plan.endpoint_name, plan.package_version)
+        if desired > plan.package_version:
+            return LockDecision(decision="superseded", reason=f"version {desired} was requested after this one")
+    now = clock.now()
+    lease_until = now + timedelta(seconds=plan.wait_timeout_seconds * 2 + WAIT_MARGIN_SECONDS)
+    holder = ledger.acquire_endpoint_lock(plan.endpoint_name, plan.execution_name, now, lease_until)
+    if holder is not None:
+        return LockDecision(decision="wait", wait_seconds=LOCK_POLL_SECONDS, reason=f"{holder} is deploying")
+    state = ledger.get_endpoint_state(plan.endpoint_name)
+    if plan.kind == "deploy" and state and state.serving_version and state.serving_version > plan.package_version:
+        ledger.release_endpoint_lock(plan.endpoint_name, plan.execution_name)
+        return LockDecision(decision="superseded", reason=f"version {state.serving_version} already serves")
+    return LockDecision(decision="acquired")
+
+
+class GateResult(_StepModel):
+    passed: bool
+    failures: list[str]
+    metrics: dict[str, float]
+    champion_metrics: dict[str, float]
+
+
+def _metric(document: dict[str, Any] | None, path: str) -> float | None:
+    value: Any = document
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return float(value) if isinstance(value, int | float) else None
+
+
+def evaluate_gate(
+    plan: DeployPlan, config: ControlPlaneConfig, ledger: DeploymentLedger, registry: Registry
+) -> GateResult:
+    """Compare the candidate's registered metrics with the thresholds and, when configured, the champion's."""
+    model = config.model(plan.model)
+    assert model.deployment is not None
+    gate = model.deployment.gate
+    if not gate.thresholds:
+        return GateResult(passed=True, failures=[], metrics={}, champion_metrics={})
+    candidate = registry.quality_metrics(registry.describe_package(plan.package_arn))
+    champion_doc: dict[str, Any] | None = None
+    if gate.compare_with_champion:
+        champion = ledger.get_endpoint_state(model.deployment.stages[0].endpoint_name)
+        if champion and champion.serving_package_arn and champion.serving_package_arn != plan.package_arn:
+            champion_doc = registry.quality_metrics(registry.describe_package(champion.serving_package_arn))
+    failures: list[str] = []
+    metrics: dict[str, float] = {}
+    champion_metrics: dict[str, float] = {}
+    if candidate is None:
+        failures.append("the package registers no ModelQuality statistics (ModelMetrics.ModelQuality.Statistics)")
+    for threshold in gate.thresholds:
+        value = _metric(candidate, threshold.metric)
+        if value is None:
+            if candidate is not None:
+                failures.append(f"{threshold.metric} is missing from the package's statistics")
+            continue
+        metrics[threshold.metric] = value
+        if threshold.min is not None and value < threshold.min:
+            failures.append(f"{threshold.metric} = {value:g} is below the minimum {threshold.min:g}")
+        if threshold.max is not None and value > threshold.max:
+            failures.append(f"{threshold.metric} = {value:g} is above the maximum {threshold.max:g}")
+        best = _metric(champion_doc, threshold.metric)
+        if best is None:
+            continue
+        champion_metrics[threshold.metric] = best
+        worse = (threshold.min is not None and value < best - gate.champion_tolerance) or (
+            threshold.max is not None and value > best + gate.champion_tolerance
+        )
+        if worse:
+            failures.append(f"{threshold.metric} = {value:g} is worse than the champion's {best:g}")
+    return GateResult(passed=not failures, failures=failures, metrics=metrics, champion_metrics=champion_metrics)
+
+
+class EndpointBusy(Exception):
+    """The endpoint is being updated by something else; the workflow retries later (ASL Retry)."""
+
+
+class Resources(_StepModel):
+    action: Literal["create", "update", "none"]
+    previous_config: str | None
+
+
+def create_resources(plan: DeployPlan, endpoints: Endpoints) -> Resources:
+    """Model and endpoint config under deterministic names (re-runs reuse them), alarms; then what to do."""
+    if plan.create_resources:
+        endpoints.create_model(plan.model_name, plan.package_arn)
+        endpoints.create_endpoint_config(
+            plan.endpoint_config_name, plan.model_name, plan.variant_name, plan.instance_type, plan.instance_count
+        )
+        if plan.default_alarms:
+            endpoints.ensure_alarms(plan.endpoint_name, plan.variant_name, plan.model_latency_p99_ms)
+    info = endpoints.describe(plan.endpoint_name)
+    if info is None:
+        return Resources(action="create", previous_config=None)
+    if info.status not in SETTLED_ENDPOINT_STATUSES:
+        raise EndpointBusy(f"Endpoint {plan.endpoint_name} is {info.status}; SageMaker would refuse an update now")
+    if info.config_name == plan.endpoint_config_name and info.status == "InService":
+        return Resources(action="none", previous_config=info.config_name)
+    return Resources(action="update", previous_config=info.config_name)
+
+
+def await_endpoint(
+    task_token: str, endpoint: str, ledger: DeploymentLedger, endpoints: Endpoints, workflows: Workflows
+) -> None:
+    """Park the workflow until the endpoint settles; resume at once if it already has."""
+    ledger.set_endpoint_waiter(endpoint, task_token)
+    info = endpoints.describe(endpoint)
+    if info is not None and info.status in SETTLED_ENDPOINT_STATUSES:
+        token = ledger.claim_endpoint_waiter(endpoint)
+        if token is not None:
+            workflows.resume(token, {"status": info.status, "endpoint_config": info.config_name})
+
+
+class Verification(_StepModel):
+    outcome: Literal["verified", "pending", "failed"]
+    status: str | None
+    endpoint_config: str | None
+    reason: str
+
+
+def verify(plan: DeployPlan, endpoints: Endpoints) -> Verification:
+    """InService AND on the requested config; SageMaker's silent rollback (old config, no reason) is a failure."""
+    info = endpoints.describe(plan.endpoint_name)
+    if info is None:
+        return Verification(outcome="failed", status=None, endpoint_config=None, reason="the endpoint does not exist")
+    if info.status not in SETTLED_ENDPOINT_STATUSES:
+        return Verification(outcome="pending", status=info.status, endpoint_config=info.config_name, reason="settling")
+    if info.status == "InService" and info.config_name == plan.endpoint_config_name:
+        return Verification(outcome="verified", status=info.status, endpoint_config=info.config_name, reason="ok")
+    if info.status == "InService":
+        why = info.failure_reason or "no reason given (silent rollback)"
+        reason = (
+            f"SageMaker rolled back: the endpoint serves {info.config_name}, not {plan.endpoint_config_name}; {why}"
+        )
+    else:
+        reason = f"the endpoint is {info.status}: {info.failure_reason or 'no reason given'}"
+    return Verification(outcome="failed", status=info.status, endpoint_config=info.config_name, reason=reason)
+
+
+class SmokeResult(_StepModel):
+    passed: bool
+    reason: str
+
+
+def smoke_test(plan: DeployPlan, endpoints: Endpoints) -> SmokeResult:
+    if plan.smoke_test is None:
+        return SmokeResult(passed=True, reason="no smoke test configured")
+    test = plan.smoke_test
+    ok, body = endpoints.invoke(plan.endpoint_name, test.payload, test.content_type)
+    if not ok:
+        return SmokeResult(passed=False, reason=f"smoke test invocation failed: {body}")
+    if test.expect_substring is not None and test.expect_substring not in body:
+        return SmokeResult(passed=False, reason=f"smoke test response lacks '{test.expect_substring}': {body[:200]}")
+    return SmokeResult(passed=True, reason="smoke test passed")
+
+
+def _record(plan: DeployPlan, kind: str, reason: str, execution_arn: str, **details: Any) -> AuditRecord:
+    return AuditRecord(
+        record_id=f"{plan.execution_name}#{kind}",
+        kind=kind,
+        model=plan.model,
+        reason=reason,
+        at=clock.now(),
+        execution_arn=execution_arn,
+        status=kind.removeprefix("Deployment").removeprefix("Rollback") or kind,
+        details={
+            "stage": plan.stage,
+            "endpoint": plan.endpoint_name,
+            "model_package_arn": plan.package_arn,
+            "model_package_version": plan.package_version,
+            "endpoint_config": plan.endpoint_config_name,
+            **{key: value for key, value in details.items() if value is not None},
+        },
+    )
+
+
+def _announce_once(record: AuditRecord, detail_type: str, ledger: DeploymentLedger, announcer: Announcer) -> None:
+    if ledger.record(record):
+        announcer.announce(
+            detail_type, {"model": record.model, "status": record.status, "reason": record.reason, **record.details}
+        )
+
+
+class Promotion(_StepModel):
+    promote: bool
+    wait_seconds: int = 0
+    execution_name: str | None = None
+    request: dict[str, Any] | None = None
+
+
+def record_deployed(
+    plan: DeployPlan, execution_arn: str, config: ControlPlaneConfig, ledger: DeploymentLedger, announcer: Announcer
+) -> Promotion:
+    """The endpoint serves the version: ledger (serving, previous, last known good), audit, announce, unlock."""
+    now = clock.now()
+    before = ledger.get_endpoint_state(plan.endpoint_name)
+    ledger.put_endpoint_state(
+        EndpointState(
+            endpoint=plan.endpoint_name,
+            model=plan.model,
+            stage=plan.stage,
+            serving_package_arn=plan.package_arn,
+            serving_version=plan.package_version,
+            serving_config=plan.endpoint_config_name,
+            previous_package_arn=before.serving_package_arn if before else None,
+            previous_config=before.serving_config if before else None,
+            last_known_good_package_arn=plan.package_arn,
+            last_known_good_config=plan.endpoint_config_name,
+            status="Deployed" if plan.kind == "deploy" else "RolledBack",
+            updated_at=now,
+        )
+    )
+    if plan.kind == "deploy":
+        ledger.record_stage_deployment(
+            StageDeployment(
+                plan.package_arn, plan.stage, plan.endpoint_name, plan.endpoint_config_name, "Deployed", now
+            )
+        )
+    kind = "DeploymentSucceeded" if plan.kind == "deploy" else "RollbackSucceeded"
+    record = _record(
+        plan, kind, plan.reason, execution_arn,
+        previous_model_package_arn=before.serving_package_arn if before else None,
+        approved_by=plan.approved_by, requested_by=plan.requested_by,
+    )  # fmt: skip
+    _announce_once(record, "Deployment Succeeded" if plan.kind == "deploy" else "Rollback Succeeded", ledger, announcer)
+    ledger.release_endpoint_lock(plan.endpoint_name, plan.execution_name)
+    logger.info("Deployment recorded", extra={"endpoint": plan.endpoint_name, "version": plan.package_version})
+    model = config.model(plan.model)
+    assert model.deployment is not None
+    stage = model.deployment.stage(plan.stage)
+    following = model.deployment.next_stage(plan.stage)
+    if plan.kind != "deploy" or stage is None or not stage.auto_promote or following is None:
+        return Promotion(promote=False)
+    request = DeployRequest(
+        model_package_arn=plan.package_arn, stage=following.name, requested_by="auto_promote",
+        reason=f"auto-promoted after {stage.bake_minutes} min in {stage.name}",
+    )  # fmt: skip
+    return Promotion(
+        promote=True,
+        wait_seconds=stage.bake_minutes * 60,
+        execution_name=deploy_execution_name(following.name, plan.model, plan.package_arn),
+        request=request.model_dump(exclude_none=True),
+    )
+
+
+class RollbackDecision(_StepModel):
+    rollback: bool
+    to_config: str | None
+    reason: str
+
+
+def decide_rollback(plan: DeployPlan, ledger: DeploymentLedger, endpoints: Endpoints) -> RollbackDecision:
+    """After a failure: put the endpoint back on its last known good config, unless it is already there."""
+    if plan.kind == "rollback":
+        return RollbackDecision(rollback=False, to_config=None, reason="a failed rollback is not rolled back again")
+    state = ledger.get_endpoint_state(plan.endpoint_name)
+    good = state.last_known_good_config if state else None
+    info = endpoints.describe(plan.endpoint_name)
+    if info is None or good is None:
+        return RollbackDecision(rollback=False, to_config=None, reason="no earlier version to return to")
+    if info.status not in SETTLED_ENDPOINT_STATUSES:
+        return RollbackDecision(
+            rollback=False, to_config=None, reason=f"endpoint is {info.status}: SageMaker's own rollback applies"
+        )
+    if info.config_name == good:
+        return RollbackDecision(rollback=False, to_config=good, reason="the endpoint is on its last known good config")
+    return RollbackDecision(rollback=True, to_config=good, reason=f"returning from {info.config_name} to {good}")
+
+
+class FailureOutcome(_StepModel):
+    status: Literal["GateFailed", "RolledBack", "Failed", "Superseded"]
+    reason: str
+
+
+def _failure_reason(state: dict[str, Any]) -> str:
+    for key, field in (("gate", "failures"), ("smoke", "reason"), ("verification", "reason"), ("lock", "reason")):
+        value = (state.get(key) or {}).get(field)
+        if value and not (key == "smoke" and state["smoke"].get("passed")):
+            if key == "verification" and state["verification"].get("outcome") == "verified":
+                continue
+            return "; ".join(value) if isinstance(value, list) else str(value)
+    if isinstance(state.get("error"), dict):
+        return step_error_message(state["error"])
+    return "deployment did not complete"
+
+
+def record_failed(
+    state: dict[str, Any], execution_arn: str, ledger: DeploymentLedger, announcer: Announcer, endpoints: Endpoints
+) -> FailureOutcome:
+    """Record why the deployment failed and where the endpoint is now; announce; unlock."""
+    plan = DeployPlan.model_validate(state["plan"])
+    reason = _failure_reason(state)
+    lock = state.get("lock") or {}
+    if lock.get("decision") == "superseded":
+        status: Literal["GateFailed", "RolledBack", "Failed", "Superseded"] = "Superseded"
+    elif state.get("gate") and not state["gate"].get("passed"):
+        status = "GateFailed"
+    else:
+        endpoint_state = ledger.get_endpoint_state(plan.endpoint_name)
+        info = endpoints.describe(plan.endpoint_name)
+        good = endpoint_state.last_known_good_config if endpoint_state else None
+        status = "RolledBack" if info and good and info.config_name == good else "Failed"
+        if endpoint_state is not None and plan.kind == "deploy":
+            ledger.put_endpoint_state(
+                EndpointState(**{**endpoint_state.__dict__, "status": status, "updated_at": clock.now()})
+            )
+        if plan.kind == "deploy":
+            ledger.record_stage_deployment(
+                StageDeployment(
+                    plan.package_arn, plan.stage, plan.endpoint_name, plan.endpoint_config_name, status, clock.now()
+                )
+            )
+    kind = f"Deployment{status}" if plan.kind == "deploy" else "RollbackFailed"
+    gate = state.get("gate") or {}
+    record = _record(
+        plan, kind, reason, execution_arn, metrics=gate.get("metrics"), champion_metrics=gate.get("champion_metrics")
+    )
+    detail_type = "Deployment Superseded" if status == "Superseded" else "Deployment Failed"
+    _announce_once(record, detail_type, ledger, announcer)
+    if status != "Superseded":
+        ledger.release_endpoint_lock(plan.endpoint_name, plan.execution_name)
+    return FailureOutcome(status=status, reason=reason)
+
+
+def record_rejected(
+    request: Any,
+    error: dict[str, Any],
+    execution_name: str,
+    execution_arn: str,
+    ledger: DeploymentLedger,
+    announcer: Announcer,
+) -> dict[str, str]:
+    message = step_error_message(error)
+    record = AuditRecord(
+        record_id=f"{execution_name}#DeploymentRejected",
+        kind="DeploymentRejected",
+        model="(request)",
+        reason=message,
+        at=clock.now(),
+        status="Rejected",
+        execution_arn=execution_arn,
+        details={"request": str(request)[:1000]},
+    )
+    _announce_once(record, "Deployment Request Rejected", ledger, announcer)
+    return {"message": message}
