@@ -211,7 +211,9 @@ def run(
             "settle_every": every,
             "batch_size": mapping.batch_size,
             "events_per_virtual_second": events_per_virtual_second if every else None,
-            "rule_matches": sum(1 for entry in cloud.timeline if entry.kind == "rule"),
+            "s3_events_matched": sum(
+                1 for entry in cloud.timeline if entry.kind == "rule" and entry.data["event"].get("source") == "aws.s3"
+            ),
             "pipeline_executions_started": len(pipelines),
             "pipeline_statuses": dict(Counter(run["status"] for run in pipelines)),
             "retrain_executions": dict(Counter(outcome["status"] for outcome in outcomes.values())),

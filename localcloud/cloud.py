@@ -130,7 +130,10 @@ class LocalCloud:
     ):
         self.template_path = template_path
         self.config_path = config_path
-        self.parameter_overrides = parameters or {}
+        self.parameter_overrides = {
+            "SageMakerExecutionRoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/localcloud",
+            **(parameters or {}),
+        }
         self.clock = VirtualClock(start) if start else VirtualClock()
         self.timeline: list[TimelineEntry] = []
         self.functions: dict[str, Function] = {}

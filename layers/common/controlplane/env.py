@@ -37,3 +37,20 @@ class RetrainTasksEnvironment(_Environment):
 
 class PipelineEventsEnvironment(_Environment):
     LEDGER_TABLE: str
+
+
+class DeployTasksEnvironment(_Environment):
+    LEDGER_TABLE: str
+    NOTIFICATION_TOPIC_ARN: str
+    EVENT_BUS_NAME: str
+    SAGEMAKER_EXECUTION_ROLE_ARN: str
+    AWS_REGION: str
+
+
+class RegistryEventsEnvironment(_Environment):
+    LEDGER_TABLE: str
+    DEPLOY_STATE_MACHINE_ARN: str
+
+
+class EndpointEventsEnvironment(_Environment):
+    LEDGER_TABLE: str

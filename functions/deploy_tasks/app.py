@@ -1,0 +1,135 @@
+"""Tasks of the deploy workflow (statemachines/deploy.asl.json), one domain function per `action`."""
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any, NamedTuple
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from controlplane import deploy
+from controlplane.adapters.announcer import Announcer
+from controlplane.adapters.ledger import DynamoDbLedger
+from controlplane.adapters.sagemaker import ModelRegistry, SageMakerEndpoints
+from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.config import ControlPlaneConfig, load_config
+from controlplane.env import DeployTasksEnvironment
+from controlplane.errors import InvalidRequest
+from controlplane.observability import logger, metrics, tracer
+
+
+class Dependencies(NamedTuple):
+    config: ControlPlaneConfig
+    ledger: DynamoDbLedger
+    announcer: Announcer
+    workflows: StepFunctionsWorkflows
+    registry: ModelRegistry
+    endpoints: SageMakerEndpoints
+    region: str
+
+
+@cache
+def dependencies() -> Dependencies:
+    env = DeployTasksEnvironment.from_os()
+    return Dependencies(
+        config=load_config(env.CONTROLPLANE_CONFIG_PATH),
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        announcer=Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
+        workflows=StepFunctionsWorkflows(),
+        registry=ModelRegistry(),
+        endpoints=SageMakerEndpoints(env.SAGEMAKER_EXECUTION_ROLE_ARN),
+        region=env.AWS_REGION,
+    )
+
+
+def _plan(task: dict[str, Any]) -> deploy.DeployPlan:
+    return deploy.DeployPlan.model_validate(task["plan"])
+
+
+def prepare(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    account = context.invoked_function_arn.split(":")[4]
+    plan = deploy.prepare(
+        task["request"], task["execution_name"], deps.config, deps.ledger, deps.registry, deps.region, account
+    )
+    return plan.model_dump()
+
+
+def acquire_lock(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return deploy.acquire_lock(_plan(task), dependencies().ledger).model_dump()
+
+
+def evaluate_gate(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    return deploy.evaluate_gate(_plan(task), deps.config, deps.ledger, deps.registry).model_dump()
+
+
+def create_resources(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return deploy.create_resources(_plan(task), dependencies().endpoints).model_dump()
+
+
+def await_endpoint(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    deploy.await_endpoint(task["task_token"], task["endpoint_name"], deps.ledger, deps.endpoints, deps.workflows)
+    return {}
+
+
+def verify(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return deploy.verify(_plan(task), dependencies().endpoints).model_dump()
+
+
+def smoke_test(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return deploy.smoke_test(_plan(task), dependencies().endpoints).model_dump()
+
+
+def record_deployed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    return deploy.record_deployed(
+        _plan(task), task["execution_arn"], deps.config, deps.ledger, deps.announcer
+    ).model_dump()
+
+
+def decide_rollback(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    return deploy.decide_rollback(_plan(task), deps.ledger, deps.endpoints).model_dump()
+
+
+def record_failed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    return deploy.record_failed(
+        task["state"], task["execution_arn"], deps.ledger, deps.announcer, deps.endpoints
+    ).model_dump()
+
+
+def record_rejected(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    return deploy.record_rejected(
+        task["request"], task["error"], task["execution_name"], task["execution_arn"], deps.ledger, deps.announcer
+    )
+
+
+ACTIONS: dict[str, Callable[[dict[str, Any], LambdaContext], dict[str, Any]]] = {
+    action.__name__: action
+    for action in (
+        prepare,
+        acquire_lock,
+        evaluate_gate,
+        create_resources,
+        await_endpoint,
+        verify,
+        smoke_test,
+        record_deployed,
+        decide_rollback,
+        record_failed,
+        record_rejected,
+    )
+}
+
+
+@logger.inject_lambda_context(correlation_id_path="execution_name")
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    action = ACTIONS.get(str(event.get("action")))
+    if action is None:
+        raise InvalidRequest(f"Unknown deploy task action {event.get('action')!r}; expected one of {sorted(ACTIONS)}")
+    return action(event, context)
