@@ -61,7 +61,9 @@ DATASETS = {
 PATHS = ("put_event", "s3")
 
 
-def object_created_event(bucket: str, key: str, sequence: int, at: datetime, account: str, region: str) -> dict[str, Any]:
+def object_created_event(
+    bucket: str, key: str, sequence: int, at: datetime, account: str, region: str
+) -> dict[str, Any]:
     """An S3 "Object Created" event as EventBridge delivers it (compare events/s3-object-created-put.json)."""
     marker = key.rsplit("/", 1)[-1].startswith("_")
     return {
@@ -129,6 +131,73 @@ def top_functions(profiler: cProfile.Profile, sort_index: int, limit: int = 10) 
     ]
 
 
+@dataclass
+class StreamTimes:
+    """Real seconds spent putting events in, and letting the local cloud work while they arrive."""
+
+    enqueue: float = 0.0
+    drain: float = 0.0
+
+
+def stream(
+    cloud: Any,
+    send: Callable[[int], None],
+    events: int,
+    settle_every: int,
+    events_per_virtual_second: int,
+    progress_label: str | None,
+) -> StreamTimes:
+    """Send events 0..events-1; every `settle_every` events the local cloud polls its queues and runs."""
+    times = StreamTimes()
+    started = time.perf_counter()
+    for index in range(events):
+        before_send = time.perf_counter()
+        send(index)
+        sent = time.perf_counter()
+        times.enqueue += sent - before_send
+        done = index + 1
+        if settle_every and done % settle_every == 0:
+            cloud.settle(fire_timers=False)  # the event source mapping keeps up with the stream
+        if settle_every and events_per_virtual_second and done % events_per_virtual_second == 0:
+            cloud.advance(1)
+        times.drain += time.perf_counter() - sent
+        if progress_label and done % max(1, events // 10) == 0:
+            print(f"  {progress_label}: {done}/{events} events, {sent - started:.0f} s", file=sys.stderr)
+    return times
+
+
+def outcome(cloud: Any) -> dict[str, Any]:
+    """What the events led to: pipeline and workflow executions, ingress invocations, dead letters."""
+    from localcloud.report import dead_letters, execution_outcomes, pipeline_executions  # noqa: PLC0415
+
+    invocations = [entry for entry in cloud.timeline if entry.kind == "lambda"]
+    ingress = [entry for entry in invocations if entry.data.get("function") == INGRESS_FUNCTION]
+    executions = execution_outcomes(cloud)
+    pipelines = pipeline_executions(cloud)
+    return {
+        "s3_events_matched": sum(
+            1 for entry in cloud.timeline if entry.kind == "rule" and entry.data["event"].get("source") == "aws.s3"
+        ),
+        "pipeline_executions_started": len(pipelines),
+        "pipeline_statuses": dict(Counter(run["status"] for run in pipelines)),
+        "retrain_executions": dict(Counter(execution["status"] for execution in executions.values())),
+        "execution_errors": [
+            f"{name}: {execution['error']}: {execution['cause']}"
+            for name, execution in executions.items()
+            if execution["error"]
+        ],
+        "ingress_invocations": len(ingress),
+        "ingress_invocation_errors": sum(1 for entry in ingress if entry.data.get("error")),
+        "ingress_failed_records": sum(
+            len(entry.data["response"].get("batchItemFailures", []))
+            for entry in ingress
+            if isinstance(entry.data.get("response"), dict)
+        ),
+        "lambda_invocations": dict(Counter(entry.data.get("function") for entry in invocations)),
+        "dead_letters": {name: count for name, count in dead_letters(cloud).items() if count},
+    }
+
+
 def run(
     dataset_name: str,
     events: int,
@@ -143,7 +212,6 @@ def run(
     sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
     from controlplane.config import load_config  # noqa: PLC0415 - after sys.path is set
     from localcloud.cloud import ACCOUNT_ID, REGION, LocalCloud  # noqa: PLC0415
-    from localcloud.report import dead_letters, execution_outcomes, pipeline_executions  # noqa: PLC0415
 
     dataset = DATASETS[dataset_name]
     with LocalCloud() as cloud:
@@ -153,36 +221,28 @@ def run(
         every = mapping.batch_size if settle_every is None else settle_every
 
         def put_event(index: int) -> None:
-            event = object_created_event(
-                bucket, dataset.key(index, events), index + 1, cloud.clock.now(), ACCOUNT_ID, REGION
-            )
+            key = dataset.key(index, events)
+            event = object_created_event(bucket, key, index + 1, cloud.clock.now(), ACCOUNT_ID, REGION)
             cloud.put_event(as_moto_event(event))
 
         def put_object(index: int) -> None:
             cloud.put_object(dataset.key(index, events), b"rows")
 
-        send: Callable[[int], None] = put_event if path == "put_event" else put_object
         rss_before = max_rss_bytes()
         if trace_memory:
             tracemalloc.start()
         profiler = cProfile.Profile() if profile else None
-        enqueue = drain = 0.0
         started = time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        for index in range(events):
-            before_send = time.perf_counter()
-            send(index)
-            sent = time.perf_counter()
-            enqueue += sent - before_send
-            done = index + 1
-            if every and done % every == 0:
-                cloud.settle(fire_timers=False)  # the event source mapping keeps up with the stream
-            if every and events_per_virtual_second and done % events_per_virtual_second == 0:
-                cloud.advance(1)
-            drain += time.perf_counter() - sent
-            if progress and done % max(1, events // 10) == 0:
-                print(f"  {dataset_name} ({path}): {done}/{events} events, {sent - started:.0f} s", file=sys.stderr)
+        times = stream(
+            cloud,
+            put_event if path == "put_event" else put_object,
+            events,
+            every,
+            events_per_virtual_second,
+            f"{dataset_name} ({path})" if progress else None,
+        )
         before_final = time.perf_counter()
         cloud.settle()  # the rest of the story: the workflow runs, the pipeline ends on the virtual clock
         finished = time.perf_counter()
@@ -191,17 +251,6 @@ def run(
         traced_peak = tracemalloc.get_traced_memory()[1] if trace_memory else None
         tracemalloc.stop()
         rss_after = max_rss_bytes()
-
-        invocations = [entry for entry in cloud.timeline if entry.kind == "lambda"]
-        ingress = [entry for entry in invocations if entry.data.get("function") == INGRESS_FUNCTION]
-        failed_records = sum(
-            len(entry.data["response"].get("batchItemFailures", []))
-            for entry in ingress
-            if isinstance(entry.data.get("response"), dict)
-        )
-        outcomes = execution_outcomes(cloud)
-        pipelines = pipeline_executions(cloud)
-        wall = finished - started
         return {
             "scenario": dataset_name,
             "model": dataset.model,
@@ -211,27 +260,14 @@ def run(
             "settle_every": every,
             "batch_size": mapping.batch_size,
             "events_per_virtual_second": events_per_virtual_second if every else None,
-            "s3_events_matched": sum(
-                1 for entry in cloud.timeline if entry.kind == "rule" and entry.data["event"].get("source") == "aws.s3"
-            ),
-            "pipeline_executions_started": len(pipelines),
-            "pipeline_statuses": dict(Counter(run["status"] for run in pipelines)),
-            "retrain_executions": dict(Counter(outcome["status"] for outcome in outcomes.values())),
-            "execution_errors": [
-                f"{name}: {outcome['error']}: {outcome['cause']}" for name, outcome in outcomes.items() if outcome["error"]
-            ],
-            "ingress_invocations": len(ingress),
-            "ingress_invocation_errors": sum(1 for entry in ingress if entry.data.get("error")),
-            "ingress_failed_records": failed_records,
-            "lambda_invocations": dict(Counter(entry.data.get("function") for entry in invocations)),
-            "dead_letters": {name: count for name, count in dead_letters(cloud).items() if count},
+            **outcome(cloud),
             "seconds": {
-                "enqueue": round(enqueue, 3),
-                "drain": round(drain, 3),
+                "enqueue": round(times.enqueue, 3),
+                "drain": round(times.drain, 3),
                 "final_settle": round(finished - before_final, 3),
-                "wall": round(wall, 3),
+                "wall": round(finished - started, 3),
             },
-            "events_per_second": round(events / wall, 1),
+            "events_per_second": round(events / (finished - started), 1),
             "memory": {
                 "max_rss_before_events_bytes": rss_before,
                 "max_rss_bytes": rss_after,

@@ -69,6 +69,16 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoin
 from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: E402
 
+from localcloud import sagemaker_endpoints  # noqa: E402
+from localcloud.sagemaker_endpoints import (  # noqa: E402 - re-exported
+    inject_sagemaker_throttling,
+    set_duplicate_model_package_events,
+    set_endpoint_creation,
+    set_endpoint_defaults,
+    set_endpoint_outcome,
+    set_endpoint_response,
+)
+
 __all__ = [
     "SUPPORTED_MOTO_VERSION",
     "Hooks",
@@ -76,9 +86,15 @@ __all__ = [
     "PipelineScript",
     "PipelineStatus",
     "check_moto_version",
+    "inject_sagemaker_throttling",
     "install",
     "installed",
     "running_execution_count",
+    "set_duplicate_model_package_events",
+    "set_endpoint_creation",
+    "set_endpoint_defaults",
+    "set_endpoint_outcome",
+    "set_endpoint_response",
     "set_pipeline_outcome",
     "uninstall",
 ]
@@ -189,6 +205,7 @@ def install(clock: VirtualClock, hooks: Hooks) -> LocalCloudExtensions:
         try:
             for patch in _PATCHES:
                 patch(extensions)
+            sagemaker_endpoints.install(extensions)
         except BaseException:
             _restore_originals()
             raise
@@ -200,6 +217,7 @@ def uninstall() -> None:
     """Restore moto's original functions; safe to call when not installed."""
     global _active  # noqa: PLW0603
     with _install_lock:
+        sagemaker_endpoints.uninstall()
         _restore_originals()
         _active = None
 

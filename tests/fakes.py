@@ -5,7 +5,16 @@ from datetime import datetime
 from typing import Any
 
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
-from controlplane.ports import AuditRecord, DatasetState, PipelineRun, StartResult
+from controlplane.ports import (
+    AuditRecord,
+    DatasetState,
+    EndpointInfo,
+    EndpointState,
+    PackageInfo,
+    PipelineRun,
+    StageDeployment,
+    StartResult,
+)
 
 
 class FakeLedger:
@@ -122,3 +131,94 @@ class FakeDescriber:
     def failure_reason(self, pipeline_execution_arn: str) -> str | None:
         self.asked.append(pipeline_execution_arn)
         return self.reason
+
+
+class FakeDeploymentLedger(FakeLedger):
+    def __init__(self) -> None:
+        super().__init__()
+        self.locks: dict[str, tuple[str, datetime]] = {}
+        self.desired: dict[str, int] = {}
+        self.endpoints: dict[str, EndpointState] = {}
+        self.stage_deployments: dict[tuple[str, str], StageDeployment] = {}
+        self.waiters: dict[str, str] = {}
+
+    def acquire_endpoint_lock(self, endpoint: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
+        current = self.locks.get(endpoint)
+        if current is None or current[0] == holder or current[1] < now:
+            self.locks[endpoint] = (holder, lease_until)
+            return None
+        return current[0]
+
+    def release_endpoint_lock(self, endpoint: str, holder: str) -> None:
+        if self.locks.get(endpoint, ("",))[0] == holder:
+            del self.locks[endpoint]
+
+    def raise_desired_version(self, endpoint: str, version: int) -> int:
+        self.desired[endpoint] = max(version, self.desired.get(endpoint, 0))
+        return self.desired[endpoint]
+
+    def get_endpoint_state(self, endpoint: str) -> EndpointState | None:
+        return self.endpoints.get(endpoint)
+
+    def put_endpoint_state(self, state: EndpointState) -> None:
+        self.endpoints[state.endpoint] = state
+
+    def record_stage_deployment(self, deployment: StageDeployment) -> None:
+        self.stage_deployments[(deployment.package_arn, deployment.stage)] = deployment
+
+    def get_stage_deployment(self, package_arn: str, stage: str) -> StageDeployment | None:
+        return self.stage_deployments.get((package_arn, stage))
+
+    def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
+        self.waiters[endpoint] = task_token
+
+    def claim_endpoint_waiter(self, endpoint: str) -> str | None:
+        return self.waiters.pop(endpoint, None)
+
+
+class FakeRegistry:
+    def __init__(self) -> None:
+        self.packages: dict[str, PackageInfo] = {}
+        self.metrics: dict[str, dict[str, Any]] = {}
+
+    def add(self, arn: str, status: str = "Approved", auc: float | None = 0.9) -> PackageInfo:
+        group, version = arn.split(":model-package/")[1].rsplit("/", 1)
+        package = PackageInfo(arn, group, int(version), status, f"s3://metrics/{group}/{version}.json", "alice")
+        self.packages[arn] = package
+        if auc is not None:
+            self.metrics[arn] = {"binary_classification_metrics": {"auc": {"value": auc}}}
+        return package
+
+    def describe_package(self, package_arn: str) -> PackageInfo:
+        return self.packages[package_arn]
+
+    def quality_metrics(self, package: PackageInfo) -> dict[str, Any] | None:
+        return self.metrics.get(package.arn)
+
+
+class FakeEndpoints:
+    def __init__(self) -> None:
+        self.endpoints: dict[str, EndpointInfo] = {}
+        self.models: dict[str, str] = {}
+        self.configs: dict[str, str] = {}
+        self.alarms: list[str] = []
+        self.responses: dict[str, tuple[bool, str]] = {}
+
+    def describe(self, endpoint: str) -> EndpointInfo | None:
+        return self.endpoints.get(endpoint)
+
+    def create_model(self, model_name: str, package_arn: str) -> None:
+        self.models[model_name] = package_arn
+
+    def create_endpoint_config(
+        self, config_name: str, model_name: str, variant: str, instance_type: str, instance_count: int
+    ) -> None:
+        self.configs[config_name] = model_name
+
+    def ensure_alarms(self, endpoint: str, variant: str, model_latency_p99_ms: int) -> list[str]:
+        names = [f"{endpoint}-5xx-errors", f"{endpoint}-model-latency"]
+        self.alarms.extend(name for name in names if name not in self.alarms)
+        return names
+
+    def invoke(self, endpoint: str, payload: str, content_type: str) -> tuple[bool, str]:
+        return self.responses.get(endpoint, (True, "0.93"))

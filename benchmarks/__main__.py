@@ -1,0 +1,335 @@
+"""`python -m benchmarks` (`make bench`): ingress throughput in the local cloud and handler cold starts, as numbers.
+
+Each ingress scenario runs in a fresh process (`python -m benchmarks.ingress`), so that its max RSS is its own.
+The only check is about correctness, never about time: every scenario must start exactly one SageMaker Pipeline
+execution for its dataset, and every handler module must import; otherwise the exit status is 1.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks import coldstart
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ("churn", "fraud")
+_MIB = 1024 * 1024
+
+
+# ----------------------------------------------------------------------------------------------------- running
+
+
+def run_ingress(
+    dataset: str,
+    events: int,
+    path: str = "put_event",
+    settle_every: int | None = None,
+    extra: Iterable[str] = (),
+) -> dict[str, Any]:
+    """One scenario in a fresh `python -m benchmarks.ingress` process; its JSON result, or an `error`."""
+    command = [sys.executable, "-m", "benchmarks.ingress", "--dataset", dataset, "--events", str(events)]
+    command += ["--path", path, *extra]
+    if settle_every is not None:
+        command += ["--settle-every", str(settle_every)]
+    if sys.stderr.isatty():
+        command.append("--progress")
+    print(f"running {dataset} ({path}, {events} events{', ' + ' '.join(extra) if extra else ''})...", file=sys.stderr)
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    lines = completed.stdout.strip().splitlines()
+    if completed.returncode != 0 or not lines:
+        return {
+            "scenario": dataset,
+            "path": path,
+            "events": events,
+            "error": f"`{' '.join(command[1:])}` exited with status {completed.returncode}; its traceback is above",
+        }
+    result: dict[str, Any] = json.loads(lines[-1])
+    result["process_seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def guard(result: dict[str, Any]) -> str | None:
+    """Why a scenario's result cannot be trusted, or None."""
+    if "error" in result:
+        return f"{result['scenario']} ({result['path']}): {result['error']}"
+    started = result["pipeline_executions_started"]
+    if started != 1:
+        errors = "; ".join(result["execution_errors"]) or "no execution error recorded"
+        return (
+            f"{result['scenario']} ({result['path']}, {result['events']} events) started {started} pipeline "
+            f"executions, expected exactly 1 ({errors})"
+        )
+    return None
+
+
+def host() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
+        "moto": coldstart.installed_version("moto"),
+        "boto3": coldstart.installed_version("boto3"),
+    }
+
+
+# ----------------------------------------------------------------------------------------------------- tables
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned labels, right-aligned numbers, a rule under the header."""
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * width for width in widths))
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _mib(value: int | None) -> str:
+    return "-" if value is None else f"{value / _MIB:,.0f}"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "none"
+
+
+def ingress_table(results: list[dict[str, Any]]) -> str:
+    ok = [result for result in results if "error" not in result]
+    if not ok:
+        return "Ingress throughput: no scenario finished (see the errors below)."
+    header = ["Ingress throughput (local cloud)", *[f"{r['scenario']} ({r['trigger']})" for r in ok]]
+
+    def row(label: str, cell: Any) -> list[str]:
+        return [label, *[str(cell(result)) for result in ok]]
+
+    def executions(result: dict[str, Any]) -> str:
+        started = result["pipeline_executions_started"]
+        return f"{started} (ok)" if started == 1 else f"{started} (EXPECTED 1)"
+
+    rows = [
+        row("path", lambda r: r["path"]),
+        row("events (S3 Object Created)", lambda r: f"{r['events']:,}"),
+        row("  matched by the ingress rule", lambda r: f"{r['s3_events_matched']:,}"),
+        row("settle every N events", lambda r: r["settle_every"] or "never (one burst)"),
+        row("pipeline executions started", executions),
+        row("retrain executions", lambda r: _counts(r["retrain_executions"])),
+        row("DataIngressFunction invocations", lambda r: f"{r['ingress_invocations']:,}"),
+        row("  records per invocation (mean)", lambda r: f"{r['events'] / max(1, r['ingress_invocations']):.1f}"),
+        row("  records redelivered (batchItemFailures)", lambda r: r["ingress_failed_records"]),
+        row("  invocation errors", lambda r: r["ingress_invocation_errors"]),
+        row("dead letters", lambda r: _counts(r["dead_letters"])),
+        row("enqueue s (put -> rule -> SQS)", lambda r: f"{r['seconds']['enqueue']:.2f}"),
+        row("drain s (SQS -> Lambda, in the stream)", lambda r: f"{r['seconds']['drain']:.2f}"),
+        row("final settle s (workflow to its end)", lambda r: f"{r['seconds']['final_settle']:.2f}"),
+        row("wall s", lambda r: f"{r['seconds']['wall']:.2f}"),
+        row("events per second (wall)", lambda r: f"{r['events_per_second']:,.1f}"),
+        row("max RSS MiB, before events", lambda r: _mib(r["memory"]["max_rss_before_events_bytes"])),
+        row("max RSS MiB, at the end", lambda r: _mib(r["memory"]["max_rss_bytes"])),
+        row(
+            "tracemalloc peak MiB (separate run)",
+            lambda r: _mib(r["memory"]["tracemalloc_peak_bytes"]) if r.get("tracemalloc_run") else "- (--tracemalloc)",
+        ),
+    ]
+    return _table(header, rows)
+
+
+def comparison_table(results: list[dict[str, Any]]) -> str:
+    ok = [result for result in results if "error" not in result]
+    if not ok:
+        return ""
+    header = [f"Ingress path, churn, {ok[0]['events']:,} events", *[r["path"] for r in ok]]
+    rows = [
+        ["enqueue s", *[f"{r['seconds']['enqueue']:.2f}" for r in ok]],
+        ["enqueue events per second", *[f"{r['events'] / max(r['seconds']['enqueue'], 1e-9):,.0f}" for r in ok]],
+        ["wall s", *[f"{r['seconds']['wall']:.2f}" for r in ok]],
+        ["events per second (wall)", *[f"{r['events_per_second']:,.1f}" for r in ok]],
+        ["pipeline executions started", *[str(r["pipeline_executions_started"]) for r in ok]],
+    ]
+    return _table(header, rows)
+
+
+def coldstart_table(measured: dict[str, Any]) -> str:
+    header = [
+        f"Cold start (whole process, median of {measured['runs']}, ms)",
+        "median",
+        "min",
+        "x boto3",
+        "minus `pass`",
+    ]
+    rows = []
+    for probe in measured["probes"]:
+        if probe["error"]:
+            rows.append([probe["label"], "IMPORT FAILED", "", "", ""])
+            continue
+        rows.append(
+            [
+                probe["label"],
+                f"{probe['median_ms']:.0f}",
+                f"{probe['min_ms']:.0f}",
+                f"{probe['ratio_to_boto3']:.2f}",
+                f"{probe['minus_python_ms']:.0f}",
+            ]
+        )
+    return _table(header, rows)
+
+
+def profile_table(result: dict[str, Any]) -> str:
+    profile = result.get("profile") or {}
+    blocks = []
+    for key, title in (("by_cumulative_time", "cumulative"), ("by_own_time", "own time")):
+        rows = [
+            [
+                entry["function"],
+                f"{entry['calls']:,}",
+                f"{entry['cumulative_seconds']:.2f}",
+                f"{entry['own_seconds']:.2f}",
+            ]
+            for entry in profile.get(key, [])
+        ]
+        header = [f"cProfile, churn, {result['events']:,} events, top 10 by {title}", "calls", "cum s", "own s"]
+        blocks.append(_table(header, rows))
+    return "\n\n".join(blocks)
+
+
+# ----------------------------------------------------------------------------------------------------- main
+
+
+def notes(report: dict[str, Any]) -> list[str]:
+    found = [
+        "Numbers are wall-clock on this machine; nothing is asserted about time. Load average at start: "
+        + ", ".join(str(load) for load in report["host"]["load_average_at_start"])
+        + f" on {report['host']['cpus']} CPUs.",
+        "put_event path: each event is AWS-shaped but handed to LocalCloud.put_event with `time` in epoch seconds, "
+        "because moto's SQS target calls float(event['time']) and fails on AWS's ISO-8601 time (the local cloud's "
+        "S3 path does the same); DataIngressFunction still receives ISO-8601.",
+    ]
+    settle_every = next((r["settle_every"] for r in report["ingress"] if "error" not in r), None)
+    if settle_every:
+        found.append(
+            f"The local cloud settles after every {settle_every} events (the ingress BatchSize): the event source "
+            "mapping keeps up with the stream, as on AWS, and virtual time moves 1 s per 1,000 events. "
+            "--settle-every 0 queues every event before the first poll instead: moto's SQS then scans the whole "
+            "queue for every message sent and received, so the time grows with the square of --events."
+        )
+    measured = report.get("coldstart")
+    if measured:
+        if measured["awscrt"]:
+            sam = f"aws-sam-cli {measured['aws_sam_cli']}" if measured["aws_sam_cli"] else "a development tool"
+            found.append(
+                f"This venv also holds {sam}, which brings awscrt {measured['awscrt']}: botocore imports awscrt "
+                "when it is installed, so `import boto3` is slower here than in a venv with only the runtime "
+                "dependencies (TOOLCHAIN.md: 289 ms clean, 461 ms with awscrt). The 'awscrt hidden' rows "
+                "approximate the runtime-only venv; the Lambda runtime has no awscrt."
+            )
+        found.append(
+            "Cold-start probes run without AWS_*/POWERTOOLS_* variables (the handlers must import without them) "
+            "and with the project's bytecode caches warm; on Lambda the function's own modules are compiled at "
+            "each cold start, and the Lambda runtime's own startup is not included."
+        )
+    return found
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--events", type=int, default=10_000, help="S3 events per dataset (default 10000)")
+    parser.add_argument(
+        "--settle-every",
+        type=int,
+        default=None,
+        help="let the local cloud poll and run after every N events (default: the ingress BatchSize of the "
+        "template); 0 = queue every event, then settle once",
+    )
+    parser.add_argument(
+        "--s3-events",
+        type=int,
+        default=200,
+        help="events for the comparison of put_event with S3 PutObject (default 200; 0 skips it)",
+    )
+    parser.add_argument("--skip-coldstart", action="store_true", help="do not measure handler import times")
+    parser.add_argument("--coldstart-runs", type=int, default=7, help="timed runs per cold-start probe (default 7)")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="also run each scenario under tracemalloc and report its peak (a separate run: it is ~3.5x slower)",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also run the churn scenario under cProfile and print its top 10"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    arguments = parser.parse_args(argv)
+    if arguments.events < 1:
+        parser.error("--events must be at least 1")
+    if arguments.settle_every is not None and arguments.settle_every < 0:
+        parser.error("--settle-every must be 0 or more")
+    return arguments
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    started = time.perf_counter()
+    report: dict[str, Any] = {"host": host()}
+    if not arguments.skip_coldstart:
+        print(f"measuring cold starts ({arguments.coldstart_runs} runs per probe)...", file=sys.stderr)
+        report["coldstart"] = coldstart.measure(arguments.coldstart_runs)
+    report["ingress"] = [run_ingress(name, arguments.events, settle_every=arguments.settle_every) for name in SCENARIOS]
+    if arguments.tracemalloc:
+        for result in report["ingress"]:
+            if "error" in result:
+                continue
+            traced = run_ingress(result["scenario"], arguments.events, settle_every=arguments.settle_every,
+                                 extra=["--tracemalloc"])  # fmt: skip
+            result["tracemalloc_run"] = traced
+            if "error" not in traced:
+                result["memory"]["tracemalloc_peak_bytes"] = traced["memory"]["tracemalloc_peak_bytes"]
+    report["path_comparison"] = [
+        run_ingress("churn", arguments.s3_events, path=path, settle_every=arguments.settle_every)
+        for path in ("put_event", "s3")
+        if arguments.s3_events
+    ]
+    if arguments.profile:
+        report["profile_run"] = run_ingress(
+            "churn", arguments.events, settle_every=arguments.settle_every, extra=["--profile"]
+        )
+    runs = [*report["ingress"], *report["path_comparison"]]
+    runs += [result["tracemalloc_run"] for result in report["ingress"] if "tracemalloc_run" in result]
+    runs += [report["profile_run"]] if "profile_run" in report else []
+    problems = [problem for result in runs if (problem := guard(result))]
+    for probe in report.get("coldstart", {}).get("probes", []):
+        if probe["error"]:
+            problems.append(f"{probe['label']} failed (cwd {probe['cwd']}): {probe['error']}")
+    report["problems"] = problems
+    report["ok"] = not problems
+    report["notes"] = notes(report)
+    report["benchmark_seconds"] = round(time.perf_counter() - started, 1)
+
+    if arguments.json:
+        print(json.dumps(report, indent=2))
+    else:
+        sections = [ingress_table(report["ingress"])]
+        if report["path_comparison"]:
+            sections.append(comparison_table(report["path_comparison"]))
+        if "coldstart" in report:
+            sections.append(coldstart_table(report["coldstart"]))
+        if "profile_run" in report and "error" not in report["profile_run"]:
+            sections.append(profile_table(report["profile_run"]))
+        sections.append("Notes:\n" + "\n".join(f"- {note}" for note in report["notes"]))
+        if problems:
+            sections.append("PROBLEMS:\n" + "\n".join(f"- {problem}" for problem in problems))
+        sections.append(f"(benchmark took {report['benchmark_seconds']:.0f} s)")
+        print("\n\n".join(section for section in sections if section))
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

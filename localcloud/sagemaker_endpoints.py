@@ -1,0 +1,1133 @@
+"""SageMaker hosting and model registry for the local cloud: endpoint lifecycles, blue/green updates, registry
+events, InvokeEndpoint responses and throttling, all on the virtual clock.
+
+moto 5.2.5 creates endpoints InService at once, has no UpdateEndpoint, emits no SageMaker EventBridge events,
+loses a model package's approval status and metadata on every UpdateModelPackage, and cannot be told to throttle.
+The patches below close those gaps, following the AWS documentation (see /work/shared/AWS-FACTS.md):
+
+- CreateEndpoint leaves the endpoint `Creating`; after `creation_seconds` of virtual time it is `InService` (or
+  `Failed`, when scripted with `set_endpoint_creation`).
+- UpdateEndpoint validates like AWS (DeploymentConfig included), sets `Updating`, and after the scripted duration
+  ends as `set_endpoint_outcome` says: the new config `InService`, or the OLD config `InService` (failed update,
+  alarm rollback, silent rollback) or `UpdateRollbackFailed`. The duration stands for the whole deployment
+  (canary, linear steps, baking): it is a knob of the simulation, NOT a property of the DeploymentConfig, so
+  control-plane code must never depend on it (benchmarks run the same flows with 60 s and 3600 s bakes).
+- "SageMaker Endpoint State Change" on every endpoint status transition, "SageMaker Endpoint Deployment State
+  Change" when an update starts and ends, "SageMaker Model Package State Change" on CreateModelPackage and
+  UpdateModelPackage (optionally duplicated, as SageMaker may send several events for one change). All go to
+  the default bus through the same delivery path as the pipeline events (`extensions._put_service_event`).
+- `inject_sagemaker_throttling`: the next N calls of one SageMaker (or SageMaker Runtime) operation fail with
+  ThrottlingException, whoever calls (boto3 in a handler, or Step Functions' SDK integrations).
+- InvokeEndpoint answers with a scripted body (`set_endpoint_response`), raises ValidationError for endpoints
+  that cannot serve (missing, Creating, Failed), and ModelError for a scripted non-2xx container status.
+
+`localcloud.extensions.install()` calls `install(ext)` and `uninstall()` undoes every patch. This module imports
+nothing from `localcloud.extensions` at import time (extensions imports and re-exports it), only at install.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from urllib.parse import unquote
+
+import moto
+from moto.core.common_types import TYPE_RESPONSE
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult, BaseResponse
+from moto.core.utils import get_service_model
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import (
+    FakeEndpoint,
+    FakeEndpointConfig,
+    ModelPackage,
+    SageMakerModelBackend,
+    sagemaker_backends,
+)
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemaker.utils import arn_formatter, validate_model_approval_status
+from moto.sagemakerruntime.models import SageMakerRuntimeBackend
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+if TYPE_CHECKING:
+    from localcloud.clock import TimerHandle
+    from localcloud.extensions import LocalCloudExtensions
+
+__all__ = [
+    "DEFAULT_BAKE_SECONDS",
+    "DEFAULT_CREATION_SECONDS",
+    "CreationOutcome",
+    "EndpointOutcome",
+    "EndpointScript",
+    "inject_sagemaker_throttling",
+    "install",
+    "set_duplicate_model_package_events",
+    "set_endpoint_creation",
+    "set_endpoint_defaults",
+    "set_endpoint_outcome",
+    "set_endpoint_response",
+    "uninstall",
+]
+
+_log = logging.getLogger("localcloud")
+
+EndpointOutcome = Literal["succeed", "fail", "rollback", "silent_rollback", "update_rollback_failed"]
+CreationOutcome = Literal["succeed", "fail"]
+
+DEFAULT_CREATION_SECONDS = 300.0
+# Virtual seconds an UpdateEndpoint takes, whatever its DeploymentConfig says: see the module docstring.
+DEFAULT_BAKE_SECONDS = 600.0
+
+_DEFAULT_FAILURE_REASON = (
+    "The primary container for production variant {variant} did not pass the ping health check. "
+    "Please check CloudWatch logs for this endpoint. (Outcome scripted by the local cloud.)"
+)
+_DEFAULT_ROLLBACK_FAILED_REASON = (
+    "Auto-rollback of the deployment failed; the endpoint is serving a mix of the old and new endpoint "
+    "configurations. (Outcome scripted by the local cloud.)"
+)
+
+# DescribeEndpoint spelling -> EventBridge spelling.
+_EVENT_STATUS = {
+    "OutOfService": "OUT_OF_SERVICE",
+    "Creating": "CREATING",
+    "Updating": "UPDATING",
+    "SystemUpdating": "SYSTEM_UPDATING",
+    "RollingBack": "ROLLING_BACK",
+    "InService": "IN_SERVICE",
+    "Deleting": "DELETING",
+    "Failed": "FAILED",
+    "UpdateRollbackFailed": "UPDATE_ROLLBACK_FAILED",
+}
+_IN_PROGRESS_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+# InvokeEndpoint works while an endpoint serves traffic: blue/green updates keep the old fleet serving.
+_INVOCABLE_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
+_THROTTLED_SERVICES = ("sagemaker", "sagemaker-runtime")
+
+
+@dataclass(frozen=True)
+class EndpointScript:
+    """How the local cloud ends the next CreateEndpoint or UpdateEndpoint of one endpoint."""
+
+    outcome: EndpointOutcome = "succeed"
+    duration_seconds: float = DEFAULT_BAKE_SECONDS
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _ScriptedResponse:
+    body: bytes
+    status: int
+    content_type: str
+
+
+@dataclass
+class _Deployment:
+    """An in-flight CreateEndpoint or UpdateEndpoint."""
+
+    kind: Literal["create", "update"]
+    endpoint: FakeEndpoint
+    backend: SageMakerModelBackend
+    target_config_name: str
+    target_variants: list[dict[str, Any]]
+    target_instance_types: dict[str, str]
+    target_data_capture: Any
+    deployment_config: dict[str, Any] | None
+    script: EndpointScript
+    started: datetime
+    timer: TimerHandle | None = None
+
+
+class SageMakerThrottlingException(ServiceException):
+    """What SageMaker returns when a caller exceeds an API's rate (HTTP 400, code ThrottlingException)."""
+
+    code = "ThrottlingException"
+    message = "Rate exceeded"
+
+
+class _RuntimeValidationError(ServiceException):
+    code = "ValidationError"  # SageMaker Runtime's spelling, unlike SageMaker's ValidationException
+
+
+class _ModelError(ServiceException):
+    """InvokeEndpoint's error when the model container answers with a non-2xx status (HTTP 424)."""
+
+    code = "ModelError"
+
+    def __init__(self, message: str, original_status_code: int, original_message: str, log_stream_arn: str):
+        super().__init__(message)
+        # Attribute names are the error shape's members: moto's serializer reads them from the exception.
+        self.OriginalStatusCode = original_status_code
+        self.OriginalMessage = original_message
+        self.LogStreamArn = log_stream_arn
+
+
+class _SimulationState:
+    """Scripts, in-flight deployments and fault injections; one per installation."""
+
+    def __init__(self, ext: LocalCloudExtensions, emit: Callable[..., None]) -> None:
+        self.ext = ext
+        self.emit = emit
+        self.lock = threading.RLock()
+        self.creation_seconds = DEFAULT_CREATION_SECONDS
+        self.bake_seconds = DEFAULT_BAKE_SECONDS
+        self.creation_scripts: dict[str, EndpointScript] = {}
+        self.update_scripts: dict[str, EndpointScript] = {}
+        self.deployments: dict[str, _Deployment] = {}  # endpoint ARN -> in-flight deployment
+        self.last_deployment_configs: dict[str, dict[str, Any]] = {}  # endpoint ARN -> LastDeploymentConfig
+        self.responses: dict[str, _ScriptedResponse] = {}
+        self.throttles: dict[str, int] = {}
+        self.model_package_event_copies = 1
+
+    def take_script(self, kind: Literal["create", "update"], endpoint_name: str) -> EndpointScript:
+        with self.lock:
+            if kind == "create":
+                return self.creation_scripts.pop(endpoint_name, EndpointScript(duration_seconds=self.creation_seconds))
+            return self.update_scripts.pop(endpoint_name, EndpointScript(duration_seconds=self.bake_seconds))
+
+    def consume_throttle(self, operation_name: str) -> bool:
+        with self.lock:
+            remaining = self.throttles.get(operation_name, 0)
+            if remaining <= 0:
+                return False
+            self.throttles[operation_name] = remaining - 1
+            return True
+
+
+_state: _SimulationState | None = None
+_MISSING = object()
+_originals: list[tuple[Any, str, Any]] = []
+
+
+def _active_state() -> _SimulationState:
+    if _state is None:
+        raise RuntimeError("localcloud extensions are not installed; call localcloud.extensions.install() first")
+    return _state
+
+
+# -- public API ---------------------------------------------------------------------------------------------
+
+
+def set_endpoint_creation(
+    endpoint_name: str,
+    outcome: CreationOutcome = "succeed",
+    duration_seconds: float | None = None,
+    failure_reason: str | None = None,
+) -> None:
+    """Script the NEXT CreateEndpoint of `endpoint_name` (later ones revert to succeeding).
+
+    "succeed": InService after `duration_seconds` (default: `creation_seconds`, 300 s unless changed);
+    "fail": Failed with `failure_reason` (a health-check failure message by default).
+    """
+    if outcome not in get_args(CreationOutcome):
+        raise ValueError(f"Endpoint creation outcome must be one of {get_args(CreationOutcome)}, got {outcome!r}")
+    state = _active_state()
+    with state.lock:
+        seconds = state.creation_seconds if duration_seconds is None else _non_negative(duration_seconds)
+        state.creation_scripts[endpoint_name] = EndpointScript(outcome, seconds, failure_reason)
+
+
+def set_endpoint_outcome(
+    endpoint_name: str,
+    outcome: EndpointOutcome = "succeed",
+    duration_seconds: float | None = None,
+    failure_reason: str | None = None,
+) -> None:
+    """Script the NEXT UpdateEndpoint of `endpoint_name` (later ones revert to succeeding).
+
+    The update stays Updating for `duration_seconds` (default: `bake_seconds`, 600 s unless changed), then:
+    "succeed": InService on the new config; "fail": InService on the OLD config with a FailureReason (what AWS
+    does when the new fleet does not come up); "rollback": InService on the OLD config, FailureReason naming the
+    first AutoRollbackConfiguration alarm; "silent_rollback": InService on the OLD config with no FailureReason;
+    "update_rollback_failed": UpdateRollbackFailed. `failure_reason` overrides the generated reason.
+    """
+    if outcome not in get_args(EndpointOutcome):
+        raise ValueError(f"Endpoint update outcome must be one of {get_args(EndpointOutcome)}, got {outcome!r}")
+    state = _active_state()
+    with state.lock:
+        seconds = state.bake_seconds if duration_seconds is None else _non_negative(duration_seconds)
+        state.update_scripts[endpoint_name] = EndpointScript(outcome, seconds, failure_reason)
+
+
+def set_endpoint_defaults(
+    creation_seconds: float = DEFAULT_CREATION_SECONDS, bake_seconds: float = DEFAULT_BAKE_SECONDS
+) -> None:
+    """Virtual durations of unscripted CreateEndpoint / UpdateEndpoint calls, for every endpoint."""
+    state = _active_state()
+    with state.lock:
+        state.creation_seconds = _non_negative(creation_seconds)
+        state.bake_seconds = _non_negative(bake_seconds)
+
+
+def set_endpoint_response(
+    endpoint_name: str, body: bytes, status: int = 200, content_type: str = "application/json"
+) -> None:
+    """What InvokeEndpoint on `endpoint_name` returns from now on: `body` for a 2xx `status`, else ModelError."""
+    if not 100 <= status <= 599:
+        raise ValueError(f"status must be an HTTP status code, got {status}")
+    state = _active_state()
+    with state.lock:
+        state.responses[endpoint_name] = _ScriptedResponse(bytes(body), status, content_type)
+
+
+def inject_sagemaker_throttling(operation_name: str, times: int) -> None:
+    """Fail the next `times` calls of a SageMaker or SageMaker Runtime operation (e.g. "UpdateEndpoint",
+    "DescribeModelPackage", "InvokeEndpoint") with ThrottlingException (HTTP 400). Calls add up."""
+    if times < 0:
+        raise ValueError(f"times must not be negative, got {times}")
+    known = {name for service in _THROTTLED_SERVICES for name in get_service_model(service).operation_names}
+    if operation_name not in known:
+        raise ValueError(
+            f"{operation_name!r} is not a SageMaker or SageMaker Runtime operation; use the API name as AWS "
+            "spells it, e.g. 'UpdateEndpoint' or 'DescribeModelPackage'"
+        )
+    state = _active_state()
+    with state.lock:
+        state.throttles[operation_name] = state.throttles.get(operation_name, 0) + times
+
+
+def set_duplicate_model_package_events(count: int = 1) -> None:
+    """Send each "SageMaker Model Package State Change" event `count` times (AWS may send several)."""
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    state = _active_state()
+    with state.lock:
+        state.model_package_event_copies = count
+
+
+def _non_negative(seconds: float) -> float:
+    if seconds < 0:
+        raise ValueError(f"durations must not be negative, got {seconds}")
+    return float(seconds)
+
+
+# -- installation -------------------------------------------------------------------------------------------
+
+
+def _replace(owner: Any, name: str, replacement: Any, *, add: bool = False) -> None:
+    """Swap (or, with `add`, create) `owner.name` and remember how to undo it."""
+    namespace = vars(owner)
+    if add == (name in namespace):
+        expectation = "not to have" if add else "to have"
+        raise RuntimeError(f"moto {moto.__version__}: expected {owner!r} {expectation} its own attribute {name!r}")
+    _originals.append((owner, name, _MISSING if add else namespace[name]))
+    setattr(owner, name, replacement)
+
+
+def _restore_originals() -> None:
+    while _originals:
+        owner, name, original = _originals.pop()
+        if original is _MISSING:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
+
+
+def install(ext: LocalCloudExtensions) -> None:
+    """Apply the SageMaker patches; called by `localcloud.extensions.install`."""
+    global _state  # noqa: PLW0603 - process-wide patches, like moto's own state
+    from localcloud.extensions import _put_service_event  # noqa: PLC0415 - extensions imports this module
+
+    if _state is not None:
+        raise RuntimeError("localcloud.sagemaker_endpoints is already installed")
+    state = _SimulationState(ext, lambda *args, **kwargs: _put_service_event(ext, *args, **kwargs))
+    try:
+        for patch in _PATCHES:
+            patch(state)
+    except BaseException:
+        _restore_originals()
+        raise
+    _state = state
+
+
+def uninstall() -> None:
+    """Undo every patch and forget scripts, deployments and injections; safe when not installed."""
+    global _state  # noqa: PLW0603
+    state, _state = _state, None
+    if state is not None:
+        with state.lock:
+            for deployment in state.deployments.values():
+                if deployment.timer is not None:
+                    deployment.timer.cancel()
+            state.deployments.clear()
+    _restore_originals()
+
+
+# -- shared helpers -----------------------------------------------------------------------------------------
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """moto's SageMaker models hold naive UTC datetimes."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _epoch_millis(moment: datetime) -> int:
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return int(aware.timestamp() * 1000)
+
+
+def _iso_seconds(moment: datetime) -> str:
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-only deep copy, so that an event never shares (or leaks datetimes from) moto's objects."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _endpoint_arn(backend: SageMakerModelBackend, endpoint_name: str) -> str:
+    return FakeEndpoint.arn_formatter(endpoint_name, backend.account_id, backend.region_name)
+
+
+def _config_arn(backend: SageMakerModelBackend, config_name: str) -> str:
+    return FakeEndpointConfig.arn_formatter(config_name, backend.account_id, backend.region_name)
+
+
+def _variant_summaries(config: FakeEndpointConfig) -> list[dict[str, Any]]:
+    """DescribeEndpoint's ProductionVariants for a fleet that runs `config` as configured."""
+    summaries = []
+    for variant in config.production_variants:
+        summary: dict[str, Any] = {"VariantName": variant["VariantName"]}
+        weight = float(variant.get("InitialVariantWeight", 1.0))
+        summary["CurrentWeight"] = summary["DesiredWeight"] = weight
+        if "InitialInstanceCount" in variant:
+            summary["CurrentInstanceCount"] = summary["DesiredInstanceCount"] = int(variant["InitialInstanceCount"])
+        if "ServerlessConfig" in variant:
+            summary["CurrentServerlessConfig"] = summary["DesiredServerlessConfig"] = variant["ServerlessConfig"]
+        summaries.append(summary)
+    return summaries
+
+
+def _instance_count(config: FakeEndpointConfig) -> int:
+    return sum(int(variant.get("InitialInstanceCount", 0)) for variant in config.production_variants)
+
+
+def _tags_map(endpoint: FakeEndpoint) -> dict[str, str]:
+    return {tag["Key"]: tag.get("Value", "") for tag in endpoint.tags or []}
+
+
+# -- EventBridge --------------------------------------------------------------------------------------------
+
+
+def _endpoint_detail(endpoint: FakeEndpoint) -> dict[str, Any]:
+    """The detail of "SageMaker Endpoint State Change", as in the AWS documentation's example."""
+    detail: dict[str, Any] = {
+        "EndpointName": endpoint.endpoint_name,
+        "EndpointArn": endpoint.arn,
+        "EndpointConfigName": endpoint.endpoint_config_name,
+        "ProductionVariants": _plain(endpoint.production_variants),
+        "EndpointStatus": _EVENT_STATUS.get(endpoint.endpoint_status, endpoint.endpoint_status.upper()),
+        "CreationTime": _epoch_millis(endpoint.creation_time),
+        "LastModifiedTime": _epoch_millis(endpoint.last_modified_time),
+    }
+    if endpoint.failure_reason:
+        detail["FailureReason"] = endpoint.failure_reason
+    detail["Tags"] = _tags_map(endpoint)
+    return detail
+
+
+def _pending_variants(deployment: _Deployment, epoch: bool) -> list[dict[str, Any]]:
+    started: Any = _epoch_millis(deployment.started) if epoch else _naive_utc(deployment.started)
+    pending = []
+    for variant in deployment.target_variants:
+        summary = dict(variant)
+        if variant["VariantName"] in deployment.target_instance_types:
+            summary["InstanceType"] = deployment.target_instance_types[variant["VariantName"]]
+        count = variant.get("DesiredInstanceCount", 0)
+        summary["VariantStatus"] = [
+            {"Status": "Creating", "StatusMessage": f"Launching {count} instance(s).", "StartTime": started}
+        ]
+        pending.append(summary)
+    return pending
+
+
+def _put_endpoint_events(
+    state: _SimulationState, backend: SageMakerModelBackend, endpoint: FakeEndpoint, update: _Deployment | None
+) -> None:
+    """Emit "SageMaker Endpoint State Change" for `endpoint`'s status; with `update` (an UpdateEndpoint starting
+    or ending) also "SageMaker Endpoint Deployment State Change", carrying PendingDeploymentSummary while Updating.
+    """
+    detail = _endpoint_detail(endpoint)
+    resources = [endpoint.arn]
+    state.emit(
+        backend.account_id, backend.region_name, "aws.sagemaker", "SageMaker Endpoint State Change", resources, detail
+    )
+    if update is None:
+        return
+    deployment_detail = dict(detail)
+    if endpoint.endpoint_status == "Updating":
+        deployment_detail["PendingDeploymentSummary"] = {
+            "EndpointConfigName": update.target_config_name,
+            "StartTime": _epoch_millis(update.started),
+            "ProductionVariants": _plain(_pending_variants(update, epoch=True)),
+        }
+    state.emit(
+        backend.account_id,
+        backend.region_name,
+        "aws.sagemaker",
+        "SageMaker Endpoint Deployment State Change",
+        resources,
+        deployment_detail,
+    )
+
+
+def _model_package_detail(package: ModelPackage, updated_fields: list[str] | None) -> dict[str, Any]:
+    """The detail of "SageMaker Model Package State Change" (AWS documentation example plus newer fields)."""
+    detail: dict[str, Any] = {}
+    if package.model_package_group_name:
+        detail["ModelPackageGroupName"] = package.model_package_group_name
+    if package.model_package_version is not None:
+        detail["ModelPackageVersion"] = package.model_package_version
+    detail["ModelPackageArn"] = package.arn
+    detail["ModelPackageName"] = package.model_package_name
+    detail["CreationTime"] = _iso_seconds(package.creation_time)
+    optional: dict[str, Any] = {
+        "ModelPackageDescription": package.model_package_description,
+        "InferenceSpecification": package.inference_specification,
+    }
+    detail |= {key: _plain(value) for key, value in optional.items() if value}
+    detail["ModelPackageStatus"] = package.model_package_status
+    detail["ModelPackageStatusDetails"] = {"ValidationStatuses": [], "ImageScanStatuses": []}
+    detail["CertifyForMarketplace"] = bool(package.certify_for_marketplace)
+    if package.model_approval_status:
+        detail["ModelApprovalStatus"] = package.model_approval_status
+    optional = {
+        "ApprovalDescription": package.approval_description,
+        "MetadataProperties": package.metadata_properties,
+        "ModelMetrics": package.model_metrics,
+        "CustomerMetadataProperties": package.customer_metadata_properties,
+        "ModelLifeCycle": getattr(package, "model_life_cycle", None),
+    }
+    detail |= {key: _plain(value) for key, value in optional.items() if value}
+    detail["LastModifiedTime"] = _iso_seconds(package.last_modified_time or package.creation_time)
+    if updated_fields is not None:
+        detail["UpdatedModelPackageFields"] = list(updated_fields)
+    return detail
+
+
+def _put_model_package_events(
+    state: _SimulationState, backend: SageMakerModelBackend, package: ModelPackage, updated_fields: list[str] | None
+) -> None:
+    for _ in range(state.model_package_event_copies):
+        state.emit(
+            backend.account_id,
+            backend.region_name,
+            "aws.sagemaker",
+            "SageMaker Model Package State Change",
+            [package.arn],
+            _model_package_detail(package, updated_fields),
+        )
+
+
+# -- endpoint lifecycle ---------------------------------------------------------------------------------------
+
+
+def _failure_reason(deployment: _Deployment) -> str:
+    if deployment.script.failure_reason:
+        return deployment.script.failure_reason
+    if deployment.script.outcome == "update_rollback_failed":
+        return _DEFAULT_ROLLBACK_FAILED_REASON
+    if deployment.script.outcome == "rollback":
+        alarms = (deployment.deployment_config or {}).get("AutoRollbackConfiguration", {}).get("Alarms") or []
+        alarm = alarms[0]["AlarmName"] if alarms else "(no AutoRollbackConfiguration alarm configured)"
+        return (
+            f"Deployment rolled back to endpoint config {deployment.endpoint.endpoint_config_name}: CloudWatch alarm "
+            f"{alarm} went into ALARM state while baking endpoint config {deployment.target_config_name}."
+        )
+    first_variant = deployment.target_variants[0]["VariantName"] if deployment.target_variants else "AllTraffic"
+    return _DEFAULT_FAILURE_REASON.format(variant=first_variant)
+
+
+def _finish_deployment(state: _SimulationState, deployment: _Deployment) -> None:
+    endpoint = deployment.endpoint
+    with state.lock:
+        if state.deployments.get(endpoint.arn) is not deployment:
+            return  # deleted (or replaced) meanwhile
+        del state.deployments[endpoint.arn]
+        if deployment.backend.endpoints.get(endpoint.endpoint_name) is not endpoint:
+            return
+        outcome = deployment.script.outcome
+        if deployment.kind == "create":
+            endpoint.endpoint_status = "InService" if outcome == "succeed" else "Failed"
+            endpoint.failure_reason = None if outcome == "succeed" else _failure_reason(deployment)  # type: ignore[assignment]
+        elif outcome == "succeed":
+            endpoint.endpoint_status = "InService"
+            endpoint.endpoint_config_name = deployment.target_config_name
+            endpoint.production_variants = deployment.target_variants
+            endpoint.data_capture_config = deployment.target_data_capture
+            endpoint.failure_reason = None
+        elif outcome == "silent_rollback":
+            endpoint.endpoint_status = "InService"
+            endpoint.failure_reason = None
+        else:
+            endpoint.endpoint_status = "UpdateRollbackFailed" if outcome == "update_rollback_failed" else "InService"
+            endpoint.failure_reason = _failure_reason(deployment)  # type: ignore[assignment]
+        endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+        _put_endpoint_events(
+            state, deployment.backend, endpoint, deployment if deployment.kind == "update" else None
+        )
+
+
+def _start_deployment(state: _SimulationState, deployment: _Deployment) -> None:
+    """Record the deployment, emit its start events and schedule its end (caller holds `state.lock`)."""
+    state.deployments[deployment.endpoint.arn] = deployment
+    _put_endpoint_events(
+        state, deployment.backend, deployment.endpoint, deployment if deployment.kind == "update" else None
+    )
+    deployment.timer = state.ext.clock.call_later(
+        deployment.script.duration_seconds, lambda: _finish_deployment(state, deployment)
+    )
+
+
+def _patch_endpoints(state: _SimulationState) -> None:
+    """Endpoints: moto creates them InService at once, lets CreateEndpoint overwrite an existing endpoint,
+    reports no FailureReason or PendingDeploymentSummary, emits no events, and has no UpdateEndpoint at all
+    (neither a backend method nor a response handler, so boto3 gets a NotImplementedError 500)."""
+    original_create = vars(SageMakerModelBackend)["create_endpoint"]
+    original_describe = vars(SageMakerModelBackend)["describe_endpoint"]
+    original_delete = vars(SageMakerModelBackend)["delete_endpoint"]
+
+    def create_endpoint(
+        self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, tags: list[dict[str, str]]
+    ) -> FakeEndpoint:
+        with state.lock:
+            if endpoint_name in self.endpoints:
+                raise ValidationError(
+                    f'Cannot create already existing endpoint "{_endpoint_arn(self, endpoint_name)}".'
+                )
+            endpoint: FakeEndpoint = original_create(self, endpoint_name, endpoint_config_name, tags)
+            config = self.endpoint_configs[endpoint_config_name]
+            now = _naive_utc(state.ext.clock.now())
+            endpoint.creation_time = endpoint.last_modified_time = now
+            endpoint.production_variants = _variant_summaries(config)
+            endpoint.endpoint_status = "Creating"
+            endpoint.failure_reason = None
+            deployment = _Deployment(
+                kind="create",
+                endpoint=endpoint,
+                backend=self,
+                target_config_name=endpoint_config_name,
+                target_variants=endpoint.production_variants,
+                target_instance_types={},
+                target_data_capture=endpoint.data_capture_config,
+                deployment_config=None,
+                script=state.take_script("create", endpoint_name),
+                started=state.ext.clock.now(),
+            )
+            _start_deployment(state, deployment)
+            return endpoint
+
+    def update_endpoint(
+        self: SageMakerModelBackend,
+        endpoint_name: str,
+        endpoint_config_name: str,
+        retain_all_variant_properties: bool | None = None,
+        exclude_retained_variant_properties: list[dict[str, str]] | None = None,
+        deployment_config: dict[str, Any] | None = None,
+        retain_deployment_config: bool | None = None,
+    ) -> str:
+        with state.lock:
+            endpoint = self.endpoints.get(endpoint_name)
+            if endpoint is None:
+                raise ValidationError(f'Could not find endpoint "{_endpoint_arn(self, endpoint_name)}".')
+            config = self.endpoint_configs.get(endpoint_config_name)
+            if config is None:
+                raise ValidationError(
+                    f'Could not find endpoint configuration "{_config_arn(self, endpoint_config_name)}".'
+                )
+            if endpoint.endpoint_status in _IN_PROGRESS_STATUSES:
+                raise ValidationError(
+                    f'Cannot update in-progress endpoint "{endpoint.arn}" (status {endpoint.endpoint_status}); '
+                    "wait until it leaves that status."
+                )
+            if endpoint.endpoint_status == "Failed":
+                raise ValidationError(
+                    f'Cannot update failed endpoint "{endpoint.arn}"; DeleteEndpoint is the only operation '
+                    "allowed on a Failed endpoint."
+                )
+            if not deployment_config and retain_deployment_config:
+                deployment_config = state.last_deployment_configs.get(endpoint.arn)
+            if deployment_config:
+                _validate_deployment_config(deployment_config, config)
+                state.last_deployment_configs[endpoint.arn] = copy.deepcopy(deployment_config)
+            excluded = {item.get("VariantPropertyType") for item in exclude_retained_variant_properties or []}
+            target_variants = _variant_summaries(config)
+            data_capture = config.data_capture_config
+            if retain_all_variant_properties:
+                current = {variant["VariantName"]: variant for variant in endpoint.production_variants}
+                for variant in target_variants:
+                    kept = current.get(variant["VariantName"])
+                    if kept is None:
+                        continue
+                    if "DesiredInstanceCount" not in excluded and "DesiredInstanceCount" in kept:
+                        variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = kept["DesiredInstanceCount"]
+                    if "DesiredWeight" not in excluded and "DesiredWeight" in kept:
+                        variant["CurrentWeight"] = variant["DesiredWeight"] = kept["DesiredWeight"]
+                if "DataCaptureConfig" not in excluded:
+                    data_capture = endpoint.data_capture_config
+            endpoint.endpoint_status = "Updating"
+            endpoint.failure_reason = None  # AWS drops the previous update's reason when a new one starts
+            endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+            deployment = _Deployment(
+                kind="update",
+                endpoint=endpoint,
+                backend=self,
+                target_config_name=endpoint_config_name,
+                target_variants=target_variants,
+                target_instance_types={
+                    variant["VariantName"]: variant["InstanceType"]
+                    for variant in config.production_variants
+                    if "InstanceType" in variant
+                },
+                target_data_capture=data_capture,
+                deployment_config=copy.deepcopy(deployment_config) if deployment_config else None,
+                script=state.take_script("update", endpoint_name),
+                started=state.ext.clock.now(),
+            )
+            _start_deployment(state, deployment)
+            return endpoint.arn
+
+    def describe_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> dict[str, Any]:
+        with state.lock:
+            response: dict[str, Any] = original_describe(self, endpoint_name)
+            endpoint = self.endpoints[endpoint_name]
+            response.pop("Tags", None)
+            response["ProductionVariants"] = copy.deepcopy(endpoint.production_variants)
+            if not endpoint.failure_reason:
+                response.pop("FailureReason", None)
+            deployment = state.deployments.get(endpoint.arn)
+            if deployment is not None and deployment.kind == "update":
+                response["PendingDeploymentSummary"] = {
+                    "EndpointConfigName": deployment.target_config_name,
+                    "ProductionVariants": _pending_variants(deployment, epoch=False),
+                    "StartTime": _naive_utc(deployment.started),
+                }
+            if endpoint.arn in state.last_deployment_configs:
+                response["LastDeploymentConfig"] = copy.deepcopy(state.last_deployment_configs[endpoint.arn])
+            return response
+
+    def delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
+        with state.lock:
+            endpoint = self.endpoints.get(endpoint_name)
+            original_delete(self, endpoint_name)  # raises ValidationError when missing
+            assert endpoint is not None
+            deployment = state.deployments.pop(endpoint.arn, None)
+            if deployment is not None and deployment.timer is not None:
+                deployment.timer.cancel()
+            state.last_deployment_configs.pop(endpoint.arn, None)
+            # moto removes the endpoint at once; AWS shows Deleting for a while first.
+            endpoint.endpoint_status = "Deleting"
+            endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+            _put_endpoint_events(state, self, endpoint, None)
+
+    def update_endpoint_response(self: SageMakerResponse) -> ActionResult:
+        endpoint_arn = self.sagemaker_backend.update_endpoint(  # type: ignore[attr-defined]
+            endpoint_name=self._get_param("EndpointName"),
+            endpoint_config_name=self._get_param("EndpointConfigName"),
+            retain_all_variant_properties=self._get_param("RetainAllVariantProperties"),
+            exclude_retained_variant_properties=self._get_param("ExcludeRetainedVariantProperties"),
+            deployment_config=self._get_param("DeploymentConfig"),
+            retain_deployment_config=self._get_param("RetainDeploymentConfig"),
+        )
+        return ActionResult({"EndpointArn": endpoint_arn})
+
+    _replace(SageMakerModelBackend, "create_endpoint", create_endpoint)
+    _replace(SageMakerModelBackend, "describe_endpoint", describe_endpoint)
+    _replace(SageMakerModelBackend, "delete_endpoint", delete_endpoint)
+    _replace(SageMakerModelBackend, "update_endpoint", update_endpoint, add=True)
+    _replace(SageMakerResponse, "update_endpoint", update_endpoint_response, add=True)
+
+
+# -- UpdateEndpoint validation ------------------------------------------------------------------------------
+
+
+class _Constraints:
+    """Collects modelled-constraint violations and reports them the way AWS does ("N validation errors ...")."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def required(self, parent: dict[str, Any], key: str, path: str) -> Any:
+        value = parent.get(key)
+        if value is None:
+            self.errors.append(f"Value null at '{path}' failed to satisfy constraint: Member must not be null")
+        return value
+
+    def integer(self, value: Any, path: str, minimum: int | None = None, maximum: int | None = None) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors.append(f"Value '{value}' at '{path}' failed to satisfy constraint: Member must be an integer")
+            return None
+        if minimum is not None and value < minimum:
+            self.errors.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value greater than or equal to {minimum}"
+            )
+        if maximum is not None and value > maximum:
+            self.errors.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value less than or equal to {maximum}"
+            )
+        return value
+
+    def enum(self, value: Any, path: str, allowed: tuple[str, ...]) -> str | None:
+        if value is None:
+            return None
+        if value not in allowed:
+            self.errors.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(allowed)}]"
+            )
+            return None
+        return cast("str", value)
+
+    def capacity(self, parent: dict[str, Any], key: str, path: str) -> tuple[str, int] | None:
+        size = parent.get(key)
+        if size is None:
+            return None
+        kind = self.enum(self.required(size, "Type", f"{path}.type"), f"{path}.type", _CAPACITY_TYPES)
+        value = self.integer(self.required(size, "Value", f"{path}.value"), f"{path}.value", minimum=1)
+        return (kind, value) if kind is not None and value is not None else None
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            count = len(self.errors)
+            noun = "error" if count == 1 else "errors"
+            raise ValidationError(f"{count} validation {noun} detected: " + "; ".join(self.errors))
+
+
+_CAPACITY_TYPES = ("INSTANCE_COUNT", "CAPACITY_PERCENT")
+_TRAFFIC_ROUTING_TYPES = ("ALL_AT_ONCE", "CANARY", "LINEAR")
+
+
+def _check_capacity(
+    size: tuple[str, int] | None, what: str, percent_range: tuple[int, int], config: FakeEndpointConfig
+) -> None:
+    """Semantic limits of a CapacitySize relative to the new fleet (AWS deployment guardrails)."""
+    if size is None:
+        return
+    kind, value = size
+    low, high = percent_range
+    if kind == "CAPACITY_PERCENT" and not low <= value <= high:
+        raise ValidationError(
+            f"{what} of {value}% is invalid: with Type CAPACITY_PERCENT it must be between {low}% and {high}% "
+            "of the new fleet's capacity."
+        )
+    instances = _instance_count(config)
+    if kind == "INSTANCE_COUNT" and value * 2 > instances:
+        raise ValidationError(
+            f"{what} of {value} instance(s) is invalid: with Type INSTANCE_COUNT it must be at most half of the "
+            f"{instances} instance(s) of endpoint config {config.endpoint_config_name}."
+        )
+
+
+def _validate_deployment_config(deployment_config: dict[str, Any], config: FakeEndpointConfig) -> None:
+    """UpdateEndpoint's DeploymentConfig checks: the API model's constraints first (all reported at once, as
+    AWS does), then the deployment-guardrail rules that relate sizes to the new fleet."""
+    constraints = _Constraints()
+    blue_green = deployment_config.get("BlueGreenUpdatePolicy")
+    rolling = deployment_config.get("RollingUpdatePolicy")
+    routing_type: str | None = None
+    canary = linear = batch = rollback_batch = None
+    if blue_green is not None:
+        base = "deploymentConfig.blueGreenUpdatePolicy"
+        routing = constraints.required(blue_green, "TrafficRoutingConfiguration", f"{base}.trafficRoutingConfiguration")
+        if routing is not None:
+            path = f"{base}.trafficRoutingConfiguration"
+            routing_type = constraints.enum(
+                constraints.required(routing, "Type", f"{path}.type"), f"{path}.type", _TRAFFIC_ROUTING_TYPES
+            )
+            constraints.integer(
+                constraints.required(routing, "WaitIntervalInSeconds", f"{path}.waitIntervalInSeconds"),
+                f"{path}.waitIntervalInSeconds",
+                0,
+                3600,
+            )
+            canary = constraints.capacity(routing, "CanarySize", f"{path}.canarySize")
+            linear = constraints.capacity(routing, "LinearStepSize", f"{path}.linearStepSize")
+        constraints.integer(
+            blue_green.get("TerminationWaitInSeconds"), f"{base}.terminationWaitInSeconds", 0, 3600
+        )
+        constraints.integer(
+            blue_green.get("MaximumExecutionTimeoutInSeconds"), f"{base}.maximumExecutionTimeoutInSeconds", 600, 28800
+        )
+    if rolling is not None:
+        base = "deploymentConfig.rollingUpdatePolicy"
+        constraints.required(rolling, "MaximumBatchSize", f"{base}.maximumBatchSize")
+        batch = constraints.capacity(rolling, "MaximumBatchSize", f"{base}.maximumBatchSize")
+        constraints.integer(
+            constraints.required(rolling, "WaitIntervalInSeconds", f"{base}.waitIntervalInSeconds"),
+            f"{base}.waitIntervalInSeconds",
+            0,
+            3600,
+        )
+        constraints.integer(
+            rolling.get("MaximumExecutionTimeoutInSeconds"), f"{base}.maximumExecutionTimeoutInSeconds", 600, 28800
+        )
+        rollback_batch = constraints.capacity(rolling, "RollbackMaximumBatchSize", f"{base}.rollbackMaximumBatchSize")
+    auto_rollback = deployment_config.get("AutoRollbackConfiguration")
+    if auto_rollback is not None:
+        alarms = auto_rollback.get("Alarms")
+        path = "deploymentConfig.autoRollbackConfiguration.alarms"
+        if alarms is not None:
+            if not isinstance(alarms, list) or not 1 <= len(alarms) <= 10:
+                constraints.errors.append(
+                    f"Value '{alarms}' at '{path}' failed to satisfy constraint: "
+                    "Member must have length between 1 and 10"
+                )
+            else:
+                for index, alarm in enumerate(alarms, start=1):
+                    name = alarm.get("AlarmName") if isinstance(alarm, dict) else None
+                    if not isinstance(name, str) or not name.strip():
+                        constraints.errors.append(
+                            f"Value '{name}' at '{path}.{index}.member.alarmName' failed to satisfy constraint: "
+                            "Member must be a non-blank string of at most 255 characters"
+                        )
+    constraints.raise_if_any()
+
+    if blue_green is not None and rolling is not None:
+        raise ValidationError(
+            "DeploymentConfig can specify at most one of BlueGreenUpdatePolicy and RollingUpdatePolicy, not both."
+        )
+    if routing_type == "CANARY" and canary is None:
+        raise ValidationError("TrafficRoutingConfiguration of Type CANARY requires CanarySize.")
+    if routing_type == "LINEAR" and linear is None:
+        raise ValidationError("TrafficRoutingConfiguration of Type LINEAR requires LinearStepSize.")
+    if routing_type == "CANARY":
+        _check_capacity(canary, "CanarySize", (1, 50), config)
+    if routing_type == "LINEAR":
+        _check_capacity(linear, "LinearStepSize", (10, 50), config)
+    _check_capacity(batch, "MaximumBatchSize", (5, 50), config)
+    if rollback_batch is not None and rollback_batch[0] == "CAPACITY_PERCENT" and rollback_batch[1] > 100:
+        raise ValidationError("RollbackMaximumBatchSize with Type CAPACITY_PERCENT must be at most 100%.")
+
+
+# -- models and endpoint configs ----------------------------------------------------------------------------
+
+
+def _patch_models_and_configs(state: _SimulationState) -> None:
+    """Models and endpoint configs: moto's CreateModel and CreateEndpointConfig silently replace an existing
+    resource of the same name (AWS rejects the call), and CreateModel accepts a ModelPackageName that does
+    not exist. Here both fail with ValidationException like AWS."""
+    original_create_model = vars(SageMakerModelBackend)["create_model"]
+    original_create_config = vars(SageMakerModelBackend)["create_endpoint_config"]
+
+    def create_model(
+        self: SageMakerModelBackend,
+        model_name: str,
+        execution_role_arn: str,
+        primary_container: dict[str, Any] | None,
+        vpc_config: dict[str, Any] | None,
+        containers: list[dict[str, Any]] | None,
+        tags: list[dict[str, str]] | None,
+    ) -> Any:
+        if model_name in self._models:
+            arn = arn_formatter("model", model_name, self.account_id, self.region_name)
+            raise ValidationError(f'Cannot create already existing model "{arn}".')
+        for container in [primary_container or {}, *(containers or [])]:
+            package_name = container.get("ModelPackageName")
+            if package_name and self.model_package_name_mapping.get(package_name) not in self.model_packages:
+                raise ValidationError(f"Model package {package_name} not found (ModelPackageName of model {model_name}).")
+        return original_create_model(
+            self, model_name, execution_role_arn, primary_container, vpc_config, containers, tags
+        )
+
+    def create_endpoint_config(self: SageMakerModelBackend, endpoint_config_name: str, **kwargs: Any) -> Any:
+        if endpoint_config_name in self.endpoint_configs:
+            arn = _config_arn(self, endpoint_config_name)
+            raise ValidationError(f'Cannot create already existing endpoint configuration "{arn}".')
+        return original_create_config(self, endpoint_config_name=endpoint_config_name, **kwargs)
+
+    _replace(SageMakerModelBackend, "create_model", create_model)
+    _replace(SageMakerModelBackend, "create_endpoint_config", create_endpoint_config)
+
+
+# -- model registry -----------------------------------------------------------------------------------------
+
+
+def _patch_model_registry(state: _SimulationState) -> None:
+    """Model packages: moto's UpdateModelPackage resets every field the request omits (an approval wipes
+    CustomerMetadataProperties and ApprovalDescription, a metadata update wipes ModelApprovalStatus), replaces
+    CustomerMetadataProperties instead of merging them, ignores ModelLifeCycle; CreateModelPackage ignores
+    ClientToken, leaves a versioned package without approval status (AWS: PendingManualApproval) and stamps
+    real time; no "SageMaker Model Package State Change" event is ever sent.
+
+    Here UpdateModelPackage changes only what the request names and reports those fields in the event's
+    `UpdatedModelPackageFields` (fields named by the request, even when the value is unchanged), and both
+    calls emit the event (`model_package_event_copies` times).
+    """
+    original_create = vars(SageMakerModelBackend)["create_model_package"]
+    original_describe_response = vars(SageMakerResponse)["describe_model_package"]
+
+    def create_model_package(self: SageMakerModelBackend, **kwargs: Any) -> str:
+        token = kwargs.get("client_token")
+        with state.lock:
+            if token:
+                for package in self.model_packages.values():
+                    if package.client_token == token:
+                        return cast("str", package.arn)
+            arn: str = original_create(self, **kwargs)
+            package = self.model_packages[arn]
+            now = _naive_utc(state.ext.clock.now())
+            package.creation_time = package.last_modified_time = now
+            package.last_modified_by = dict(package.created_by)
+            if package.model_package_version is not None and package.model_approval_status is None:
+                package.model_approval_status = "PendingManualApproval"
+            _put_model_package_events(state, self, package, updated_fields=None)
+            return arn
+
+    def update_model_package(
+        self: SageMakerModelBackend,
+        model_package_arn: str,
+        model_approval_status: str | None = None,
+        approval_description: str | None = None,
+        customer_metadata_properties: dict[str, str] | None = None,
+        customer_metadata_properties_to_remove: list[str] | None = None,
+        additional_inference_specifications_to_add: list[Any] | None = None,
+        model_life_cycle: dict[str, str] | None = None,
+        inference_specification: dict[str, Any] | None = None,
+    ) -> str:
+        with state.lock:
+            package = self.model_packages.get(self.model_package_name_mapping.get(model_package_arn, model_package_arn))
+            if package is None:
+                raise ValidationError(f"Model package {model_package_arn} not found")
+            updated: list[str] = []
+            if model_approval_status is not None:
+                validate_model_approval_status(model_approval_status)
+                package.model_approval_status = model_approval_status
+                updated.append("ModelApprovalStatus")
+            if approval_description is not None:
+                package.approval_description = approval_description
+                updated.append("ApprovalDescription")
+            if customer_metadata_properties or customer_metadata_properties_to_remove:
+                merged = dict(package.customer_metadata_properties or {})
+                merged |= customer_metadata_properties or {}
+                for key in customer_metadata_properties_to_remove or []:
+                    merged.pop(key, None)
+                package.customer_metadata_properties = merged or None
+                updated.append("CustomerMetadataProperties")
+            if additional_inference_specifications_to_add:
+                package.add_additional_inference_specifications(additional_inference_specifications_to_add)
+                updated.append("AdditionalInferenceSpecifications")
+            if inference_specification is not None:
+                package.inference_specification = inference_specification
+                updated.append("InferenceSpecification")
+            if model_life_cycle is not None:
+                package.model_life_cycle = model_life_cycle  # type: ignore[attr-defined]
+                updated.append("ModelLifeCycle")
+            package.last_modified_time = _naive_utc(state.ext.clock.now())
+            package.last_modified_by = dict(package.created_by)
+            _put_model_package_events(state, self, package, updated_fields=updated)
+            return cast("str", package.arn)
+
+    def update_model_package_response(self: SageMakerResponse) -> ActionResult:
+        arn = self.sagemaker_backend.update_model_package(  # type: ignore[call-arg]
+            model_package_arn=self._get_param("ModelPackageArn"),
+            model_approval_status=self._get_param("ModelApprovalStatus"),
+            approval_description=self._get_param("ApprovalDescription"),
+            customer_metadata_properties=self._get_param("CustomerMetadataProperties"),
+            customer_metadata_properties_to_remove=self._get_param("CustomerMetadataPropertiesToRemove"),
+            additional_inference_specifications_to_add=self._get_param("AdditionalInferenceSpecificationsToAdd"),
+            model_life_cycle=self._get_param("ModelLifeCycle"),
+            inference_specification=self._get_param("InferenceSpecification"),
+        )
+        return ActionResult({"ModelPackageArn": arn})
+
+    def describe_model_package_response(self: SageMakerResponse) -> ActionResult:
+        result: ActionResult = original_describe_response(self)
+        package = self.sagemaker_backend.describe_model_package(self._get_param("ModelPackageName"))
+        life_cycle = getattr(package, "model_life_cycle", None)
+        if life_cycle and isinstance(result.result, dict):
+            result.result["ModelLifeCycle"] = life_cycle
+        return result
+
+    _replace(SageMakerModelBackend, "create_model_package", create_model_package)
+    _replace(SageMakerModelBackend, "update_model_package", update_model_package)
+    _replace(SageMakerResponse, "update_model_package", update_model_package_response)
+    _replace(SageMakerResponse, "describe_model_package", describe_model_package_response)
+
+
+# -- SageMaker Runtime --------------------------------------------------------------------------------------
+
+
+def _patch_invoke_endpoint(state: _SimulationState) -> None:
+    """InvokeEndpoint: moto answers for any endpoint name, existing or not, in any status, with static data.
+
+    Here the endpoint must exist and serve traffic (ValidationError "Endpoint X of account Y not found." as on
+    AWS otherwise); a scripted response (`set_endpoint_response`) is returned, or raised as ModelError (HTTP
+    424, with OriginalStatusCode/OriginalMessage/LogStreamArn) for a non-2xx status; without a script moto's
+    default data is returned.
+    """
+    original_invoke = vars(SageMakerRuntimeBackend)["invoke_endpoint"]
+
+    def invoke_endpoint(self: SageMakerRuntimeBackend, endpoint_name: str, unique_repr: bytes) -> Any:
+        backend = sagemaker_backends[self.account_id][self.region_name]
+        with state.lock:
+            endpoint = backend.endpoints.get(endpoint_name)
+            if endpoint is None or endpoint.endpoint_status not in _INVOCABLE_STATUSES:
+                raise _RuntimeValidationError(f"Endpoint {endpoint_name} of account {self.account_id} not found.")
+            scripted = state.responses.get(endpoint_name)
+            variants = endpoint.production_variants
+        if scripted is None:
+            return original_invoke(self, endpoint_name, unique_repr)
+        variant = variants[0]["VariantName"] if variants else "AllTraffic"
+        if not 200 <= scripted.status < 300:
+            text = scripted.body.decode("utf-8", errors="replace")
+            kind = "client" if scripted.status < 500 else "server"
+            log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}"
+            raise _ModelError(
+                f'Received {kind} error ({scripted.status}) from primary with message "{text}". See '
+                f"https://{self.region_name}.console.aws.amazon.com/cloudwatch/home?region={self.region_name}"
+                f"#logEventViewer:group={log_group} in account {self.account_id} for more information.",
+                original_status_code=scripted.status,
+                original_message=text,
+                log_stream_arn=f"arn:aws:logs:{self.region_name}:{self.account_id}:log-group:{log_group}",
+            )
+        return scripted.body, scripted.content_type, variant, None
+
+    original_response = vars(SageMakerRuntimeResponse)["invoke_endpoint"]
+
+    def invoke_endpoint_response(self: SageMakerRuntimeResponse) -> TYPE_RESPONSE:
+        # moto reads EndpointName from the (empty) body parameters, so its backend always sees None.
+        if not self._get_param("EndpointName"):
+            self.uri_match["EndpointName"] = unquote(self.path.split("/")[2])
+        return cast("TYPE_RESPONSE", original_response(self))
+
+    _replace(SageMakerRuntimeBackend, "invoke_endpoint", invoke_endpoint)
+    _replace(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_response)
+
+
+# -- throttling ---------------------------------------------------------------------------------------------
+
+
+def _patch_throttling(state: _SimulationState) -> None:
+    """Fault injection: every SageMaker request (boto3 from a handler, Step Functions' SDK and optimised
+    integrations alike) goes through `BaseResponse.call_action`; an injected throttle answers there with
+    ThrottlingException before the operation runs."""
+    original_call_action = vars(BaseResponse)["call_action"]
+
+    def call_action(self: BaseResponse) -> TYPE_RESPONSE:
+        if self.service_name in _THROTTLED_SERVICES and state.consume_throttle(self._get_action()):
+            status, headers, body = self.serialized(ActionResult(SageMakerThrottlingException()))
+            headers, body = self._enrich_response(headers, body)
+            return status, headers, body
+        return cast("TYPE_RESPONSE", original_call_action(self))
+
+    _replace(BaseResponse, "call_action", call_action)
+
+
+_PATCHES: tuple[Callable[[_SimulationState], None], ...] = (
+    _patch_endpoints,
+    _patch_models_and_configs,
+    _patch_model_registry,
+    _patch_invoke_endpoint,
+    _patch_throttling,
+)

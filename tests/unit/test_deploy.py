@@ -1,0 +1,346 @@
+"""Deployment decisions over fakes: which version, which stage, when to refuse, when to roll back."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from controlplane import clock, deploy
+from controlplane.config import load_config
+from controlplane.deployment_config import DeploymentPolicy
+from controlplane.errors import InvalidRequest
+from controlplane.models import EndpointStateChange, ModelPackageStateChange
+from controlplane.ports import EndpointInfo, EndpointState
+from tests.fakes import FakeAnnouncer, FakeDeploymentLedger, FakeEndpoints, FakeRegistry, FakeWorkflows
+
+CONFIG = load_config()
+REGION, ACCOUNT = "us-east-1", "123456789012"
+T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
+EXEC = "arn:aws:states:us-east-1:123456789012:execution:deploy:run"
+
+
+def package_arn(version: int, group: str = "churn-models", region: str = REGION) -> str:
+    return f"arn:aws:sagemaker:{region}:{ACCOUNT}:model-package/{group}/{version}"
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    moments = {"now": T0}
+    clock.use(lambda: moments["now"])
+    yield moments
+    clock.use(None)
+
+
+@pytest.fixture
+def world():
+    return FakeDeploymentLedger(), FakeRegistry(), FakeEndpoints(), FakeWorkflows(), FakeAnnouncer()
+
+
+def package_event(
+    version: int, status: str = "Approved", updated: list[str] | None = None, group: str = "churn-models"
+):
+    detail = {
+        "ModelPackageGroupName": group,
+        "ModelPackageVersion": version,
+        "ModelPackageArn": package_arn(version, group),
+        "ModelApprovalStatus": status,
+    }
+    if updated is not None:
+        detail["UpdatedModelPackageFields"] = updated
+    return ModelPackageStateChange.model_validate(
+        {"id": "e", "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
+         "time": "2026-11-27T09:00:00Z", "detail": detail}
+    )  # fmt: skip
+
+
+def test_approval_deploys_that_exact_version_to_the_first_stage(world):
+    ledger, _, _, workflows, _ = world
+
+    outcome = deploy.on_model_package_change(
+        package_event(7, updated=["ModelApprovalStatus"]), CONFIG, ledger, workflows
+    )
+
+    assert outcome.action == "deploy_started"
+    ((name, request),) = workflows.deploys.items()
+    assert name.startswith("deploy-staging-churn-v7-")
+    assert request == {
+        "model_package_arn": package_arn(7),
+        "stage": "staging",
+        "reason": "approved in the Model Registry",
+    }
+
+
+def test_duplicate_approval_events_start_one_deployment(world):
+    ledger, _, _, workflows, _ = world
+    first = deploy.on_model_package_change(package_event(7), CONFIG, ledger, workflows)
+    second = deploy.on_model_package_change(package_event(7), CONFIG, ledger, workflows)
+
+    assert first.execution_name == second.execution_name
+    assert len(workflows.deploys) == 1
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        (package_event(7, updated=["CustomerMetadataProperties"]), "only CustomerMetadataProperties changed"),
+        (package_event(7, status="PendingManualApproval"), "approval status PendingManualApproval"),
+        (package_event(7, group="unknown-models"), "not under control"),
+        (package_event(7, group="fraud-models"), "no deployment section"),
+        (package_event(7, status="Rejected"), "serves no endpoint"),
+    ],
+)
+def test_events_that_must_not_deploy(world, event, why):
+    ledger, _, _, workflows, _ = world
+
+    outcome = deploy.on_model_package_change(event, CONFIG, ledger, workflows)
+
+    assert outcome.action == "ignored"
+    assert why in outcome.reason
+    assert workflows.deploys == {}
+
+
+def test_rejecting_the_serving_version_rolls_its_endpoint_back(world):
+    ledger, _, _, workflows, _ = world
+    ledger.put_endpoint_state(EndpointState("churn-staging", "churn", "staging", serving_package_arn=package_arn(7)))
+
+    outcome = deploy.on_model_package_change(package_event(7, status="Rejected"), CONFIG, ledger, workflows)
+
+    assert outcome.action == "rollback_started"
+    ((request),) = workflows.deploys.values()
+    assert request["endpoint"] == "churn-staging"
+    assert request["to"] == "last_known_good"
+
+
+def plan_for(world, version: int = 7, stage: str | None = None, **registry_args) -> deploy.DeployPlan:
+    ledger, registry, *_ = world
+    if package_arn(version) not in registry.packages:
+        registry.add(package_arn(version), **registry_args)
+    request = {"model_package_arn": package_arn(version)} | ({"stage": stage} if stage else {})
+    return deploy.prepare(request, f"run-{version}-{stage}", CONFIG, ledger, registry, REGION, ACCOUNT)
+
+
+def test_plan_names_resources_deterministically_and_carries_the_canary_config(world):
+    plan = plan_for(world)
+
+    assert plan.endpoint_name == "churn-staging"
+    assert plan.model_name.startswith("churn-v7-")
+    assert plan.endpoint_config_name.startswith("churn-staging-v7-")
+    assert plan.approved_by == "alice"
+    assert plan.deployment_config == {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {
+                "Type": "CANARY",
+                "WaitIntervalInSeconds": 300,
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+            },
+            "TerminationWaitInSeconds": 120,
+            "MaximumExecutionTimeoutInSeconds": 3600,
+        },
+        "AutoRollbackConfiguration": {
+            "Alarms": [{"AlarmName": "churn-staging-5xx-errors"}, {"AlarmName": "churn-staging-model-latency"}]
+        },
+    }
+    assert plan.wait_timeout_seconds == 3600 + deploy.WAIT_MARGIN_SECONDS
+
+
+def test_rolling_policy_becomes_a_rolling_update():
+    policy = DeploymentPolicy.model_validate(
+        {"rolling": {"maximum_batch_size": {"type": "CAPACITY_PERCENT", "value": 25}, "wait_interval_seconds": 60}}
+    )
+
+    assert deploy.deployment_config(policy, []) == {
+        "RollingUpdatePolicy": {
+            "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+            "WaitIntervalInSeconds": 60,
+            "MaximumExecutionTimeoutInSeconds": 3600,
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        ({"model_package_arn": package_arn(7, "unknown-models")}, "group 'unknown-models' is not configured"),
+        ({"model_package_arn": package_arn(7, region="eu-west-1")}, "not in this control plane's"),
+        ({"model_package_arn": package_arn(7), "stage": "qa"}, "Stage 'qa' is not configured"),
+        ({"model_package_arn": "arn:aws:s3:::bucket/key"}, "model_package_arn"),
+        ({"model_package_arn": package_arn(7), "force": True}, "force: unknown field"),
+        ({"endpoint": "nope", "reason": "r"}, "not a stage of any configured model"),
+        ({"endpoint": "churn-staging", "reason": "r"}, "no last known good"),
+    ],
+)
+def test_hostile_or_malformed_requests_are_refused(world, request_, message):
+    ledger, registry, *_ = world
+    registry.add(package_arn(7))
+
+    with pytest.raises(InvalidRequest, match=message):
+        deploy.prepare(request_, "run", CONFIG, ledger, registry, REGION, ACCOUNT)
+
+
+def test_unapproved_package_is_refused(world):
+    with pytest.raises(deploy.NotApproved, match="PendingManualApproval, not Approved"):
+        plan_for(world, status="PendingManualApproval")
+
+
+def test_promotion_requires_the_version_healthy_and_baked_in_the_previous_stage(world, frozen_clock):
+    ledger, _, endpoints, _, announcer = world
+    with pytest.raises(deploy.PromotionRefused, match="not deployed in 'staging'"):
+        plan_for(world, stage="prod")
+
+    staging = plan_for(world)
+    endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", staging.endpoint_config_name)
+    deploy.record_deployed(staging, EXEC, CONFIG, ledger, announcer)
+    with pytest.raises(deploy.PromotionRefused, match="must bake 30 min"):
+        plan_for(world, stage="prod")
+
+    frozen_clock["now"] = T0 + timedelta(minutes=31)
+    assert plan_for(world, stage="prod").endpoint_name == "churn-prod"
+
+    ledger.put_endpoint_state(EndpointState("churn-staging", "churn", "staging", serving_package_arn=package_arn(6)))
+    with pytest.raises(deploy.PromotionRefused, match="no longer serves"):
+        plan_for(world, stage="prod")
+
+
+def test_lock_serializes_and_supersedes_older_versions(world):
+    ledger = world[0]
+    v7, v8 = plan_for(world, 7), plan_for(world, 8)
+
+    assert deploy.acquire_lock(v7, ledger).decision == "acquired"
+    assert deploy.acquire_lock(v8, ledger).decision == "wait"
+    ledger.release_endpoint_lock(v7.endpoint_name, v7.execution_name)
+    assert deploy.acquire_lock(v8, ledger).decision == "acquired"
+    assert deploy.acquire_lock(plan_for(world, 6), ledger).decision == "superseded"
+
+
+def test_gate_compares_with_thresholds_and_champion(world):
+    ledger, registry, *_ = world
+    ledger.put_endpoint_state(EndpointState("churn-staging", "churn", "staging", serving_package_arn=package_arn(6)))
+    registry.add(package_arn(6), auc=0.90)
+
+    good = deploy.evaluate_gate(plan_for(world, 7, auc=0.895), CONFIG, ledger, registry)
+    worse = deploy.evaluate_gate(plan_for(world, 8, auc=0.85), CONFIG, ledger, registry)
+    low = deploy.evaluate_gate(plan_for(world, 9, auc=0.70), CONFIG, ledger, registry)
+    missing = deploy.evaluate_gate(plan_for(world, 10, auc=None), CONFIG, ledger, registry)
+
+    assert good.passed
+    assert good.champion_metrics == {"binary_classification_metrics.auc.value": 0.9}
+    assert not worse.passed
+    assert worse.failures == ["binary_classification_metrics.auc.value = 0.85 is worse than the champion's 0.9"]
+    assert "below the minimum 0.75" in low.failures[0]
+    assert "registers no ModelQuality statistics" in missing.failures[0]
+
+
+def test_create_resources_refuses_a_busy_endpoint_and_skips_what_is_done(world):
+    _, _, endpoints, _, _ = world
+    plan = plan_for(world)
+
+    assert deploy.create_resources(plan, endpoints).action == "create"
+    assert plan.model_name in endpoints.models
+    assert endpoints.alarms == ["churn-staging-5xx-errors", "churn-staging-model-latency"]
+    endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "Updating", "old")
+    with pytest.raises(deploy.EndpointBusy):
+        deploy.create_resources(plan, endpoints)
+    endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", "old")
+    assert deploy.create_resources(plan, endpoints).action == "update"
+    endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", plan.endpoint_config_name)
+    assert deploy.create_resources(plan, endpoints).action == "none"
+
+
+@pytest.mark.parametrize(
+    ("status", "config", "reason", "outcome", "text"),
+    [
+        ("InService", "NEW", None, "verified", "ok"),
+        ("Updating", "OLD", None, "pending", "settling"),
+        ("InService", "OLD", None, "failed", "silent rollback"),
+        ("InService", "OLD", "Alarm churn-staging-5xx-errors", "failed", "Alarm churn-staging-5xx-errors"),
+        ("Failed", "NEW", "container crashed", "failed", "container crashed"),
+    ],
+)
+def test_verify_detects_silent_rollbacks(world, status, config, reason, outcome, text):
+    _, _, endpoints, _, _ = world
+    plan = plan_for(world)
+    name = plan.endpoint_config_name if config == "NEW" else "churn-staging-v6-old"
+    endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", status, name, reason)
+
+    result = deploy.verify(plan, endpoints)
+
+    assert result.outcome == outcome
+    assert text in result.reason
+
+
+def test_endpoint_event_resumes_the_waiter_once(world):
+    ledger, _, endpoints, workflows, _ = world
+    endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "Updating", "old")
+    deploy.await_endpoint("token", "churn-staging", ledger, endpoints, workflows)
+    event = EndpointStateChange.model_validate(
+        {"id": "e", "detail-type": "SageMaker Endpoint State Change", "source": "aws.sagemaker",
+         "time": "1764234000000", "detail": {"EndpointName": "churn-staging", "EndpointStatus": "IN_SERVICE"}}
+    )  # fmt: skip
+
+    first = deploy.on_endpoint_status(event, ledger, workflows)
+    again = deploy.on_endpoint_status(event, ledger, workflows)
+
+    assert (first.action, again.action) == ("resumed", "ignored")
+    assert workflows.resumed == [("token", {"status": "InService", "endpoint_config": None})]
+
+
+def test_await_resumes_at_once_when_the_endpoint_already_settled(world):
+    ledger, _, endpoints, workflows, _ = world
+    endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", "cfg")
+
+    deploy.await_endpoint("token", "churn-staging", ledger, endpoints, workflows)
+
+    assert workflows.resumed == [("token", {"status": "InService", "endpoint_config": "cfg"})]
+    assert ledger.waiters == {}
+
+
+def test_failure_rolls_back_to_last_known_good_unless_already_there(world):
+    ledger, _, endpoints, _, announcer = world
+    v6 = plan_for(world, 6)
+    deploy.record_deployed(v6, EXEC, CONFIG, ledger, announcer)
+    v7 = plan_for(world, 7)
+
+    endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", v7.endpoint_config_name)
+    assert deploy.decide_rollback(v7, ledger, endpoints).rollback
+    endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", v6.endpoint_config_name)
+    decision = deploy.decide_rollback(v7, ledger, endpoints)
+    assert not decision.rollback
+    assert "last known good" in decision.reason
+
+    outcome = deploy.record_failed(
+        {"plan": v7.model_dump(), "verification": {"outcome": "failed", "reason": "SageMaker rolled back"}},
+        EXEC, ledger, announcer, endpoints,
+    )  # fmt: skip
+    assert (outcome.status, outcome.reason) == ("RolledBack", "SageMaker rolled back")
+    assert ledger.get_stage_deployment(v7.package_arn, "staging").status == "RolledBack"
+    assert ledger.get_endpoint_state("churn-staging").last_known_good_package_arn == v6.package_arn
+    assert announcer.announced[-1][0] == "Deployment Failed"
+    assert ledger.locks == {}
+
+
+def test_gate_failure_is_recorded_with_the_numbers(world):
+    ledger, _, endpoints, _, announcer = world
+    plan = plan_for(world, 7, auc=0.5)
+    gate = deploy.evaluate_gate(plan, CONFIG, ledger, world[1])
+
+    outcome = deploy.record_failed(
+        {"plan": plan.model_dump(), "gate": gate.model_dump()}, EXEC, ledger, announcer, endpoints
+    )
+
+    assert outcome.status == "GateFailed"
+    record = ledger.records[f"{plan.execution_name}#DeploymentGateFailed"]
+    assert record.details["metrics"] == {"binary_classification_metrics.auc.value": 0.5}
+    assert "below the minimum" in record.reason
+
+
+def test_record_deployed_tracks_previous_and_last_known_good(world):
+    ledger, _, _, _, announcer = world
+    v6, v7 = plan_for(world, 6), plan_for(world, 7)
+    deploy.record_deployed(v6, EXEC, CONFIG, ledger, announcer)
+
+    promotion = deploy.record_deployed(v7, EXEC + "7", CONFIG, ledger, announcer)
+
+    state = ledger.get_endpoint_state("churn-staging")
+    assert (state.serving_version, state.previous_package_arn) == (7, v6.package_arn)
+    assert state.last_known_good_config == v7.endpoint_config_name
+    assert promotion.promote is False  # auto_promote is off by default
+    assert [kind for kind, _ in announcer.announced] == ["Deployment Succeeded", "Deployment Succeeded"]
