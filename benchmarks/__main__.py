@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -275,59 +274,67 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return arguments
 
 
-def main(argv: list[str] | None = None) -> int:
-    arguments = parse_arguments(argv)
+def collect(arguments: argparse.Namespace) -> dict[str, Any]:
+    """Run every measurement the arguments ask for; the whole report, `ok` False when a guard failed."""
     started = time.perf_counter()
     report: dict[str, Any] = {"host": host()}
     if not arguments.skip_coldstart:
         print(f"measuring cold starts ({arguments.coldstart_runs} runs per probe)...", file=sys.stderr)
         report["coldstart"] = coldstart.measure(arguments.coldstart_runs)
     report["ingress"] = [run_ingress(name, arguments.events, settle_every=arguments.settle_every) for name in SCENARIOS]
+    runs = list(report["ingress"])
     if arguments.tracemalloc:
         for result in report["ingress"]:
-            if "error" in result:
-                continue
-            traced = run_ingress(result["scenario"], arguments.events, settle_every=arguments.settle_every,
-                                 extra=["--tracemalloc"])  # fmt: skip
-            result["tracemalloc_run"] = traced
-            if "error" not in traced:
-                result["memory"]["tracemalloc_peak_bytes"] = traced["memory"]["tracemalloc_peak_bytes"]
+            if "error" not in result:
+                traced = run_ingress(
+                    result["scenario"], arguments.events, settle_every=arguments.settle_every, extra=["--tracemalloc"]
+                )
+                result["tracemalloc_run"] = traced
+                result["memory"]["tracemalloc_peak_bytes"] = traced.get("memory", {}).get("tracemalloc_peak_bytes")
+                runs.append(traced)
     report["path_comparison"] = [
         run_ingress("churn", arguments.s3_events, path=path, settle_every=arguments.settle_every)
         for path in ("put_event", "s3")
         if arguments.s3_events
     ]
+    runs += report["path_comparison"]
     if arguments.profile:
         report["profile_run"] = run_ingress(
             "churn", arguments.events, settle_every=arguments.settle_every, extra=["--profile"]
         )
-    runs = [*report["ingress"], *report["path_comparison"]]
-    runs += [result["tracemalloc_run"] for result in report["ingress"] if "tracemalloc_run" in result]
-    runs += [report["profile_run"]] if "profile_run" in report else []
+        runs.append(report["profile_run"])
     problems = [problem for result in runs if (problem := guard(result))]
-    for probe in report.get("coldstart", {}).get("probes", []):
-        if probe["error"]:
-            problems.append(f"{probe['label']} failed (cwd {probe['cwd']}): {probe['error']}")
+    problems += [
+        f"{probe['label']} failed (cwd {probe['cwd']}): {probe['error']}"
+        for probe in report.get("coldstart", {}).get("probes", [])
+        if probe["error"]
+    ]
     report["problems"] = problems
     report["ok"] = not problems
     report["notes"] = notes(report)
     report["benchmark_seconds"] = round(time.perf_counter() - started, 1)
+    return report
 
-    if arguments.json:
-        print(json.dumps(report, indent=2))
-    else:
-        sections = [ingress_table(report["ingress"])]
-        if report["path_comparison"]:
-            sections.append(comparison_table(report["path_comparison"]))
-        if "coldstart" in report:
-            sections.append(coldstart_table(report["coldstart"]))
-        if "profile_run" in report and "error" not in report["profile_run"]:
-            sections.append(profile_table(report["profile_run"]))
-        sections.append("Notes:\n" + "\n".join(f"- {note}" for note in report["notes"]))
-        if problems:
-            sections.append("PROBLEMS:\n" + "\n".join(f"- {problem}" for problem in problems))
-        sections.append(f"(benchmark took {report['benchmark_seconds']:.0f} s)")
-        print("\n\n".join(section for section in sections if section))
+
+def render(report: dict[str, Any]) -> str:
+    sections = [ingress_table(report["ingress"])]
+    if report["path_comparison"]:
+        sections.append(comparison_table(report["path_comparison"]))
+    if "coldstart" in report:
+        sections.append(coldstart_table(report["coldstart"]))
+    if "profile_run" in report and "error" not in report["profile_run"]:
+        sections.append(profile_table(report["profile_run"]))
+    sections.append("Notes:\n" + "\n".join(f"- {note}" for note in report["notes"]))
+    if report["problems"]:
+        sections.append("PROBLEMS:\n" + "\n".join(f"- {problem}" for problem in report["problems"]))
+    sections.append(f"(benchmark took {report['benchmark_seconds']:.0f} s)")
+    return "\n\n".join(section for section in sections if section)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    report = collect(arguments)
+    print(json.dumps(report, indent=2) if arguments.json else render(report))
     return 0 if report["ok"] else 1
 
 

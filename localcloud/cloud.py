@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 import traceback
+import warnings
 import zipfile
 from collections import deque
 from collections.abc import Iterator
@@ -168,6 +169,8 @@ class LocalCloud:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._mock.start()
+        # Handlers that publish no metric make Powertools warn at every invocation; the timeline says enough.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         from controlplane import clock as controlplane_clock  # noqa: PLC0415 - imported with the layer on sys.path
 
         controlplane_clock.use(self.clock.now)
@@ -709,10 +712,11 @@ class LocalCloud:
 
     def invoke(self, function: Function, event: Any) -> tuple[Any, dict[str, str] | None]:
         """Run the function's real handler in-process; returns (response, None) or (None, error payload)."""
-        from controlplane.observability import logger  # noqa: PLC0415
-
         with self._invoke_lock, self._function_environment(function):
             handler = self._load_handler(function)
+            from controlplane.observability import logger, metrics  # noqa: PLC0415 - after the function's environment
+
+            logger.append_keys(service=function.environment.get("POWERTOOLS_SERVICE_NAME", function.name))
             logger.setLevel(logging.DEBUG)
             logger.registered_handler.setStream(self._log_capture)  # type: ignore[attr-defined]
             self._log_capture.lines = []
@@ -727,6 +731,8 @@ class LocalCloud:
                     "errorMessage": str(exception),
                     "stackTrace": traceback.format_exception(exception)[-3:],
                 }
+            # One process serves every function here: metrics are disabled, so nothing flushes them.
+            metrics.clear_metrics()
             logs = self._log_capture.lines
         self.record(
             "lambda",

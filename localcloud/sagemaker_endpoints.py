@@ -9,7 +9,9 @@ The patches below close those gaps, following the AWS documentation (see /work/s
   `Failed`, when scripted with `set_endpoint_creation`).
 - UpdateEndpoint validates like AWS (DeploymentConfig included), sets `Updating`, and after the scripted duration
   ends as `set_endpoint_outcome` says: the new config `InService`, or the OLD config `InService` (failed update,
-  alarm rollback, silent rollback) or `UpdateRollbackFailed`. The duration stands for the whole deployment
+  alarm rollback, silent rollback) or `UpdateRollbackFailed`. A failed update is not `Failed`: the SageMaker API
+  reference documents FailureReason for "the status is InService but update operation fails", and `Failed` as
+  an endpoint only DeleteEndpoint accepts. The duration stands for the whole deployment
   (canary, linear steps, baking): it is a knob of the simulation, NOT a property of the DeploymentConfig, so
   control-plane code must never depend on it (benchmarks run the same flows with 60 s and 3600 s bakes).
 - "SageMaker Endpoint State Change" on every endpoint status transition, "SageMaker Endpoint Deployment State
@@ -20,6 +22,8 @@ The patches below close those gaps, following the AWS documentation (see /work/s
   ThrottlingException, whoever calls (boto3 in a handler, or Step Functions' SDK integrations).
 - InvokeEndpoint answers with a scripted body (`set_endpoint_response`), raises ValidationError for endpoints
   that cannot serve (missing, Creating, Failed), and ModelError for a scripted non-2xx container status.
+- CreateModel, CreateEndpointConfig and CreateEndpoint refuse an existing name, and CreateModel an unknown
+  ModelPackageName, as AWS does (moto silently replaces or accepts them).
 
 `localcloud.extensions.install()` calls `install(ext)` and `uninstall()` undoes every patch. This module imports
 nothing from `localcloud.extensions` at import time (extensions imports and re-exports it), only at install.
@@ -27,10 +31,11 @@ nothing from `localcloud.extensions` at import time (extensions imports and re-e
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
-import logging
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,8 +79,6 @@ __all__ = [
     "set_endpoint_response",
     "uninstall",
 ]
-
-_log = logging.getLogger("localcloud")
 
 EndpointOutcome = Literal["succeed", "fail", "rollback", "silent_rollback", "update_rollback_failed"]
 CreationOutcome = Literal["succeed", "fail"]
@@ -348,7 +351,7 @@ def install(ext: LocalCloudExtensions) -> None:
 
 def uninstall() -> None:
     """Undo every patch and forget scripts, deployments and injections; safe when not installed."""
-    global _state  # noqa: PLW0603
+    global _state
     state, _state = _state, None
     if state is not None:
         with state.lock:
@@ -427,8 +430,9 @@ def _endpoint_detail(endpoint: FakeEndpoint) -> dict[str, Any]:
         "CreationTime": _epoch_millis(endpoint.creation_time),
         "LastModifiedTime": _epoch_millis(endpoint.last_modified_time),
     }
-    if endpoint.failure_reason:
-        detail["FailureReason"] = endpoint.failure_reason
+    reason = _failure_reason_of(endpoint)
+    if reason:
+        detail["FailureReason"] = reason
     detail["Tags"] = _tags_map(endpoint)
     return detail
 
@@ -545,6 +549,15 @@ def _failure_reason(deployment: _Deployment) -> str:
     return _DEFAULT_FAILURE_REASON.format(variant=first_variant)
 
 
+def _failure_reason_of(endpoint: FakeEndpoint) -> str | None:
+    """moto annotates FakeEndpoint.failure_reason as always None; these patches set it."""
+    return cast("str | None", endpoint.failure_reason)
+
+
+def _set_failure_reason(endpoint: FakeEndpoint, reason: str | None) -> None:
+    endpoint.failure_reason = reason  # type: ignore[assignment]
+
+
 def _finish_deployment(state: _SimulationState, deployment: _Deployment) -> None:
     endpoint = deployment.endpoint
     with state.lock:
@@ -556,23 +569,21 @@ def _finish_deployment(state: _SimulationState, deployment: _Deployment) -> None
         outcome = deployment.script.outcome
         if deployment.kind == "create":
             endpoint.endpoint_status = "InService" if outcome == "succeed" else "Failed"
-            endpoint.failure_reason = None if outcome == "succeed" else _failure_reason(deployment)  # type: ignore[assignment]
+            _set_failure_reason(endpoint, None if outcome == "succeed" else _failure_reason(deployment))
         elif outcome == "succeed":
             endpoint.endpoint_status = "InService"
             endpoint.endpoint_config_name = deployment.target_config_name
             endpoint.production_variants = deployment.target_variants
             endpoint.data_capture_config = deployment.target_data_capture
-            endpoint.failure_reason = None
+            _set_failure_reason(endpoint, None)
         elif outcome == "silent_rollback":
             endpoint.endpoint_status = "InService"
-            endpoint.failure_reason = None
+            _set_failure_reason(endpoint, None)
         else:
             endpoint.endpoint_status = "UpdateRollbackFailed" if outcome == "update_rollback_failed" else "InService"
-            endpoint.failure_reason = _failure_reason(deployment)  # type: ignore[assignment]
+            _set_failure_reason(endpoint, _failure_reason(deployment))
         endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
-        _put_endpoint_events(
-            state, deployment.backend, endpoint, deployment if deployment.kind == "update" else None
-        )
+        _put_endpoint_events(state, deployment.backend, endpoint, deployment if deployment.kind == "update" else None)
 
 
 def _start_deployment(state: _SimulationState, deployment: _Deployment) -> None:
@@ -586,6 +597,166 @@ def _start_deployment(state: _SimulationState, deployment: _Deployment) -> None:
     )
 
 
+def _create_endpoint(
+    state: _SimulationState,
+    original: Callable[..., FakeEndpoint],
+    backend: SageMakerModelBackend,
+    endpoint_name: str,
+    endpoint_config_name: str,
+    tags: list[dict[str, str]],
+) -> FakeEndpoint:
+    with state.lock:
+        if endpoint_name in backend.endpoints:
+            raise ValidationError(f'Cannot create already existing endpoint "{_endpoint_arn(backend, endpoint_name)}".')
+        endpoint = original(backend, endpoint_name, endpoint_config_name, tags)  # validates the config name
+        endpoint.creation_time = endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+        endpoint.production_variants = _variant_summaries(backend.endpoint_configs[endpoint_config_name])
+        endpoint.endpoint_status = "Creating"
+        _set_failure_reason(endpoint, None)
+        deployment = _Deployment(
+            kind="create",
+            endpoint=endpoint,
+            backend=backend,
+            target_config_name=endpoint_config_name,
+            target_variants=endpoint.production_variants,
+            target_instance_types={},
+            target_data_capture=endpoint.data_capture_config,
+            deployment_config=None,
+            script=state.take_script("create", endpoint_name),
+            started=state.ext.clock.now(),
+        )
+        _start_deployment(state, deployment)
+        return endpoint
+
+
+def _updatable_endpoint(
+    backend: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str
+) -> tuple[FakeEndpoint, FakeEndpointConfig]:
+    """The endpoint and config of an UpdateEndpoint request, or the ValidationException AWS answers."""
+    endpoint = backend.endpoints.get(endpoint_name)
+    if endpoint is None:
+        raise ValidationError(f'Could not find endpoint "{_endpoint_arn(backend, endpoint_name)}".')
+    config = backend.endpoint_configs.get(endpoint_config_name)
+    if config is None:
+        raise ValidationError(f'Could not find endpoint configuration "{_config_arn(backend, endpoint_config_name)}".')
+    if endpoint.endpoint_status in _IN_PROGRESS_STATUSES:
+        raise ValidationError(
+            f'Cannot update in-progress endpoint "{endpoint.arn}" (status {endpoint.endpoint_status}); '
+            "wait until it leaves that status."
+        )
+    if endpoint.endpoint_status == "Failed":
+        raise ValidationError(
+            f'Cannot update failed endpoint "{endpoint.arn}"; DeleteEndpoint is the only operation allowed on a '
+            "Failed endpoint."
+        )
+    return endpoint, config
+
+
+def _retain_variant_properties(
+    endpoint: FakeEndpoint, target_variants: list[dict[str, Any]], excluded: set[str | None]
+) -> None:
+    """RetainAllVariantProperties: keep the running variants' instance counts and weights (unless excluded)."""
+    current = {variant["VariantName"]: variant for variant in endpoint.production_variants}
+    for variant in target_variants:
+        kept = current.get(variant["VariantName"])
+        if kept is None:
+            continue
+        if "DesiredInstanceCount" not in excluded and "DesiredInstanceCount" in kept:
+            variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = kept["DesiredInstanceCount"]
+        if "DesiredWeight" not in excluded and "DesiredWeight" in kept:
+            variant["CurrentWeight"] = variant["DesiredWeight"] = kept["DesiredWeight"]
+
+
+def _update_endpoint(
+    state: _SimulationState,
+    backend: SageMakerModelBackend,
+    endpoint_name: str,
+    endpoint_config_name: str,
+    retain_all_variant_properties: bool | None = None,
+    exclude_retained_variant_properties: list[dict[str, str]] | None = None,
+    deployment_config: dict[str, Any] | None = None,
+    retain_deployment_config: bool | None = None,
+) -> str:
+    with state.lock:
+        endpoint, config = _updatable_endpoint(backend, endpoint_name, endpoint_config_name)
+        if not deployment_config and retain_deployment_config:
+            deployment_config = state.last_deployment_configs.get(endpoint.arn)
+        if deployment_config:
+            _validate_deployment_config(deployment_config, config)
+            state.last_deployment_configs[endpoint.arn] = copy.deepcopy(deployment_config)
+        target_variants = _variant_summaries(config)
+        data_capture = config.data_capture_config
+        if retain_all_variant_properties:
+            excluded = {item.get("VariantPropertyType") for item in exclude_retained_variant_properties or []}
+            _retain_variant_properties(endpoint, target_variants, excluded)
+            if "DataCaptureConfig" not in excluded:
+                data_capture = endpoint.data_capture_config
+        endpoint.endpoint_status = "Updating"
+        _set_failure_reason(endpoint, None)  # AWS drops the previous update's reason when a new one starts
+        endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+        deployment = _Deployment(
+            kind="update",
+            endpoint=endpoint,
+            backend=backend,
+            target_config_name=endpoint_config_name,
+            target_variants=target_variants,
+            target_instance_types={
+                variant["VariantName"]: variant["InstanceType"]
+                for variant in config.production_variants
+                if "InstanceType" in variant
+            },
+            target_data_capture=data_capture,
+            deployment_config=copy.deepcopy(deployment_config) if deployment_config else None,
+            script=state.take_script("update", endpoint_name),
+            started=state.ext.clock.now(),
+        )
+        _start_deployment(state, deployment)
+        return endpoint.arn
+
+
+def _describe_endpoint(
+    state: _SimulationState,
+    original: Callable[..., dict[str, Any]],
+    backend: SageMakerModelBackend,
+    endpoint_name: str,
+) -> dict[str, Any]:
+    with state.lock:
+        response = original(backend, endpoint_name)  # raises ValidationError when missing
+        endpoint = backend.endpoints[endpoint_name]
+        response.pop("Tags", None)
+        response["ProductionVariants"] = copy.deepcopy(endpoint.production_variants)
+        if not _failure_reason_of(endpoint):
+            response.pop("FailureReason", None)
+        deployment = state.deployments.get(endpoint.arn)
+        if deployment is not None and deployment.kind == "update":
+            response["PendingDeploymentSummary"] = {
+                "EndpointConfigName": deployment.target_config_name,
+                "ProductionVariants": _pending_variants(deployment, epoch=False),
+                "StartTime": _naive_utc(deployment.started),
+            }
+        if endpoint.arn in state.last_deployment_configs:
+            response["LastDeploymentConfig"] = copy.deepcopy(state.last_deployment_configs[endpoint.arn])
+        return response
+
+
+def _delete_endpoint(
+    state: _SimulationState, original: Callable[..., None], backend: SageMakerModelBackend, endpoint_name: str
+) -> None:
+    with state.lock:
+        endpoint = backend.endpoints.get(endpoint_name)
+        original(backend, endpoint_name)  # raises ValidationError when missing
+        if endpoint is None:
+            return
+        deployment = state.deployments.pop(endpoint.arn, None)
+        if deployment is not None and deployment.timer is not None:
+            deployment.timer.cancel()
+        state.last_deployment_configs.pop(endpoint.arn, None)
+        # moto removes the endpoint at once; AWS shows Deleting for a while first.
+        endpoint.endpoint_status = "Deleting"
+        endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+        _put_endpoint_events(state, backend, endpoint, None)
+
+
 def _patch_endpoints(state: _SimulationState) -> None:
     """Endpoints: moto creates them InService at once, lets CreateEndpoint overwrite an existing endpoint,
     reports no FailureReason or PendingDeploymentSummary, emits no events, and has no UpdateEndpoint at all
@@ -597,135 +768,18 @@ def _patch_endpoints(state: _SimulationState) -> None:
     def create_endpoint(
         self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, tags: list[dict[str, str]]
     ) -> FakeEndpoint:
-        with state.lock:
-            if endpoint_name in self.endpoints:
-                raise ValidationError(
-                    f'Cannot create already existing endpoint "{_endpoint_arn(self, endpoint_name)}".'
-                )
-            endpoint: FakeEndpoint = original_create(self, endpoint_name, endpoint_config_name, tags)
-            config = self.endpoint_configs[endpoint_config_name]
-            now = _naive_utc(state.ext.clock.now())
-            endpoint.creation_time = endpoint.last_modified_time = now
-            endpoint.production_variants = _variant_summaries(config)
-            endpoint.endpoint_status = "Creating"
-            endpoint.failure_reason = None
-            deployment = _Deployment(
-                kind="create",
-                endpoint=endpoint,
-                backend=self,
-                target_config_name=endpoint_config_name,
-                target_variants=endpoint.production_variants,
-                target_instance_types={},
-                target_data_capture=endpoint.data_capture_config,
-                deployment_config=None,
-                script=state.take_script("create", endpoint_name),
-                started=state.ext.clock.now(),
-            )
-            _start_deployment(state, deployment)
-            return endpoint
+        return _create_endpoint(state, original_create, self, endpoint_name, endpoint_config_name, tags)
 
     def update_endpoint(
-        self: SageMakerModelBackend,
-        endpoint_name: str,
-        endpoint_config_name: str,
-        retain_all_variant_properties: bool | None = None,
-        exclude_retained_variant_properties: list[dict[str, str]] | None = None,
-        deployment_config: dict[str, Any] | None = None,
-        retain_deployment_config: bool | None = None,
+        self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str, **kwargs: Any
     ) -> str:
-        with state.lock:
-            endpoint = self.endpoints.get(endpoint_name)
-            if endpoint is None:
-                raise ValidationError(f'Could not find endpoint "{_endpoint_arn(self, endpoint_name)}".')
-            config = self.endpoint_configs.get(endpoint_config_name)
-            if config is None:
-                raise ValidationError(
-                    f'Could not find endpoint configuration "{_config_arn(self, endpoint_config_name)}".'
-                )
-            if endpoint.endpoint_status in _IN_PROGRESS_STATUSES:
-                raise ValidationError(
-                    f'Cannot update in-progress endpoint "{endpoint.arn}" (status {endpoint.endpoint_status}); '
-                    "wait until it leaves that status."
-                )
-            if endpoint.endpoint_status == "Failed":
-                raise ValidationError(
-                    f'Cannot update failed endpoint "{endpoint.arn}"; DeleteEndpoint is the only operation '
-                    "allowed on a Failed endpoint."
-                )
-            if not deployment_config and retain_deployment_config:
-                deployment_config = state.last_deployment_configs.get(endpoint.arn)
-            if deployment_config:
-                _validate_deployment_config(deployment_config, config)
-                state.last_deployment_configs[endpoint.arn] = copy.deepcopy(deployment_config)
-            excluded = {item.get("VariantPropertyType") for item in exclude_retained_variant_properties or []}
-            target_variants = _variant_summaries(config)
-            data_capture = config.data_capture_config
-            if retain_all_variant_properties:
-                current = {variant["VariantName"]: variant for variant in endpoint.production_variants}
-                for variant in target_variants:
-                    kept = current.get(variant["VariantName"])
-                    if kept is None:
-                        continue
-                    if "DesiredInstanceCount" not in excluded and "DesiredInstanceCount" in kept:
-                        variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"] = kept["DesiredInstanceCount"]
-                    if "DesiredWeight" not in excluded and "DesiredWeight" in kept:
-                        variant["CurrentWeight"] = variant["DesiredWeight"] = kept["DesiredWeight"]
-                if "DataCaptureConfig" not in excluded:
-                    data_capture = endpoint.data_capture_config
-            endpoint.endpoint_status = "Updating"
-            endpoint.failure_reason = None  # AWS drops the previous update's reason when a new one starts
-            endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
-            deployment = _Deployment(
-                kind="update",
-                endpoint=endpoint,
-                backend=self,
-                target_config_name=endpoint_config_name,
-                target_variants=target_variants,
-                target_instance_types={
-                    variant["VariantName"]: variant["InstanceType"]
-                    for variant in config.production_variants
-                    if "InstanceType" in variant
-                },
-                target_data_capture=data_capture,
-                deployment_config=copy.deepcopy(deployment_config) if deployment_config else None,
-                script=state.take_script("update", endpoint_name),
-                started=state.ext.clock.now(),
-            )
-            _start_deployment(state, deployment)
-            return endpoint.arn
+        return _update_endpoint(state, self, endpoint_name, endpoint_config_name, **kwargs)
 
     def describe_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> dict[str, Any]:
-        with state.lock:
-            response: dict[str, Any] = original_describe(self, endpoint_name)
-            endpoint = self.endpoints[endpoint_name]
-            response.pop("Tags", None)
-            response["ProductionVariants"] = copy.deepcopy(endpoint.production_variants)
-            if not endpoint.failure_reason:
-                response.pop("FailureReason", None)
-            deployment = state.deployments.get(endpoint.arn)
-            if deployment is not None and deployment.kind == "update":
-                response["PendingDeploymentSummary"] = {
-                    "EndpointConfigName": deployment.target_config_name,
-                    "ProductionVariants": _pending_variants(deployment, epoch=False),
-                    "StartTime": _naive_utc(deployment.started),
-                }
-            if endpoint.arn in state.last_deployment_configs:
-                response["LastDeploymentConfig"] = copy.deepcopy(state.last_deployment_configs[endpoint.arn])
-            return response
+        return _describe_endpoint(state, original_describe, self, endpoint_name)
 
     def delete_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> None:
-        with state.lock:
-            endpoint = self.endpoints.get(endpoint_name)
-            original_delete(self, endpoint_name)  # raises ValidationError when missing
-            assert endpoint is not None
-            deployment = state.deployments.pop(endpoint.arn, None)
-            if deployment is not None and deployment.timer is not None:
-                deployment.timer.cancel()
-            state.last_deployment_configs.pop(endpoint.arn, None)
-            # moto removes the endpoint at once; AWS shows Deleting for a while first.
-            endpoint.endpoint_status = "Deleting"
-            endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
-            _put_endpoint_events(state, self, endpoint, None)
+        _delete_endpoint(state, original_delete, self, endpoint_name)
 
     def update_endpoint_response(self: SageMakerResponse) -> ActionResult:
         endpoint_arn = self.sagemaker_backend.update_endpoint(  # type: ignore[attr-defined]
@@ -829,85 +883,90 @@ def _check_capacity(
         )
 
 
+_Capacity = tuple[str, int] | None
+
+
+def _blue_green_constraints(
+    constraints: _Constraints, blue_green: dict[str, Any]
+) -> tuple[str | None, _Capacity, _Capacity]:
+    """BlueGreenUpdatePolicy's modelled constraints; returns the routing type, canary size and linear step."""
+    base = "deploymentConfig.blueGreenUpdatePolicy"
+    path = f"{base}.trafficRoutingConfiguration"
+    routing_type: str | None = None
+    canary = linear = None
+    routing = constraints.required(blue_green, "TrafficRoutingConfiguration", path)
+    if routing is not None:
+        routing_type = constraints.enum(
+            constraints.required(routing, "Type", f"{path}.type"), f"{path}.type", _TRAFFIC_ROUTING_TYPES
+        )
+        wait = constraints.required(routing, "WaitIntervalInSeconds", f"{path}.waitIntervalInSeconds")
+        constraints.integer(wait, f"{path}.waitIntervalInSeconds", 0, 3600)
+        canary = constraints.capacity(routing, "CanarySize", f"{path}.canarySize")
+        linear = constraints.capacity(routing, "LinearStepSize", f"{path}.linearStepSize")
+    constraints.integer(blue_green.get("TerminationWaitInSeconds"), f"{base}.terminationWaitInSeconds", 0, 3600)
+    timeout = blue_green.get("MaximumExecutionTimeoutInSeconds")
+    constraints.integer(timeout, f"{base}.maximumExecutionTimeoutInSeconds", 600, 28800)
+    return routing_type, canary, linear
+
+
+def _rolling_constraints(constraints: _Constraints, rolling: dict[str, Any]) -> _Capacity:
+    """RollingUpdatePolicy's modelled constraints; returns the maximum batch size."""
+    base = "deploymentConfig.rollingUpdatePolicy"
+    constraints.required(rolling, "MaximumBatchSize", f"{base}.maximumBatchSize")
+    batch = constraints.capacity(rolling, "MaximumBatchSize", f"{base}.maximumBatchSize")
+    wait = constraints.required(rolling, "WaitIntervalInSeconds", f"{base}.waitIntervalInSeconds")
+    constraints.integer(wait, f"{base}.waitIntervalInSeconds", 0, 3600)
+    timeout = rolling.get("MaximumExecutionTimeoutInSeconds")
+    constraints.integer(timeout, f"{base}.maximumExecutionTimeoutInSeconds", 600, 28800)
+    constraints.capacity(rolling, "RollbackMaximumBatchSize", f"{base}.rollbackMaximumBatchSize")
+    return batch
+
+
+def _alarm_constraints(constraints: _Constraints, auto_rollback: dict[str, Any] | None) -> None:
+    alarms = (auto_rollback or {}).get("Alarms")
+    if alarms is None:
+        return
+    path = "deploymentConfig.autoRollbackConfiguration.alarms"
+    if not isinstance(alarms, list) or not 1 <= len(alarms) <= 10:
+        constraints.errors.append(
+            f"Value '{alarms}' at '{path}' failed to satisfy constraint: Member must have length between 1 and 10"
+        )
+        return
+    for index, alarm in enumerate(alarms, start=1):
+        name = alarm.get("AlarmName") if isinstance(alarm, dict) else None
+        if not isinstance(name, str) or not name.strip() or len(name) > 255:
+            constraints.errors.append(
+                f"Value '{name}' at '{path}.{index}.member.alarmName' failed to satisfy constraint: "
+                "Member must be a non-blank string of at most 255 characters"
+            )
+
+
 def _validate_deployment_config(deployment_config: dict[str, Any], config: FakeEndpointConfig) -> None:
     """UpdateEndpoint's DeploymentConfig checks: the API model's constraints first (all reported at once, as
     AWS does), then the deployment-guardrail rules that relate sizes to the new fleet."""
     constraints = _Constraints()
     blue_green = deployment_config.get("BlueGreenUpdatePolicy")
     rolling = deployment_config.get("RollingUpdatePolicy")
-    routing_type: str | None = None
-    canary = linear = batch = rollback_batch = None
-    if blue_green is not None:
-        base = "deploymentConfig.blueGreenUpdatePolicy"
-        routing = constraints.required(blue_green, "TrafficRoutingConfiguration", f"{base}.trafficRoutingConfiguration")
-        if routing is not None:
-            path = f"{base}.trafficRoutingConfiguration"
-            routing_type = constraints.enum(
-                constraints.required(routing, "Type", f"{path}.type"), f"{path}.type", _TRAFFIC_ROUTING_TYPES
-            )
-            constraints.integer(
-                constraints.required(routing, "WaitIntervalInSeconds", f"{path}.waitIntervalInSeconds"),
-                f"{path}.waitIntervalInSeconds",
-                0,
-                3600,
-            )
-            canary = constraints.capacity(routing, "CanarySize", f"{path}.canarySize")
-            linear = constraints.capacity(routing, "LinearStepSize", f"{path}.linearStepSize")
-        constraints.integer(
-            blue_green.get("TerminationWaitInSeconds"), f"{base}.terminationWaitInSeconds", 0, 3600
-        )
-        constraints.integer(
-            blue_green.get("MaximumExecutionTimeoutInSeconds"), f"{base}.maximumExecutionTimeoutInSeconds", 600, 28800
-        )
-    if rolling is not None:
-        base = "deploymentConfig.rollingUpdatePolicy"
-        constraints.required(rolling, "MaximumBatchSize", f"{base}.maximumBatchSize")
-        batch = constraints.capacity(rolling, "MaximumBatchSize", f"{base}.maximumBatchSize")
-        constraints.integer(
-            constraints.required(rolling, "WaitIntervalInSeconds", f"{base}.waitIntervalInSeconds"),
-            f"{base}.waitIntervalInSeconds",
-            0,
-            3600,
-        )
-        constraints.integer(
-            rolling.get("MaximumExecutionTimeoutInSeconds"), f"{base}.maximumExecutionTimeoutInSeconds", 600, 28800
-        )
-        rollback_batch = constraints.capacity(rolling, "RollbackMaximumBatchSize", f"{base}.rollbackMaximumBatchSize")
-    auto_rollback = deployment_config.get("AutoRollbackConfiguration")
-    if auto_rollback is not None:
-        alarms = auto_rollback.get("Alarms")
-        path = "deploymentConfig.autoRollbackConfiguration.alarms"
-        if alarms is not None:
-            if not isinstance(alarms, list) or not 1 <= len(alarms) <= 10:
-                constraints.errors.append(
-                    f"Value '{alarms}' at '{path}' failed to satisfy constraint: "
-                    "Member must have length between 1 and 10"
-                )
-            else:
-                for index, alarm in enumerate(alarms, start=1):
-                    name = alarm.get("AlarmName") if isinstance(alarm, dict) else None
-                    if not isinstance(name, str) or not name.strip():
-                        constraints.errors.append(
-                            f"Value '{name}' at '{path}.{index}.member.alarmName' failed to satisfy constraint: "
-                            "Member must be a non-blank string of at most 255 characters"
-                        )
+    routing_type, canary, linear = (
+        _blue_green_constraints(constraints, blue_green) if blue_green is not None else (None, None, None)
+    )
+    batch = _rolling_constraints(constraints, rolling) if rolling is not None else None
+    _alarm_constraints(constraints, deployment_config.get("AutoRollbackConfiguration"))
     constraints.raise_if_any()
 
     if blue_green is not None and rolling is not None:
         raise ValidationError(
             "DeploymentConfig can specify at most one of BlueGreenUpdatePolicy and RollingUpdatePolicy, not both."
         )
-    if routing_type == "CANARY" and canary is None:
-        raise ValidationError("TrafficRoutingConfiguration of Type CANARY requires CanarySize.")
-    if routing_type == "LINEAR" and linear is None:
-        raise ValidationError("TrafficRoutingConfiguration of Type LINEAR requires LinearStepSize.")
     if routing_type == "CANARY":
+        if canary is None:
+            raise ValidationError("TrafficRoutingConfiguration of Type CANARY requires CanarySize.")
         _check_capacity(canary, "CanarySize", (1, 50), config)
     if routing_type == "LINEAR":
+        if linear is None:
+            raise ValidationError("TrafficRoutingConfiguration of Type LINEAR requires LinearStepSize.")
         _check_capacity(linear, "LinearStepSize", (10, 50), config)
     _check_capacity(batch, "MaximumBatchSize", (5, 50), config)
-    if rollback_batch is not None and rollback_batch[0] == "CAPACITY_PERCENT" and rollback_batch[1] > 100:
-        raise ValidationError("RollbackMaximumBatchSize with Type CAPACITY_PERCENT must be at most 100%.")
 
 
 # -- models and endpoint configs ----------------------------------------------------------------------------
@@ -935,7 +994,9 @@ def _patch_models_and_configs(state: _SimulationState) -> None:
         for container in [primary_container or {}, *(containers or [])]:
             package_name = container.get("ModelPackageName")
             if package_name and self.model_package_name_mapping.get(package_name) not in self.model_packages:
-                raise ValidationError(f"Model package {package_name} not found (ModelPackageName of model {model_name}).")
+                raise ValidationError(
+                    f"Model package {package_name} not found (ModelPackageName of model {model_name})."
+                )
         return original_create_model(
             self, model_name, execution_role_arn, primary_container, vpc_config, containers, tags
         )
@@ -953,6 +1014,71 @@ def _patch_models_and_configs(state: _SimulationState) -> None:
 # -- model registry -----------------------------------------------------------------------------------------
 
 
+def _create_model_package(
+    state: _SimulationState, original: Callable[..., str], backend: SageMakerModelBackend, **kwargs: Any
+) -> str:
+    token = kwargs.get("client_token")
+    with state.lock:
+        if token:  # AWS: the same ClientToken returns the package it created first
+            for existing in backend.model_packages.values():
+                if existing.client_token == token:
+                    return str(existing.arn)
+        arn = original(backend, **kwargs)
+        package = backend.model_packages[arn]
+        package.creation_time = package.last_modified_time = _naive_utc(state.ext.clock.now())
+        package.last_modified_by = dict(package.created_by)
+        if package.model_package_version is not None and package.model_approval_status is None:
+            package.model_approval_status = "PendingManualApproval"
+        _put_model_package_events(state, backend, package, updated_fields=None)
+        return arn
+
+
+def _update_model_package(
+    state: _SimulationState,
+    backend: SageMakerModelBackend,
+    model_package_arn: str,
+    model_approval_status: str | None = None,
+    approval_description: str | None = None,
+    customer_metadata_properties: dict[str, str] | None = None,
+    customer_metadata_properties_to_remove: list[str] | None = None,
+    additional_inference_specifications_to_add: list[Any] | None = None,
+    model_life_cycle: dict[str, str] | None = None,
+    inference_specification: dict[str, Any] | None = None,
+) -> str:
+    """Change only what the request names; report those fields in the event's UpdatedModelPackageFields."""
+    with state.lock:
+        package = backend.model_packages.get(backend.model_package_name_mapping.get(model_package_arn, ""))
+        if package is None:
+            raise ValidationError(f"Model package {model_package_arn} not found")
+        updated: list[str] = []
+        if model_approval_status is not None:
+            validate_model_approval_status(model_approval_status)
+            package.model_approval_status = model_approval_status
+            updated.append("ModelApprovalStatus")
+        if approval_description is not None:
+            package.approval_description = approval_description
+            updated.append("ApprovalDescription")
+        if customer_metadata_properties or customer_metadata_properties_to_remove:
+            merged = dict(package.customer_metadata_properties or {}) | dict(customer_metadata_properties or {})
+            for key in customer_metadata_properties_to_remove or []:
+                merged.pop(key, None)
+            package.customer_metadata_properties = merged or None
+            updated.append("CustomerMetadataProperties")
+        if additional_inference_specifications_to_add:
+            package.add_additional_inference_specifications(additional_inference_specifications_to_add)
+            updated.append("AdditionalInferenceSpecifications")
+        if inference_specification is not None:
+            package.inference_specification = inference_specification
+            updated.append("InferenceSpecification")
+        if model_life_cycle is not None:
+            package.model_life_cycle = model_life_cycle  # type: ignore[attr-defined]
+            updated.append("ModelLifeCycle")
+        package.last_modified_time = _naive_utc(state.ext.clock.now())
+        package.last_modified_by = dict(package.created_by)
+        _put_model_package_events(state, backend, package, updated_fields=updated)
+        return str(package.arn)
+
+
 def _patch_model_registry(state: _SimulationState) -> None:
     """Model packages: moto's UpdateModelPackage resets every field the request omits (an approval wipes
     CustomerMetadataProperties and ApprovalDescription, a metadata update wipes ModelApprovalStatus), replaces
@@ -961,72 +1087,17 @@ def _patch_model_registry(state: _SimulationState) -> None:
     real time; no "SageMaker Model Package State Change" event is ever sent.
 
     Here UpdateModelPackage changes only what the request names and reports those fields in the event's
-    `UpdatedModelPackageFields` (fields named by the request, even when the value is unchanged), and both
-    calls emit the event (`model_package_event_copies` times).
+    `UpdatedModelPackageFields` (every field the request names, even when its value does not change), and
+    both calls emit the event (`set_duplicate_model_package_events` times).
     """
     original_create = vars(SageMakerModelBackend)["create_model_package"]
     original_describe_response = vars(SageMakerResponse)["describe_model_package"]
 
     def create_model_package(self: SageMakerModelBackend, **kwargs: Any) -> str:
-        token = kwargs.get("client_token")
-        with state.lock:
-            if token:
-                for package in self.model_packages.values():
-                    if package.client_token == token:
-                        return cast("str", package.arn)
-            arn: str = original_create(self, **kwargs)
-            package = self.model_packages[arn]
-            now = _naive_utc(state.ext.clock.now())
-            package.creation_time = package.last_modified_time = now
-            package.last_modified_by = dict(package.created_by)
-            if package.model_package_version is not None and package.model_approval_status is None:
-                package.model_approval_status = "PendingManualApproval"
-            _put_model_package_events(state, self, package, updated_fields=None)
-            return arn
+        return _create_model_package(state, original_create, self, **kwargs)
 
-    def update_model_package(
-        self: SageMakerModelBackend,
-        model_package_arn: str,
-        model_approval_status: str | None = None,
-        approval_description: str | None = None,
-        customer_metadata_properties: dict[str, str] | None = None,
-        customer_metadata_properties_to_remove: list[str] | None = None,
-        additional_inference_specifications_to_add: list[Any] | None = None,
-        model_life_cycle: dict[str, str] | None = None,
-        inference_specification: dict[str, Any] | None = None,
-    ) -> str:
-        with state.lock:
-            package = self.model_packages.get(self.model_package_name_mapping.get(model_package_arn, model_package_arn))
-            if package is None:
-                raise ValidationError(f"Model package {model_package_arn} not found")
-            updated: list[str] = []
-            if model_approval_status is not None:
-                validate_model_approval_status(model_approval_status)
-                package.model_approval_status = model_approval_status
-                updated.append("ModelApprovalStatus")
-            if approval_description is not None:
-                package.approval_description = approval_description
-                updated.append("ApprovalDescription")
-            if customer_metadata_properties or customer_metadata_properties_to_remove:
-                merged = dict(package.customer_metadata_properties or {})
-                merged |= customer_metadata_properties or {}
-                for key in customer_metadata_properties_to_remove or []:
-                    merged.pop(key, None)
-                package.customer_metadata_properties = merged or None
-                updated.append("CustomerMetadataProperties")
-            if additional_inference_specifications_to_add:
-                package.add_additional_inference_specifications(additional_inference_specifications_to_add)
-                updated.append("AdditionalInferenceSpecifications")
-            if inference_specification is not None:
-                package.inference_specification = inference_specification
-                updated.append("InferenceSpecification")
-            if model_life_cycle is not None:
-                package.model_life_cycle = model_life_cycle  # type: ignore[attr-defined]
-                updated.append("ModelLifeCycle")
-            package.last_modified_time = _naive_utc(state.ext.clock.now())
-            package.last_modified_by = dict(package.created_by)
-            _put_model_package_events(state, self, package, updated_fields=updated)
-            return cast("str", package.arn)
+    def update_model_package(self: SageMakerModelBackend, model_package_arn: str, **kwargs: Any) -> str:
+        return _update_model_package(state, self, model_package_arn, **kwargs)
 
     def update_model_package_response(self: SageMakerResponse) -> ActionResult:
         arn = self.sagemaker_backend.update_model_package(  # type: ignore[call-arg]
@@ -1093,13 +1164,23 @@ def _patch_invoke_endpoint(state: _SimulationState) -> None:
             )
         return scripted.body, scripted.content_type, variant, None
 
-    original_response = vars(SageMakerRuntimeResponse)["invoke_endpoint"]
-
     def invoke_endpoint_response(self: SageMakerRuntimeResponse) -> TYPE_RESPONSE:
-        # moto reads EndpointName from the (empty) body parameters, so its backend always sees None.
-        if not self._get_param("EndpointName"):
-            self.uri_match["EndpointName"] = unquote(self.path.split("/")[2])
-        return cast("TYPE_RESPONSE", original_response(self))
+        # moto's handler reads EndpointName from the request body (the model's payload), so its backend sees
+        # None (or whatever the payload says); AWS takes it from the path /endpoints/{EndpointName}/invocations.
+        endpoint_name = unquote(self.path.split("?")[0].split("/")[2])
+        request = {key: value for key, value in self.headers.items() if key.lower().startswith("x-amzn-sagemaker")}
+        request["Accept"] = self.headers.get("Accept")
+        request["Body"] = self.body
+        unique_repr = base64.b64encode(json.dumps(request, default=str).encode("utf-8"))
+        body, content_type, variant, custom_attributes = self.sagemakerruntime_backend.invoke_endpoint(
+            endpoint_name=endpoint_name, unique_repr=unique_repr
+        )
+        headers = {"Content-Type": content_type}
+        if variant:
+            headers["x-Amzn-Invoked-Production-Variant"] = variant
+        if custom_attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
+        return 200, headers, body
 
     _replace(SageMakerRuntimeBackend, "invoke_endpoint", invoke_endpoint)
     _replace(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_response)
@@ -1113,6 +1194,10 @@ def _patch_throttling(state: _SimulationState) -> None:
     integrations alike) goes through `BaseResponse.call_action`; an injected throttle answers there with
     ThrottlingException before the operation runs."""
     original_call_action = vars(BaseResponse)["call_action"]
+    # SageMaker's API model declares no ThrottlingException (botocore maps it by code), so moto warns on each one.
+    warnings.filterwarnings(
+        "ignore", message=r"Exception\(SageMakerThrottlingException\)", category=UserWarning, module="moto"
+    )
 
     def call_action(self: BaseResponse) -> TYPE_RESPONSE:
         if self.service_name in _THROTTLED_SERVICES and state.consume_throttle(self._get_action()):

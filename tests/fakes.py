@@ -56,8 +56,8 @@ class FakeLedger:
         if self.slots.get(model, ("",))[0] == holder:
             del self.slots[model]
 
-    def register_pipeline_run(self, run: PipelineRun) -> None:
-        self.runs.setdefault(run.pipeline_execution_arn, run)
+    def register_pipeline_run(self, run: PipelineRun) -> PipelineRun:
+        return self.runs.setdefault(run.pipeline_execution_arn, run)
 
     def get_pipeline_run(self, pipeline_execution_arn: str) -> PipelineRun | None:
         return self.runs.get(pipeline_execution_arn)

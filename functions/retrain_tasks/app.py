@@ -46,8 +46,9 @@ def acquire_slot(task: dict[str, Any]) -> dict[str, Any]:
 
 def record_started(task: dict[str, Any]) -> dict[str, Any]:
     _, ledger, announcer, _ = dependencies()
-    retrain.record_started(_plan(task), task["pipeline_execution_arn"], task["execution_arn"], ledger, announcer)
-    return {}
+    return retrain.record_started(
+        _plan(task), task["pipeline_execution_arn"], task["execution_arn"], ledger, announcer
+    ).model_dump()
 
 
 def await_pipeline(task: dict[str, Any]) -> dict[str, Any]:

@@ -162,12 +162,32 @@ def _record_and_announce(record: AuditRecord, detail_type: str, ledger: Ledger, 
         announcer.announce(detail_type, _announcement(record))
 
 
+class StartedRun(_StepModel):
+    duplicate: bool
+    duplicate_of: str | None = None
+
+
 def record_started(
     plan: RetrainPlan, pipeline_execution_arn: str, execution_arn: str, ledger: Ledger, announcer: Announcer
-) -> None:
-    ledger.register_pipeline_run(
+) -> StartedRun:
+    """Record the started pipeline execution; a repeat of a run another execution owns ends quietly."""
+    registered = ledger.register_pipeline_run(
         PipelineRun(pipeline_execution_arn, plan.model, plan.dataset_uri, execution_arn, status="Executing")
     )
+    if registered.execution_arn != execution_arn:
+        if plan.concurrency != "allow":
+            ledger.release_pipeline_slot(plan.model, plan.execution_name)
+        ledger.record(
+            _audit(
+                plan,
+                "DuplicateRequest",
+                f"same training as {registered.execution_arn} (same model, dataset and run key)",
+                status=registered.status,
+                execution_arn=execution_arn,
+                pipeline_execution_arn=pipeline_execution_arn,
+            )
+        )
+        return StartedRun(duplicate=True, duplicate_of=registered.execution_arn)
     record = _audit(
         plan,
         "TrainingStarted",
@@ -178,6 +198,7 @@ def record_started(
         details={"pipeline": plan.pipeline_name},
     )
     _record_and_announce(record, "Training Started", ledger, announcer)
+    return StartedRun(duplicate=False)
 
 
 def _outcome(run: PipelineRun) -> dict[str, Any]:

@@ -206,21 +206,31 @@ class DynamoDbLedger:
         token = old.get("Attributes", {}).get("task_token")
         return str(token) if token else None
 
-    def register_pipeline_run(self, run: PipelineRun) -> None:
-        self._table.update_item(
-            Key={"pk": f"PIPELINE#{run.pipeline_execution_arn}", "sk": "RUN"},
-            UpdateExpression=(
-                "SET model = :model, dataset_uri = :uri, execution_arn = :exec, "
-                "#status = if_not_exists(#status, :status)"
-            ),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":model": run.model,
-                ":uri": run.dataset_uri,
-                ":exec": run.execution_arn,
-                ":status": run.status,
-            },
-        )
+    def register_pipeline_run(self, run: PipelineRun) -> PipelineRun:
+        try:
+            item = self._table.update_item(
+                Key={"pk": f"PIPELINE#{run.pipeline_execution_arn}", "sk": "RUN"},
+                UpdateExpression=(
+                    "SET model = :model, dataset_uri = :uri, execution_arn = :exec, "
+                    "#status = if_not_exists(#status, :status)"
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR execution_arn = :exec",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":model": run.model,
+                    ":uri": run.dataset_uri,
+                    ":exec": run.execution_arn,
+                    ":status": run.status,
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            registered = self.get_pipeline_run(run.pipeline_execution_arn)
+            assert registered is not None  # the condition failed because it exists
+            return registered
+        return self._run(item)
 
     def get_pipeline_run(self, pipeline_execution_arn: str) -> PipelineRun | None:
         item = self._table.get_item(

@@ -1,0 +1,203 @@
+"""What the end-to-end tests read out of a local cloud, and the AWS-shaped events they deliver to it."""
+
+import json
+import uuid
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from localcloud.cloud import ACCOUNT_ID, REGION, LocalCloud, TimelineEntry
+from localcloud.report import ledger_records, notifications
+
+ROOT = Path(__file__).resolve().parents[2]
+RETRAIN = "RetrainStateMachine"
+PIPELINE_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+
+# The path every dataset of a marker-mode model takes when its pipeline succeeds.
+SUCCEEDED_STATES = [
+    "Prepare",
+    "NeedsQuietPeriod",
+    "AcquireSlot",
+    "SlotDecision",
+    "StartPipeline",
+    "RecordStarted",
+    "WaitForPipeline",
+    "RecordOutcome",
+    "TrainingSucceeded",
+    "Done",
+]
+
+
+# -- custom configs -----------------------------------------------------------------------------------------
+
+
+def marker_model(
+    name: str = "churn",
+    concurrency: str = "queue",
+    timeout_seconds: int = 86_400,
+    queue_poll_seconds: int = 60,
+) -> dict[str, Any]:
+    """A marker-mode model under datasets/<name>/ whose pipeline is <name>-training."""
+    return {
+        "name": name,
+        "model_package_group": f"{name}-models",
+        "data_trigger": {"prefix": f"datasets/{name}/", "dataset_depth": 1, "mode": "marker"},
+        "pipeline": {
+            "name": f"{name}-training",
+            "parameters": {"InputDataUri": "{dataset_uri}", "DatasetId": "{dataset_id}"},
+            "concurrency": concurrency,
+            "timeout_seconds": timeout_seconds,
+            "queue_poll_seconds": queue_poll_seconds,
+        },
+    }
+
+
+def write_config(directory: Path, models: list[dict[str, Any]]) -> Path:
+    path = directory / "controlplane.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "models": models}, sort_keys=False), encoding="utf-8")
+    return path
+
+
+# -- reading the timeline -----------------------------------------------------------------------------------
+
+
+def entries(cloud: LocalCloud, kind: str) -> list[TimelineEntry]:
+    return [entry for entry in cloud.timeline if entry.kind == kind]
+
+
+def invocations(cloud: LocalCloud, function: str, since: int = 0) -> list[TimelineEntry]:
+    """Invocations of one function (its logical id), optionally only those after timeline index `since`."""
+    return [entry for entry in cloud.timeline[since:] if entry.kind == "lambda" and entry.data["function"] == function]
+
+
+def log_lines(cloud: LocalCloud, function: str, message_prefix: str) -> list[dict[str, Any]]:
+    """Structured log lines of a function whose message starts with `message_prefix`."""
+    return [
+        line
+        for entry in invocations(cloud, function)
+        for line in entry.data["logs"]
+        if str(line.get("message", "")).startswith(message_prefix)
+    ]
+
+
+def sns_events(cloud: LocalCloud) -> list[str]:
+    """The `event` field of every SNS notification, in order."""
+    return [json.loads(entry.data["message"])["event"] for entry in notifications(cloud)]
+
+
+def sns_messages(cloud: LocalCloud) -> list[dict[str, Any]]:
+    return [json.loads(entry.data["message"]) for entry in notifications(cloud)]
+
+
+def bus_detail_types(cloud: LocalCloud) -> list[str]:
+    """The detail-type of every event seen on the control-plane bus, in order."""
+    return [entry.text.removeprefix("event on the control-plane bus: ") for entry in entries(cloud, "bus")]
+
+
+def ledger_kinds(cloud: LocalCloud) -> Counter[str]:
+    return Counter(record["kind"] for record in ledger_records(cloud))
+
+
+def records_of(cloud: LocalCloud, kind: str) -> list[dict[str, Any]]:
+    return [record for record in ledger_records(cloud) if record["kind"] == kind]
+
+
+def ledger_time(record: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(record["at"]).replace("Z", "+00:00"))
+
+
+def pipeline_started_at(cloud: LocalCloud) -> dict[str, datetime]:
+    """Virtual start time of every SageMaker pipeline execution, by ARN."""
+    return {entry.text.rsplit(" ", 1)[-1]: entry.at for entry in entries(cloud, "pipeline")}
+
+
+def s3_put_times(cloud: LocalCloud, key_prefix: str = "") -> list[datetime]:
+    return [entry.at for entry in entries(cloud, "s3") if entry.data["key"].startswith(key_prefix)]
+
+
+def captured_s3_event(cloud: LocalCloud, key: str) -> dict[str, Any]:
+    """The exact EventBridge event that the DataArrivalRule matched for the first upload of `key`."""
+    return next(
+        entry.data["event"]
+        for entry in entries(cloud, "rule")
+        if entry.data["event"].get("source") == "aws.s3" and entry.data["event"]["detail"]["object"]["key"] == key
+    )
+
+
+def failed_invocations(cloud: LocalCloud) -> list[str]:
+    """Texts of the invocations that failed or reported failed batch items (empty when none did)."""
+    failed = []
+    for entry in entries(cloud, "lambda"):
+        response = entry.data.get("response")
+        if entry.data.get("error") or (isinstance(response, dict) and response.get("batchItemFailures")):
+            failed.append(entry.text)
+    return failed
+
+
+# -- AWS-shaped events --------------------------------------------------------------------------------------
+
+
+def iso_seconds(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pipeline_status_event(
+    pipeline_execution_arn: str,
+    status: str,
+    previous_status: str | None = "Executing",
+    at: datetime | None = None,
+    display_name: str = "external-run",
+) -> dict[str, Any]:
+    """A "SageMaker Model Building Pipeline Execution Status Change" event as AWS documents it."""
+    pipeline_arn = pipeline_execution_arn.split("/execution/", 1)[0]
+    moment = iso_seconds(at or datetime(2026, 11, 27, 9, 10, tzinfo=UTC))
+    detail: dict[str, Any] = {
+        "pipelineExecutionDisplayName": display_name,
+        "currentPipelineExecutionStatus": status,
+        "executionStartTime": "2026-11-27T09:00:00Z",
+        "pipelineArn": pipeline_arn,
+        "pipelineExecutionArn": pipeline_execution_arn,
+    }
+    if previous_status is not None:
+        detail["previousPipelineExecutionStatus"] = previous_status
+    if status in {"Succeeded", "Failed", "Stopped"}:
+        detail["executionEndTime"] = moment
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": PIPELINE_STATUS_CHANGE,
+        "source": "aws.sagemaker",
+        "account": ACCOUNT_ID,
+        "time": moment,
+        "region": REGION,
+        "resources": [pipeline_arn, pipeline_execution_arn],
+        "detail": detail,
+    }
+
+
+def s3_object_created_event(bucket: str, key: str | None, time: str | float = "2026-11-27T09:00:51Z") -> dict[str, Any]:
+    """An "Object Created" event of the data bucket; `key=None` leaves out `detail.object` (malformed)."""
+    detail: dict[str, Any] = {
+        "version": "0",
+        "bucket": {"name": bucket},
+        "request-id": "CB5KLP9LTG7TCF7P",
+        "requester": ACCOUNT_ID,
+        "source-ip-address": "10.24.8.17",
+        "reason": "PutObject",
+    }
+    if key is not None:
+        detail["object"] = {"key": key, "size": 0, "etag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0A"}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT_ID,
+        "time": time,
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": detail,
+    }

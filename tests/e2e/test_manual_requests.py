@@ -1,0 +1,162 @@
+"""Operators' StartExecution on the retrain state machine: bad requests are rejected clearly, repeats are safe."""
+
+import json
+from typing import Any
+
+import pytest
+
+from controlplane.naming import pipeline_display_name
+from localcloud.cloud import LocalCloud
+from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
+from tests.e2e.support import (
+    RETRAIN,
+    ROOT,
+    SUCCEEDED_STATES,
+    bus_detail_types,
+    failed_invocations,
+    records_of,
+    sns_events,
+)
+
+REJECTED_STATES = ["Prepare", "RecordRejection", "Rejected"]
+DATASET = "datasets/churn/2026-11-27/"
+
+
+def start(cloud: LocalCloud, name: str, request: Any) -> None:
+    cloud.client("stepfunctions").start_execution(
+        stateMachineArn=cloud.state_machine_arn(RETRAIN), name=name, input=json.dumps(request)
+    )
+    cloud.settle()
+
+
+def valid_request(cloud: LocalCloud, **changes: Any) -> dict[str, Any]:
+    request = {"model": "churn", "dataset_uri": f"s3://{cloud.data_bucket}/{DATASET}", "reason": "manual: retrain"}
+    return {**request, **changes}
+
+
+def without(request: dict[str, Any], field: str) -> dict[str, Any]:
+    return {key: value for key, value in request.items() if key != field}
+
+
+# Each case: how to build the request, what the cause must contain, the model recorded in the ledger.
+INVALID_REQUESTS = {
+    "unknown-model": (
+        lambda cloud: valid_request(cloud, model="churm"),
+        ["Model 'churm' is not configured", "known models: churn, fraud", "Add it under models:"],
+        "churm",
+    ),
+    "http-uri": (
+        lambda cloud: valid_request(cloud, dataset_uri="http://example.com/datasets/churn/2026-11-27/"),
+        ["dataset_uri", "'http://example.com/datasets/churn/2026-11-27/' is not an S3 URI", "s3://<bucket>/"],
+        "churn",
+    ),
+    "bare-s3-scheme": (
+        lambda cloud: valid_request(cloud, dataset_uri="s3://"),
+        ["dataset_uri", "'s3://' is not an S3 URI", "write it as s3://<bucket>/"],
+        "churn",
+    ),
+    "missing-reason": (
+        lambda cloud: without(valid_request(cloud), "reason"),
+        ["reason", "required"],
+        "churn",
+    ),
+    "unknown-field": (
+        lambda cloud: valid_request(cloud, colour="red"),
+        ["colour", "unknown field; remove it"],
+        "churn",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(INVALID_REQUESTS))
+def test_invalid_manual_request_is_rejected_with_what_to_fix(cloud: LocalCloud, case: str) -> None:
+    build, cause_fragments, ledger_model = INVALID_REQUESTS[case]
+    request = build(cloud)
+    start(cloud, f"manual-{case}", request)
+
+    outcome = execution_outcomes(cloud)[f"manual-{case}"]
+    assert outcome["status"] == "FAILED"
+    assert outcome["error"] == "InvalidRequest"
+    assert outcome["states"] == REJECTED_STATES
+    for fragment in cause_fragments:
+        assert fragment in outcome["cause"]
+    [rejected] = ledger_records(cloud)
+    assert rejected["kind"] == "RequestRejected"
+    assert rejected["status"] == "Rejected"
+    assert rejected["model"] == ledger_model
+    assert rejected["reason"] == outcome["cause"]
+    assert json.loads(rejected["details"]["request"]) == request
+    assert pipeline_executions(cloud) == []
+    assert sns_events(cloud) == ["Training Request Rejected"]
+    assert bus_detail_types(cloud) == ["Training Request Rejected"]
+    assert not any(dead_letters(cloud).values())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG (statemachines/retrain.asl.json Prepare): an execution input that is a JSON list never reaches "
+        "retrain.prepare's 'expected a JSON object' check as InvalidRequest: applying the Catch's "
+        "ResultPath '$.error' (and '$.plan') to a list input fails, so the execution ends FAILED with "
+        "States.Runtime ('list indices must be integers or slices, not str'), no RequestRejected record and "
+        "no notification. Prepare needs an InputPath/ResultPath that does not write into the raw input."
+    ),
+)
+def test_manual_request_that_is_not_an_object_is_rejected(cloud: LocalCloud) -> None:
+    request = [valid_request(cloud)]
+    start(cloud, "manual-list", request)
+
+    outcome = execution_outcomes(cloud)["manual-list"]
+    assert outcome["status"] == "FAILED"
+    assert outcome["error"] == "InvalidRequest"
+    assert "expected a JSON object" in outcome["cause"]
+    assert [record["kind"] for record in ledger_records(cloud)] == ["RequestRejected"]
+    assert pipeline_executions(cloud) == []
+    assert sns_events(cloud) == ["Training Request Rejected"]
+
+
+def test_repeated_manual_request_reuses_the_pipeline_execution(cloud: LocalCloud) -> None:
+    request = json.loads((ROOT / "events" / "manual-retrain.json").read_text(encoding="utf-8"))
+    assert request["run_key"] == "feature-fix-1"
+    assert request["dataset_uri"] == f"s3://{cloud.data_bucket}/{DATASET}"
+    start(cloud, "manual-first", request)
+    start(cloud, "manual-again", request)  # a new execution name, the same run (same run_key)
+
+    [run] = pipeline_executions(cloud)
+    assert run["status"] == "Succeeded"
+    assert run["display_name"] == pipeline_display_name("churn", request["dataset_uri"], "feature-fix-1")
+    outcomes = execution_outcomes(cloud)
+    assert set(outcomes) == {"manual-first", "manual-again"}
+    # The second execution gets the first pipeline execution back (same ClientRequestToken), finds it already
+    # Succeeded, and ends at once with its outcome.
+    assert outcomes["manual-first"]["status"] == outcomes["manual-again"]["status"] == "SUCCEEDED"
+    assert outcomes["manual-first"]["states"] == outcomes["manual-again"]["states"] == SUCCEEDED_STATES
+    records = ledger_records(cloud)
+    assert {record.get("pipeline_execution_arn") for record in records} == {run["arn"]}
+    assert {record["kind"] for record in records} == {"TrainingStarted", "TrainingSucceeded"}
+    assert {record["execution_arn"].rsplit(":", 1)[-1] for record in records_of(cloud, "TrainingSucceeded")} == {
+        "manual-first",
+        "manual-again",
+    }
+    assert failed_invocations(cloud) == []
+    assert not any(dead_letters(cloud).values())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG (controlplane/retrain.py record_started/record_outcome): audit records are keyed on the Step Functions "
+        "execution name, not on the run (model, dataset, run_key), so repeating a manual request that SageMaker "
+        "answers with the existing pipeline execution (same ClientRequestToken) writes a second TrainingStarted "
+        "and TrainingSucceeded for that old pipeline execution and notifies operators 'Training Started' again "
+        "although nothing started."
+    ),
+)
+def test_repeated_manual_request_does_not_announce_a_second_training(cloud: LocalCloud) -> None:
+    request = valid_request(cloud, run_key="feature-fix-1")
+    start(cloud, "manual-first", request)
+    start(cloud, "manual-again", request)
+
+    assert len(pipeline_executions(cloud)) == 1
+    assert [record["kind"] for record in records_of(cloud, "TrainingStarted")] == ["TrainingStarted"]
+    assert sns_events(cloud).count("Training Started") == 1
