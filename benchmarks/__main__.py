@@ -128,6 +128,7 @@ def ingress_table(results: list[dict[str, Any]]) -> str:
         row("  records redelivered (batchItemFailures)", lambda r: r["ingress_failed_records"]),
         row("  invocation errors", lambda r: r["ingress_invocation_errors"]),
         row("dead letters", lambda r: _counts(r["dead_letters"])),
+        row("handler stdout lines (EMF flushes)", lambda r: r.get("handler_stdout_lines", "-")),
         row("enqueue s (put -> rule -> SQS)", lambda r: f"{r['seconds']['enqueue']:.2f}"),
         row("drain s (SQS -> Lambda, in the stream)", lambda r: f"{r['seconds']['drain']:.2f}"),
         row("final settle s (workflow to its end)", lambda r: f"{r['seconds']['final_settle']:.2f}"),
@@ -209,9 +210,6 @@ def notes(report: dict[str, Any]) -> list[str]:
         "Numbers are wall-clock on this machine; nothing is asserted about time. Load average at start: "
         + ", ".join(str(load) for load in report["host"]["load_average_at_start"])
         + f" on {report['host']['cpus']} CPUs.",
-        "put_event path: each event is AWS-shaped but handed to LocalCloud.put_event with `time` in epoch seconds, "
-        "because moto's SQS target calls float(event['time']) and fails on AWS's ISO-8601 time (the local cloud's "
-        "S3 path does the same); DataIngressFunction still receives ISO-8601.",
     ]
     settle_every = next((r["settle_every"] for r in report["ingress"] if "error" not in r), None)
     if settle_every:

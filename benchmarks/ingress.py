@@ -10,8 +10,10 @@ process's max RSS belongs to one scenario; this module prints one JSON object on
 """
 
 import argparse
+import contextlib
 import cProfile
 import hashlib
+import io
 import json
 import logging
 import pstats
@@ -92,15 +94,16 @@ def object_created_event(
     }
 
 
-def as_moto_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The event with `time` in epoch seconds, the shape moto keeps internally.
+class LineCounter(io.TextIOBase):
+    """Stands in for stdout while handlers run: Powertools prints an EMF blob there whenever a metric reaches
+    100 values in one invocation (even with POWERTOOLS_METRICS_DISABLED), which would mix with the result."""
 
-    `LocalCloud.put_event` hands the event to moto unchanged, and moto's SQS target (`_send_to_sqs_queue` in
-    moto/events/models.py) calls `float(event["time"])`: the ISO-8601 time AWS sends raises ValueError there.
-    The local cloud's own S3 path hands moto epoch seconds too, and moto writes ISO-8601 back into the SQS
-    message, so DataIngressFunction receives the AWS shape either way.
-    """
-    return {**event, "time": datetime.fromisoformat(event["time"]).timestamp()}
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        return len(text)
 
 
 def max_rss_bytes() -> int:
@@ -223,7 +226,7 @@ def run(
         def put_event(index: int) -> None:
             key = dataset.key(index, events)
             event = object_created_event(bucket, key, index + 1, cloud.clock.now(), ACCOUNT_ID, REGION)
-            cloud.put_event(as_moto_event(event))
+            cloud.put_event(event)
 
         def put_object(index: int) -> None:
             cloud.put_object(dataset.key(index, events), b"rows")
@@ -292,16 +295,19 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("moto").setLevel(logging.CRITICAL)  # moto logs every Fail state as an error
-    result = run(
-        arguments.dataset,
-        arguments.events,
-        path=arguments.path,
-        settle_every=arguments.settle_every,
-        events_per_virtual_second=arguments.events_per_virtual_second,
-        trace_memory=arguments.tracemalloc,
-        profile=arguments.profile,
-        progress=arguments.progress,
-    )
+    handler_stdout = LineCounter()
+    with contextlib.redirect_stdout(handler_stdout):
+        result = run(
+            arguments.dataset,
+            arguments.events,
+            path=arguments.path,
+            settle_every=arguments.settle_every,
+            events_per_virtual_second=arguments.events_per_virtual_second,
+            trace_memory=arguments.tracemalloc,
+            profile=arguments.profile,
+            progress=arguments.progress,
+        )
+    result["handler_stdout_lines"] = handler_stdout.lines
     print(json.dumps(result))
     return 0
 

@@ -716,7 +716,9 @@ class LocalCloud:
             handler = self._load_handler(function)
             from controlplane.observability import logger, metrics  # noqa: PLC0415 - after the function's environment
 
+            # Logger and Metrics are process-wide here and may predate this function's environment.
             logger.append_keys(service=function.environment.get("POWERTOOLS_SERVICE_NAME", function.name))
+            metrics.namespace = function.environment.get("POWERTOOLS_METRICS_NAMESPACE", "LocalCloud")
             logger.setLevel(logging.DEBUG)
             logger.registered_handler.setStream(self._log_capture)  # type: ignore[attr-defined]
             self._log_capture.lines = []

@@ -11,17 +11,8 @@ from typing import Any
 import pytest
 
 from controlplane.config import load_config
-from controlplane.observability import metrics
 from localcloud.cloud import LocalCloud
 from tests.e2e.support import write_config
-
-
-@pytest.fixture(autouse=True)
-def fresh_metric_set() -> None:
-    """Powertools metrics live in one process-wide object that the local cloud never flushes (metrics are
-    disabled there); start each test from an empty set, as a fresh Lambda process would, so that no test
-    depends on how many metrics the tests before it added (see the xfail about the 100th metric)."""
-    metrics.clear_metrics()
 
 
 @pytest.fixture

@@ -18,12 +18,14 @@ PIPELINE_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Cha
 
 # The path every dataset of a marker-mode model takes when its pipeline succeeds.
 SUCCEEDED_STATES = [
+    "ReceiveRequest",
     "Prepare",
     "NeedsQuietPeriod",
     "AcquireSlot",
     "SlotDecision",
     "StartPipeline",
     "RecordStarted",
+    "AlreadyRunning",
     "WaitForPipeline",
     "RecordOutcome",
     "TrainingSucceeded",

@@ -57,7 +57,14 @@ def test_skip_records_the_second_dataset_and_starts_no_pipeline(cloud_with_model
     assert outcomes[first]["status"] == "SUCCEEDED"
     assert outcomes[first]["states"] == SUCCEEDED_STATES
     assert outcomes[second]["status"] == "SUCCEEDED"
-    assert outcomes[second]["states"] == ["Prepare", "NeedsQuietPeriod", "AcquireSlot", "SlotDecision", "RecordSkipped"]
+    assert outcomes[second]["states"] == [
+        "ReceiveRequest",
+        "Prepare",
+        "NeedsQuietPeriod",
+        "AcquireSlot",
+        "SlotDecision",
+        "RecordSkipped",
+    ]
     [skipped] = records_of(cloud, "TrainingSkipped")
     assert skipped["execution_arn"].endswith(f":{second}")
     assert skipped["status"] == "Skipped"
@@ -84,14 +91,15 @@ def test_queue_starts_the_second_dataset_after_the_first_ends(cloud_with_models:
     outcomes = execution_outcomes(cloud)
     assert outcomes[first]["states"] == SUCCEEDED_STATES
     assert outcomes[second]["status"] == "SUCCEEDED"
-    assert outcomes[second]["states"][:5] == [
+    assert outcomes[second]["states"][:6] == [
+        "ReceiveRequest",
         "Prepare",
         "NeedsQuietPeriod",
         "AcquireSlot",
         "SlotDecision",
         "WaitForSlot",
     ]
-    assert outcomes[second]["states"][-6:] == SUCCEEDED_STATES[-6:]
+    assert outcomes[second]["states"][-7:] == SUCCEEDED_STATES[-7:]
     intervals = training_intervals(cloud)
     first_start, first_end = intervals[first]
     second_start, second_end = intervals[second]

@@ -18,7 +18,7 @@ from tests.e2e.support import (
     sns_events,
 )
 
-REJECTED_STATES = ["Prepare", "RecordRejection", "Rejected"]
+REJECTED_STATES = ["ReceiveRequest", "Prepare", "RecordRejection", "Rejected"]
 DATASET = "datasets/churn/2026-11-27/"
 
 
@@ -92,16 +92,6 @@ def test_invalid_manual_request_is_rejected_with_what_to_fix(cloud: LocalCloud, 
     assert not any(dead_letters(cloud).values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (statemachines/retrain.asl.json Prepare): an execution input that is a JSON list never reaches "
-        "retrain.prepare's 'expected a JSON object' check as InvalidRequest: applying the Catch's "
-        "ResultPath '$.error' (and '$.plan') to a list input fails, so the execution ends FAILED with "
-        "States.Runtime ('list indices must be integers or slices, not str'), no RequestRejected record and "
-        "no notification. Prepare needs an InputPath/ResultPath that does not write into the raw input."
-    ),
-)
 def test_manual_request_that_is_not_an_object_is_rejected(cloud: LocalCloud) -> None:
     request = [valid_request(cloud)]
     start(cloud, "manual-list", request)
@@ -127,31 +117,21 @@ def test_repeated_manual_request_reuses_the_pipeline_execution(cloud: LocalCloud
     assert run["display_name"] == pipeline_display_name("churn", request["dataset_uri"], "feature-fix-1")
     outcomes = execution_outcomes(cloud)
     assert set(outcomes) == {"manual-first", "manual-again"}
-    # The second execution gets the first pipeline execution back (same ClientRequestToken), finds it already
-    # Succeeded, and ends at once with its outcome.
+    # The second execution gets the first pipeline execution back (same ClientRequestToken), sees that another
+    # execution owns that run, records the duplicate and ends quietly.
     assert outcomes["manual-first"]["status"] == outcomes["manual-again"]["status"] == "SUCCEEDED"
-    assert outcomes["manual-first"]["states"] == outcomes["manual-again"]["states"] == SUCCEEDED_STATES
+    assert outcomes["manual-first"]["states"] == SUCCEEDED_STATES
+    assert outcomes["manual-again"]["states"][-3:] == ["RecordStarted", "AlreadyRunning", "SameRunAsAnother"]
     records = ledger_records(cloud)
     assert {record.get("pipeline_execution_arn") for record in records} == {run["arn"]}
-    assert {record["kind"] for record in records} == {"TrainingStarted", "TrainingSucceeded"}
-    assert {record["execution_arn"].rsplit(":", 1)[-1] for record in records_of(cloud, "TrainingSucceeded")} == {
-        "manual-first",
-        "manual-again",
-    }
+    assert sorted(record["kind"] for record in records) == ["DuplicateRequest", "TrainingStarted", "TrainingSucceeded"]
+    (duplicate,) = records_of(cloud, "DuplicateRequest")
+    assert duplicate["execution_arn"].endswith(":manual-again")
+    assert "manual-first" in duplicate["reason"]
     assert failed_invocations(cloud) == []
     assert not any(dead_letters(cloud).values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (controlplane/retrain.py record_started/record_outcome): audit records are keyed on the Step Functions "
-        "execution name, not on the run (model, dataset, run_key), so repeating a manual request that SageMaker "
-        "answers with the existing pipeline execution (same ClientRequestToken) writes a second TrainingStarted "
-        "and TrainingSucceeded for that old pipeline execution and notifies operators 'Training Started' again "
-        "although nothing started."
-    ),
-)
 def test_repeated_manual_request_does_not_announce_a_second_training(cloud: LocalCloud) -> None:
     request = valid_request(cloud, run_key="feature-fix-1")
     start(cloud, "manual-first", request)
