@@ -2,7 +2,9 @@
 
 The story: a bulk upload with a completion marker trains once (a duplicate event changes nothing); a dataset
 that trickles in trains once after its quiet period; a failing pipeline is reported; an operator's bad request
-is rejected with a clear reason, and a deliberate re-run on the same data trains again. The verdict checks it.
+is rejected with a clear reason, and a deliberate re-run on the same data trains again. Then the trained model
+is registered and approved, deployed to staging with a canary, promoted to prod after baking, and a second
+version whose canary trips an alarm is rolled back. The verdict checks it all.
 """
 
 import json
@@ -14,6 +16,10 @@ from localcloud import extensions
 from localcloud.cloud import LocalCloud, TimelineEntry
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
 
+_SHOWN_LOG_MESSAGES = {
+    "Object ignored", "Object recorded", "Retrain workflow started", "Retrain workflow already started",
+    "Model package change handled", "Endpoint status handled",
+}  # fmt: skip
 _KIND_LABEL = {
     "s3": "S3", "rule": "EventBridge", "lambda": "Lambda", "execution": "StepFunctions", "pipeline": "SageMaker",
     "sns": "SNS", "bus": "Bus", "dlq": "DLQ", "deploy": "LocalCloud", "seed": "LocalCloud", "operator": "Operator",
@@ -29,12 +35,7 @@ def _print_entry(entry: TimelineEntry, start: Any, out: TextIO) -> None:
         return
     out.write(f"{stamp}  {_KIND_LABEL.get(entry.kind, entry.kind):<13} {entry.text}\n")
     for line in entry.data.get("logs", []):
-        if line.get("message") in {
-            "Object ignored",
-            "Object recorded",
-            "Retrain workflow started",
-            "Retrain workflow already started",
-        }:
+        if line.get("message") in _SHOWN_LOG_MESSAGES:
             reason = line.get("reason") or line.get("dataset_uri") or ""
             out.write(f"{'':24}{line['message']}: {reason}\n")
 
@@ -92,6 +93,70 @@ def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
     cloud.record("operator", f"start-execution --input '{json.dumps(rerun)}'")
     sfn.start_execution(stateMachineArn=retrain, name="manual-rerun-features-v2", input=json.dumps(rerun))
     cloud.advance(15 * 60)
+    deployment_story(cloud)
+
+
+def register_model_version(cloud: LocalCloud, auc: float) -> str:
+    """What the training pipeline's RegisterModel step does: a package with its evaluation metrics."""
+    key = f"controlplane/evaluations/churn-auc-{auc}.json"
+    statistics = {"binary_classification_metrics": {"auc": {"value": auc}}}
+    cloud.client("s3").put_object(Bucket=cloud.data_bucket, Key=key, Body=json.dumps(statistics).encode())
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:latest"
+    return str(
+        cloud.client("sagemaker").create_model_package(
+            ModelPackageGroupName="churn-models",
+            InferenceSpecification={
+                "Containers": [{"Image": image}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            ModelMetrics={
+                "ModelQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{cloud.data_bucket}/{key}"}
+                }
+            },
+            ModelApprovalStatus="PendingManualApproval",
+        )["ModelPackageArn"]
+    )
+
+
+def deployment_story(cloud: LocalCloud) -> None:
+    sagemaker = cloud.client("sagemaker")
+    deploy = cloud.state_machine_arn("DeployStateMachine")
+    cloud.record("story", "The churn model's version 1 (AUC 0.91) is registered and approved in the Model Registry")
+    version_1 = register_model_version(cloud, 0.91)
+    cloud.settle()
+    cloud.record("operator", f"update-model-package --model-package-arn {version_1} --model-approval-status Approved")
+    sagemaker.update_model_package(ModelPackageArn=version_1, ModelApprovalStatus="Approved")
+    cloud.advance(10 * 60)
+
+    cloud.record("story", "A metadata edit of the approved version 1 must not redeploy it")
+    sagemaker.update_model_package(ModelPackageArn=version_1, CustomerMetadataProperties={"owner": "churn-team"})
+    cloud.settle()
+
+    cloud.record("story", "After 30 minutes of baking in staging, an operator promotes version 1 to prod")
+    cloud.advance(25 * 60)
+    promotion = {"model_package_arn": version_1, "stage": "prod", "requested_by": "alice"}
+    cloud.record("operator", f"start-execution (deploy) --input '{json.dumps(promotion)}'")
+    cloud.client("stepfunctions").start_execution(
+        stateMachineArn=deploy, name="promote-churn-v1-prod", input=json.dumps(promotion)
+    )
+    cloud.advance(15 * 60)
+
+    cloud.record("story", "Version 2 (AUC 0.92) is approved; its canary trips the 5xx alarm and SageMaker rolls back")
+    extensions.set_endpoint_outcome(
+        "churn-staging", "rollback", failure_reason="Alarm churn-staging-5xx-errors went to ALARM during baking"
+    )
+    version_2 = register_model_version(cloud, 0.92)
+    sagemaker.update_model_package(ModelPackageArn=version_2, ModelApprovalStatus="Approved")
+    cloud.advance(20 * 60)
+
+
+def _serving_config(cloud: LocalCloud, endpoint: str) -> str | None:
+    try:
+        return str(cloud.client("sagemaker").describe_endpoint(EndpointName=endpoint)["EndpointConfigName"])
+    except cloud.client("sagemaker").exceptions.ClientError:
+        return None
 
 
 def verdict(cloud: LocalCloud) -> list[str]:
@@ -109,8 +174,13 @@ def verdict(cloud: LocalCloud) -> list[str]:
         ),
     ]
     outcomes = execution_outcomes(cloud)
-    statuses = sorted(outcome["status"] for outcome in outcomes.values())
-    expect.append((statuses == ["FAILED", "FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], f"executions {statuses}"))
+    retrain = sorted(o["status"] for o in outcomes.values() if o["state_machine"] == "RetrainStateMachine")
+    expect.append((retrain == ["FAILED", "FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], f"retrain executions {retrain}"))
+    deployments = sorted(o["status"] for o in outcomes.values() if o["state_machine"] == "DeployStateMachine")
+    expect.append((deployments == ["FAILED", "SUCCEEDED", "SUCCEEDED"], f"deploy executions {deployments}"))
+    staging, prod = _serving_config(cloud, "churn-staging") or "", _serving_config(cloud, "churn-prod") or ""
+    expect.append((staging.startswith("churn-staging-v1-"), f"churn-staging serves {staging or 'nothing'}, not v1"))
+    expect.append((prod.startswith("churn-prod-v1-"), f"churn-prod serves {prod or 'nothing'}, not v1"))
     rejected = outcomes.get("manual-typo", {})
     expect.append(
         (
@@ -123,6 +193,8 @@ def verdict(cloud: LocalCloud) -> list[str]:
         (kinds.count("TrainingSucceeded") == 3, f"ledger has {kinds.count('TrainingSucceeded')} TrainingSucceeded")
     )
     expect.append((kinds.count("TrainingFailed") == 1, f"ledger has {kinds.count('TrainingFailed')} TrainingFailed"))
+    expect.append((kinds.count("DeploymentSucceeded") == 2, f"ledger has {kinds.count('DeploymentSucceeded')} deployments"))
+    expect.append((kinds.count("DeploymentRolledBack") == 1, "version 2's rollback is not in the ledger"))
     letters = dead_letters(cloud)
     expect.append((not any(letters.values()), f"dead letters: {letters}"))
     return [message for ok, message in expect if not ok]
@@ -150,6 +222,7 @@ def run_demo(out: TextIO, story: Callable[[LocalCloud, ControlPlaneConfig], None
         return 1
     out.write(
         "\nVERDICT: OK - 3 datasets and 1 deliberate re-run gave exactly 4 pipeline executions; duplicates, "
-        "ignored objects and a bad request started nothing; every outcome is in the ledger and was announced.\n"
+        "ignored objects and a bad request started nothing; version 1 serves staging and prod, version 2 was "
+        "rolled back after its canary alarm; every outcome is in the ledger and was announced.\n"
     )
     return 0

@@ -65,7 +65,7 @@ def test_approval_deploys_that_exact_version_to_the_first_stage(world):
     assert request == {
         "model_package_arn": package_arn(7),
         "stage": "staging",
-        "reason": "approved in the Model Registry",
+        "reason": "version 7 approved in the Model Registry",
     }
 
 

@@ -172,7 +172,11 @@ def on_model_package_change(
     if detail.approval_status == "Approved":
         stage = model.deployment.stages[0]
         name = deploy_execution_name(stage.name, model.name, detail.arn)
-        request = DeployRequest(model_package_arn=detail.arn, stage=stage.name)
+        request = DeployRequest(
+            model_package_arn=detail.arn,
+            stage=stage.name,
+            reason=f"version {detail.version} approved in the Model Registry",
+        )
         result = workflows.start_deploy(name, request.model_dump(exclude_none=True))
         action: Literal["deploy_started", "already_started"] = (
             "deploy_started" if result.outcome == "started" else "already_started"
@@ -345,8 +349,9 @@ def prepare(
     _check_promotion(model, stage, package, ledger)
     fingerprint = f"{stage.instance_type}:{stage.initial_instance_count}:{stage.variant_name}"
     config_name = f"{stage.endpoint_name[:40]}-v{package.version}-{_digest(package.arn, fingerprint)}"
+    reason = request.reason or f"deployment to '{stage.name}' requested by {request.requested_by or 'an operator'}"
     return _plan(
-        "deploy", model, stage, package.arn, config_name, request.reason, execution_name,
+        "deploy", model, stage, package.arn, config_name, reason, execution_name,
         requested_by=request.requested_by, approved_by=package.approved_by,
     )  # fmt: skip
 

@@ -195,7 +195,7 @@ class DeployRequest(BaseModel):
     model_package_arn: Annotated[str, Field(pattern=_PACKAGE_ARN)]
     stage: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")] | None = None
     requested_by: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    reason: Annotated[str, Field(min_length=1, max_length=256)] = "approved in the Model Registry"
+    reason: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
 
 class RollbackRequest(BaseModel):

@@ -16,7 +16,9 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | stage deployment| PACKAGE#<package arn>       | STAGE#<stage> |
 """
 
+import json
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -35,6 +37,15 @@ _AUDIT_FIELDS = ("dataset_uri", "event_id", "execution_arn", "pipeline_execution
 
 def _is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _to_item_value(value: Any) -> Any:
+    """DynamoDB takes Decimal, not float."""
+    return json.loads(json.dumps(value, default=str), parse_float=Decimal)
+
+
+def _from_item_value(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=lambda number: int(number) if number % 1 == 0 else float(number)))
 
 
 def _time(value: Any) -> datetime:
@@ -94,7 +105,7 @@ class DynamoDbLedger:
         if record.dataset_uri:
             item["by_dataset"] = f"DATASET#{record.dataset_uri}"
         if record.details:
-            item["details"] = record.details
+            item["details"] = _to_item_value(record.details)
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
         except ClientError as error:
@@ -300,6 +311,6 @@ class DynamoDbLedger:
             model=str(item["model"]),
             reason=str(item["reason"]),
             at=_time(item["at"]),
-            details=dict(item.get("details", {})),
+            details=_from_item_value(item.get("details", {})),
             **{name: str(item[name]) for name in _AUDIT_FIELDS if item.get(name) is not None},
         )
