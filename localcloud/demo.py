@@ -175,7 +175,9 @@ def verdict(cloud: LocalCloud) -> list[str]:
     ]
     outcomes = execution_outcomes(cloud)
     retrain = sorted(o["status"] for o in outcomes.values() if o["state_machine"] == "RetrainStateMachine")
-    expect.append((retrain == ["FAILED", "FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], f"retrain executions {retrain}"))
+    expect.append(
+        (retrain == ["FAILED", "FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], f"retrain executions {retrain}")
+    )
     deployments = sorted(o["status"] for o in outcomes.values() if o["state_machine"] == "DeployStateMachine")
     expect.append((deployments == ["FAILED", "SUCCEEDED", "SUCCEEDED"], f"deploy executions {deployments}"))
     staging, prod = _serving_config(cloud, "churn-staging") or "", _serving_config(cloud, "churn-prod") or ""
@@ -193,7 +195,9 @@ def verdict(cloud: LocalCloud) -> list[str]:
         (kinds.count("TrainingSucceeded") == 3, f"ledger has {kinds.count('TrainingSucceeded')} TrainingSucceeded")
     )
     expect.append((kinds.count("TrainingFailed") == 1, f"ledger has {kinds.count('TrainingFailed')} TrainingFailed"))
-    expect.append((kinds.count("DeploymentSucceeded") == 2, f"ledger has {kinds.count('DeploymentSucceeded')} deployments"))
+    expect.append(
+        (kinds.count("DeploymentSucceeded") == 2, f"ledger has {kinds.count('DeploymentSucceeded')} deployments")
+    )
     expect.append((kinds.count("DeploymentRolledBack") == 1, "version 2's rollback is not in the ledger"))
     letters = dead_letters(cloud)
     expect.append((not any(letters.values()), f"dead letters: {letters}"))
