@@ -103,6 +103,13 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "none"
 
 
+def _settle_every(result: dict[str, Any]) -> str:
+    if not result["settle_every"]:
+        return "never (one burst)"
+    same = " (= BatchSize)" if result["settle_every"] == result["batch_size"] else ""
+    return f"{result['settle_every']}{same}"
+
+
 def ingress_table(results: list[dict[str, Any]]) -> str:
     ok = [result for result in results if "error" not in result]
     if not ok:
@@ -120,7 +127,7 @@ def ingress_table(results: list[dict[str, Any]]) -> str:
         row("path", lambda r: r["path"]),
         row("events (S3 Object Created)", lambda r: f"{r['events']:,}"),
         row("  matched by the ingress rule", lambda r: f"{r['s3_events_matched']:,}"),
-        row("settle every N events", lambda r: r["settle_every"] or "never (one burst)"),
+        row("settle every N events", _settle_every),
         row("pipeline executions started", executions),
         row("retrain executions", lambda r: _counts(r["retrain_executions"])),
         row("DataIngressFunction invocations", lambda r: f"{r['ingress_invocations']:,}"),
@@ -199,7 +206,11 @@ def profile_table(result: dict[str, Any]) -> str:
         ]
         header = [f"cProfile, churn, {result['events']:,} events, top 10 by {title}", "calls", "cum s", "own s"]
         blocks.append(_table(header, rows))
-    return "\n\n".join(blocks)
+    caveat = (
+        "(cProfile of Python 3.12+ sees every thread, moto's Step Functions workers included, so cumulative "
+        "times can add up to more than the wall time; a profiled run is slower than the unprofiled one.)"
+    )
+    return "\n\n".join([*blocks, caveat])
 
 
 # ----------------------------------------------------------------------------------------------------- main

@@ -91,8 +91,11 @@ def measure(runs: int = 7) -> dict[str, Any]:
     for probe in measured:
         _, completed = _run_once(probe, environment)
         if completed.returncode != 0:
-            last_lines = completed.stderr.strip().splitlines()[-3:]
-            errors[probe.label] = " | ".join(last_lines) or f"exit status {completed.returncode}"
+            lines = [line.strip() for line in completed.stderr.strip().splitlines()]
+            frames = [line for line in lines if line.startswith('File "')]
+            frames = [frame for frame in frames if str(ROOT) in frame] or frames  # the project's own frame first
+            where = f" ({frames[-1]})" if frames else ""
+            errors[probe.label] = f"{lines[-1]}{where}" if lines else f"exit status {completed.returncode}"
     timings: dict[str, list[float]] = {probe.label: [] for probe in measured if probe.label not in errors}
     for _ in range(runs):
         for probe in measured:

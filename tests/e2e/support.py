@@ -203,3 +203,135 @@ def s3_object_created_event(bucket: str, key: str | None, time: str | float = "2
         "resources": [f"arn:aws:s3:::{bucket}"],
         "detail": detail,
     }
+
+
+# -- model registry and deployments -------------------------------------------------------------------------
+
+DEPLOY = "DeployStateMachine"
+CHURN_GROUP = "churn-models"
+MODEL_IMAGE = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/churn:1"
+
+
+def register_model_package(cloud: LocalCloud, auc: float, group: str = CHURN_GROUP) -> str:
+    """A new version in `group`, PendingManualApproval, whose registered ModelQuality statistics (a JSON document
+    in the data bucket, under the control plane's own output prefix) say AUC = `auc`. Returns its ARN."""
+    key = f"controlplane/evaluations/{group}/{uuid.uuid4().hex}/statistics.json"
+    statistics = {"binary_classification_metrics": {"auc": {"value": auc}}}
+    cloud.client("s3").put_object(Bucket=cloud.data_bucket, Key=key, Body=json.dumps(statistics).encode())
+    return str(
+        cloud.client("sagemaker").create_model_package(
+            ModelPackageGroupName=group,
+            InferenceSpecification={
+                "Containers": [{"Image": MODEL_IMAGE}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            ModelMetrics={
+                "ModelQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{cloud.data_bucket}/{key}"}
+                }
+            },
+            ModelApprovalStatus="PendingManualApproval",
+        )["ModelPackageArn"]
+    )
+
+
+def set_approval(cloud: LocalCloud, package_arn: str, status: str = "Approved") -> None:
+    """UpdateModelPackage with only ModelApprovalStatus, as a reviewer does in the Model Registry (no settle)."""
+    cloud.client("sagemaker").update_model_package(ModelPackageArn=package_arn, ModelApprovalStatus=status)
+
+
+def approve(cloud: LocalCloud, package_arn: str) -> None:
+    """Approve the version and let everything it starts run to its end on the virtual clock."""
+    set_approval(cloud, package_arn, "Approved")
+    cloud.settle()
+
+
+def deploy_new_version(cloud: LocalCloud, auc: float) -> str:
+    """Register a version and approve it; returns its ARN once its deployment ended (however it ended)."""
+    package_arn = register_model_package(cloud, auc)
+    cloud.settle()
+    approve(cloud, package_arn)
+    return package_arn
+
+
+def start_deploy(cloud: LocalCloud, name: str, request: Any) -> None:
+    """An operator's StartExecution on the deploy state machine (deploy, promote or roll back), run to its end."""
+    cloud.client("stepfunctions").start_execution(
+        stateMachineArn=cloud.state_machine_arn(DEPLOY), name=name, input=json.dumps(request)
+    )
+    cloud.settle()
+
+
+def deployment_model(stages: list[dict[str, Any]], gate: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The marker-mode churn model with this `deployment:` section (group churn-models)."""
+    deployment: dict[str, Any] = {"stages": stages}
+    if gate is not None:
+        deployment["gate"] = gate
+    return {**marker_model(), "deployment": deployment}
+
+
+def _ledger_item(cloud: LocalCloud, pk: str, sk: str) -> dict[str, Any] | None:
+    from boto3.dynamodb.types import TypeDeserializer  # noqa: PLC0415
+
+    raw = cloud.client("dynamodb").get_item(
+        TableName=cloud.ledger_table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+    )
+    if "Item" not in raw:
+        return None
+    deserializer = TypeDeserializer()
+    return {key: deserializer.deserialize(value) for key, value in raw["Item"].items()}
+
+
+def endpoint_state(cloud: LocalCloud, endpoint: str) -> dict[str, Any] | None:
+    """The ledger's view of an endpoint: serving, previous and last known good versions and configs, status."""
+    return _ledger_item(cloud, f"ENDPOINT#{endpoint}", "STATE")
+
+
+def stage_deployment(cloud: LocalCloud, package_arn: str, stage: str) -> dict[str, Any] | None:
+    """The ledger's record of one version's deployment to one stage (status Deployed, RolledBack, Failed)."""
+    return _ledger_item(cloud, f"PACKAGE#{package_arn}", f"STAGE#{stage}")
+
+
+def deploy_outcomes(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
+    """`execution_outcomes` of the deploy state machine only, by execution name."""
+    from localcloud.report import execution_outcomes  # noqa: PLC0415 - keeps this section's imports with it
+
+    return {name: outcome for name, outcome in execution_outcomes(cloud).items() if outcome["state_machine"] == DEPLOY}
+
+
+def sdk_calls(cloud: LocalCloud, resource: str) -> list[dict[str, Any]]:
+    """Every call the deploy executions made to one service-integration resource (e.g. "updateEndpoint",
+    "createEndpoint"), attempts included: execution, state, parameters sent, and error/cause when it failed."""
+    sfn = cloud.client("stepfunctions")
+    calls: list[dict[str, Any]] = []
+    for execution in sfn.list_executions(stateMachineArn=cloud.state_machine_arn(DEPLOY))["executions"]:
+        history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+        state, current = None, None
+        for event in history:
+            if "stateEnteredEventDetails" in event:
+                state = event["stateEnteredEventDetails"]["name"]
+            if "taskScheduledEventDetails" in event:
+                scheduled = event["taskScheduledEventDetails"]
+                current = None
+                if scheduled["resource"] == resource:
+                    current = {
+                        "execution": execution["name"],
+                        "state": state,
+                        "parameters": json.loads(scheduled["parameters"]),
+                        "error": None,
+                        "cause": None,
+                    }
+                    calls.append(current)
+            elif "taskFailedEventDetails" in event and current is not None:
+                current["error"] = event["taskFailedEventDetails"].get("error")
+                current["cause"] = event["taskFailedEventDetails"].get("cause")
+                current = None
+            elif "taskSucceededEventDetails" in event:
+                current = None
+    return calls
+
+
+def registry_ingress_actions(cloud: LocalCloud, since: int = 0) -> list[dict[str, Any]]:
+    """What the registry-events function decided for each event it received (action, reason, execution)."""
+    return [entry.data["response"] for entry in invocations(cloud, "RegistryEventsFunction", since)]
