@@ -22,6 +22,7 @@ venv: $(STAMP)
 
 check-config: venv
 	$(BIN)/python scripts/check_config.py
+	$(BIN)/python scripts/export_schemas.py --check
 
 lint: venv check-config
 	$(BIN)/ruff check .
