@@ -822,6 +822,35 @@ def _patch_sagemaker_pipelines(ext: LocalCloudExtensions) -> None:
     _replace(SageMakerModelBackend, "list_pipeline_executions", list_pipeline_executions)
 
 
+def _patch_sfn_integration_parameters(ext: LocalCloudExtensions) -> None:
+    """`arn:aws:states:::states:startExecution`: moto passes the ASL's `StateMachineArn`/`Name`/`Input` to
+    boto3 unconverted (its `_normalise_parameters` is a no-op), so every call fails with `States.Runtime`.
+
+    Here they are renamed to the API's members (`stateMachineArn`, ...) from botocore's service model, as
+    Step Functions does.
+    """
+    import botocore.session  # noqa: PLC0415 - only the patch needs it
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (  # noqa: PLC0415
+        StateTaskServiceSfn,
+    )
+
+    original = StateTaskServiceSfn._normalise_parameters
+    service_model = botocore.session.get_session().get_service_model("stepfunctions")
+
+    def _normalise_parameters(
+        self: Any,
+        parameters: dict[str, Any],
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        original(self, parameters, boto_service_name, service_action_name)
+        action = self.resource.api_action
+        operation = service_model.operation_model(action[0].upper() + action[1:])
+        self._to_boto_request(parameters, operation.input_shape)
+
+    _replace(StateTaskServiceSfn, "_normalise_parameters", _normalise_parameters)
+
+
 _PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
     _patch_wait_states,
     _patch_wait_timestamps,
@@ -833,4 +862,5 @@ _PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
     _patch_eventbridge_clock,
     _patch_s3_eventbridge,
     _patch_sagemaker_pipelines,
+    _patch_sfn_integration_parameters,
 )

@@ -100,6 +100,13 @@ def record_failed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any
     ).model_dump()
 
 
+def record_promotion_failed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    return deploy.record_promotion_failed(
+        _plan(task), task["error"], task["execution_arn"], deps.ledger, deps.announcer
+    )
+
+
 def record_rejected(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
     return deploy.record_rejected(
@@ -120,6 +127,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any], LambdaContext], dict[str, Any]]] = 
         record_deployed,
         decide_rollback,
         record_failed,
+        record_promotion_failed,
         record_rejected,
     )
 }

@@ -302,7 +302,8 @@ def deploy_outcomes(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
 
 def sdk_calls(cloud: LocalCloud, resource: str) -> list[dict[str, Any]]:
     """Every call the deploy executions made to one service-integration resource (e.g. "updateEndpoint",
-    "createEndpoint"), attempts included: execution, state, parameters sent, and error/cause when it failed."""
+    "createEndpoint"), attempts included, in the order they were made: execution, state, parameters sent, and
+    error/cause when it failed."""
     sfn = cloud.client("stepfunctions")
     calls: list[dict[str, Any]] = []
     for execution in sfn.list_executions(stateMachineArn=cloud.state_machine_arn(DEPLOY))["executions"]:
@@ -316,6 +317,7 @@ def sdk_calls(cloud: LocalCloud, resource: str) -> list[dict[str, Any]]:
                 current = None
                 if scheduled["resource"] == resource:
                     current = {
+                        "at": event["timestamp"],
                         "execution": execution["name"],
                         "state": state,
                         "parameters": json.loads(scheduled["parameters"]),
@@ -329,7 +331,7 @@ def sdk_calls(cloud: LocalCloud, resource: str) -> list[dict[str, Any]]:
                 current = None
             elif "taskSucceededEventDetails" in event:
                 current = None
-    return calls
+    return sorted(calls, key=lambda call: call["at"])
 
 
 def registry_ingress_actions(cloud: LocalCloud, since: int = 0) -> list[dict[str, Any]]:

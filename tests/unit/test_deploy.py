@@ -100,14 +100,28 @@ def test_events_that_must_not_deploy(world, event, why):
 
 def test_rejecting_the_serving_version_rolls_its_endpoint_back(world):
     ledger, _, _, workflows, _ = world
-    ledger.put_endpoint_state(EndpointState("churn-staging", "churn", "staging", serving_package_arn=package_arn(7)))
+    ledger.put_endpoint_state(
+        EndpointState(
+            "churn-staging", "churn", "staging", serving_package_arn=package_arn(7), previous_package_arn=package_arn(6)
+        )
+    )
 
     outcome = deploy.on_model_package_change(package_event(7, status="Rejected"), CONFIG, ledger, workflows)
 
     assert outcome.action == "rollback_started"
     ((request),) = workflows.deploys.values()
     assert request["endpoint"] == "churn-staging"
-    assert request["to"] == "last_known_good"
+    assert request["to"] == package_arn(6)
+
+
+def test_rejecting_a_first_version_has_nothing_to_return_to(world):
+    ledger, _, _, workflows, _ = world
+    ledger.put_endpoint_state(EndpointState("churn-staging", "churn", "staging", serving_package_arn=package_arn(1)))
+
+    outcome = deploy.on_model_package_change(package_event(1, status="Rejected"), CONFIG, ledger, workflows)
+
+    assert outcome.action == "ignored"
+    assert workflows.deploys == {}
 
 
 def plan_for(world, version: int = 7, stage: str | None = None, **registry_args) -> deploy.DeployPlan:

@@ -5,6 +5,7 @@ The state machine only orchestrates; it branches on fields computed here (`decis
 """
 
 import hashlib
+import json
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -196,15 +197,19 @@ def _roll_back_where_serving(
         state = ledger.get_endpoint_state(stage.endpoint_name)
         if state is None or state.serving_package_arn != package_arn:
             continue
+        if not state.previous_package_arn:
+            logger.warning("Rejected version has no predecessor to return to", extra={"endpoint": stage.endpoint_name})
+            continue
         name = rollback_execution_name(stage.endpoint_name, f"rejected:{package_arn}")
         request = RollbackRequest(
             endpoint=stage.endpoint_name,
+            to=state.previous_package_arn,
             reason=f"version {package_version(package_arn)} was rejected in the Model Registry while serving",
         )
         workflows.start_deploy(name, request.model_dump())
         started.append(name)
     if not started:
-        return IngressOutcome(action="ignored", reason="rejected version serves no endpoint")
+        return IngressOutcome(action="ignored", reason="rejected version serves no endpoint it can be rolled back from")
     return IngressOutcome(action="rollback_started", reason="rejected version was serving", execution_name=started[0])
 
 
@@ -370,9 +375,9 @@ def _prepare_rollback(
         target, target_config = state.last_known_good_package_arn, state.last_known_good_config
     else:
         deployed = ledger.get_stage_deployment(request.to, stage.name)
-        if deployed is None:
+        if deployed is None or deployed.status != "Deployed":
             raise InvalidRequest(
-                f"{request.to} was never deployed to '{request.endpoint}'; roll back to a version it served"
+                f"{request.to} never served '{request.endpoint}' healthily; roll back to a version that did"
             )
         target, target_config = request.to, deployed.endpoint_config
     if state is not None and state.serving_config == target_config and state.status != "Failed":
@@ -650,6 +655,8 @@ def decide_rollback(plan: DeployPlan, ledger: DeploymentLedger, endpoints: Endpo
     info = endpoints.describe(plan.endpoint_name)
     if info is None or good is None:
         return RollbackDecision(rollback=False, to_config=None, reason="no earlier version to return to")
+    if info.status == "UpdateRollbackFailed":
+        return RollbackDecision(rollback=True, to_config=good, reason="SageMaker's rollback failed: mixed fleets")
     if info.status not in SETTLED_ENDPOINT_STATUSES:
         return RollbackDecision(
             rollback=False, to_config=None, reason=f"endpoint is {info.status}: SageMaker's own rollback applies"
@@ -691,7 +698,8 @@ def record_failed(
         endpoint_state = ledger.get_endpoint_state(plan.endpoint_name)
         info = endpoints.describe(plan.endpoint_name)
         good = endpoint_state.last_known_good_config if endpoint_state else None
-        status = "RolledBack" if info and good and info.config_name == good else "Failed"
+        back_on_good = info is not None and info.status == "InService" and info.config_name == good
+        status = "RolledBack" if good and back_on_good else "Failed"
         if endpoint_state is not None and plan.kind == "deploy":
             ledger.put_endpoint_state(
                 EndpointState(**{**endpoint_state.__dict__, "status": status, "updated_at": clock.now()})
@@ -723,15 +731,29 @@ def record_rejected(
     announcer: Announcer,
 ) -> dict[str, str]:
     message = step_error_message(error)
+    subject = "(request)"
+    if isinstance(request, dict):
+        arn, endpoint = request.get("model_package_arn"), request.get("endpoint")
+        subject = str(endpoint or (arn.rsplit("/", 2)[-2] if isinstance(arn, str) and arn.count("/") >= 2 else subject))
     record = AuditRecord(
         record_id=f"{execution_name}#DeploymentRejected",
         kind="DeploymentRejected",
-        model="(request)",
+        model=subject,
         reason=message,
         at=clock.now(),
         status="Rejected",
         execution_arn=execution_arn,
-        details={"request": str(request)[:1000]},
+        details={"request": json.dumps(request, default=str)[:1000]},
     )
     _announce_once(record, "Deployment Request Rejected", ledger, announcer)
+    return {"message": message}
+
+
+def record_promotion_failed(
+    plan: DeployPlan, error: dict[str, Any], execution_arn: str, ledger: DeploymentLedger, announcer: Announcer
+) -> dict[str, str]:
+    """The deployment stands; the automatic promotion that should follow it could not start."""
+    message = step_error_message(error)
+    record = _record(plan, "PromotionFailed", f"auto-promotion could not start: {message}", execution_arn)
+    _announce_once(record, "Promotion Failed", ledger, announcer)
     return {"message": message}

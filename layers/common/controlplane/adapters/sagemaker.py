@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
+from controlplane.errors import InvalidRequest
 from controlplane.models import split_s3_uri
 from controlplane.observability import logger
 from controlplane.ports import EndpointInfo, PackageInfo
@@ -45,7 +46,12 @@ class ModelRegistry:
         self._s3 = s3 or boto3.client("s3")
 
     def describe_package(self, package_arn: str) -> PackageInfo:
-        package = self._sm.describe_model_package(ModelPackageName=package_arn)
+        try:
+            package = self._sm.describe_model_package(ModelPackageName=package_arn)
+        except ClientError as error:
+            if _code(error) in _NOT_FOUND:
+                raise InvalidRequest(f"Model package {package_arn} does not exist in the Model Registry") from None
+            raise
         statistics = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {})
         approver = package.get("LastModifiedBy", {})
         return PackageInfo(
