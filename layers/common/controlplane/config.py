@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from controlplane.deployment_config import Deployment, Stage
+from controlplane.drift_config import DriftAlarm, DriftPolicy
 from controlplane.errors import ConfigError, UnknownModel
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("controlplane.yaml")
@@ -112,6 +113,26 @@ class ModelConfig(_Strict):
     pipeline: PipelineSpec
     deployment: Deployment | None = None
     """Where approved versions of this model are deployed; without it, approvals are recorded, not deployed."""
+    drift: DriftPolicy | None = None
+    """How drift and quality signals about this model are answered; without it, they are recorded only."""
+
+    @model_validator(mode="after")
+    def _drift_endpoints_are_stages(self) -> Self:
+        if self.drift is None:
+            return self
+        endpoints = {stage.endpoint_name for stage in self.deployment.stages} if self.deployment else set()
+        for alarm in self.drift.alarms:
+            if not endpoints:
+                raise ValueError("drift.alarms need a deployment section: a signal is about an endpoint")
+            if alarm.endpoint is not None and alarm.endpoint not in endpoints:
+                raise ValueError(
+                    f"drift alarm '{alarm.alarm_name}' names endpoint '{alarm.endpoint}', which is not a stage of "
+                    f"this model ({', '.join(sorted(endpoints))})"
+                )
+        return self
+
+    def production_endpoint(self) -> str | None:
+        return self.deployment.stages[-1].endpoint_name if self.deployment else None
 
 
 class ControlPlaneConfig(_Strict):
@@ -175,6 +196,13 @@ class ControlPlaneConfig(_Strict):
             for stage in model.deployment.stages if model.deployment else ():
                 if stage.endpoint_name == endpoint_name:
                     return model, stage
+        return None
+
+    def drift_alarm(self, alarm_name: str) -> tuple[ModelConfig, DriftAlarm] | None:
+        for model in self.models:
+            for alarm in model.drift.alarms if model.drift else ():
+                if alarm.alarm_name == alarm_name:
+                    return model, alarm
         return None
 
     def model_for_key(self, key: str) -> ModelConfig | None:

@@ -103,6 +103,21 @@ class StageDeployment:
     deployed_at: datetime
 
 
+@dataclass(frozen=True)
+class Incident:
+    """The open (or recovering) drift incident of one model's endpoint."""
+
+    model: str
+    endpoint: str
+    incident_id: str
+    status: str
+    opened_at: datetime
+    kind: str
+    signal_count: int
+    recovered_at: datetime | None = None
+    task_token: str | None = None
+
+
 class Ledger(Protocol):
     def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState: ...
 
@@ -167,6 +182,34 @@ class DeploymentLedger(Protocol):
         ...
 
 
+class DriftLedger(Protocol):
+    def record(self, record: AuditRecord) -> bool: ...
+
+    def get_incident(self, model: str, endpoint: str) -> Incident | None: ...
+
+    def put_incident(self, incident: Incident, expected_id: str | None) -> bool:
+        """Write the endpoint's current incident if the stored one still has `expected_id` (None: no incident)."""
+        ...
+
+    def get_endpoint_state(self, endpoint: str) -> EndpointState | None: ...
+
+    def get_stage_deployment(self, package_arn: str, stage: str) -> StageDeployment | None: ...
+
+    def retrain_times(self, model: str) -> list[datetime]: ...
+
+    def note_retrain(self, model: str, at: datetime) -> None: ...
+
+    def latest_dataset(self, model: str) -> str | None:
+        """The URI of the newest dataset the model has seen, if any."""
+        ...
+
+
+class ViolationReports(Protocol):
+    def violations(self, output_uri: str) -> list[dict[str, Any]]:
+        """The violations of a Model Monitor run's `constraint_violations.json` under `output_uri`."""
+        ...
+
+
 class Registry(Protocol):
     def describe_package(self, package_arn: str) -> PackageInfo: ...
 
@@ -191,6 +234,8 @@ class Workflows(Protocol):
     def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult: ...
 
     def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult: ...
+
+    def start_drift(self, name: str, request: dict[str, Any]) -> StartResult: ...
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         """Resume a waiting task; False if the token is no longer valid (already resumed or timed out)."""

@@ -14,6 +14,8 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | desired version | ENDPOINT#<endpoint>         | DESIRED     |
 | endpoint waiter | ENDPOINT#<endpoint>         | WAITER      |
 | stage deployment| PACKAGE#<package arn>       | STAGE#<stage> |
+| drift incident  | INCIDENT#<model>#<endpoint> | CURRENT     |
+| drift retrains  | MODEL#<model>               | RETRAINS    |
 """
 
 import json
@@ -27,7 +29,7 @@ from botocore.exceptions import ClientError
 
 from controlplane.clock import iso
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
-from controlplane.ports import AuditRecord, DatasetState, EndpointState, PipelineRun, StageDeployment
+from controlplane.ports import AuditRecord, DatasetState, EndpointState, Incident, PipelineRun, StageDeployment
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -290,6 +292,71 @@ class DynamoDbLedger:
             task_token=str(item["task_token"]) if item.get("task_token") else None,
             failure_reason=str(item["failure_reason"]) if item.get("failure_reason") else None,
         )
+
+    def get_incident(self, model: str, endpoint: str) -> Incident | None:
+        key = {"pk": f"INCIDENT#{model}#{endpoint}", "sk": "CURRENT"}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return Incident(
+            model=model,
+            endpoint=endpoint,
+            incident_id=str(item["incident_id"]),
+            status=str(item["status"]),
+            opened_at=_time(item["opened_at"]),
+            kind=str(item["kind"]),
+            signal_count=int(str(item["signal_count"])),
+            recovered_at=_time(item["recovered_at"]) if item.get("recovered_at") else None,
+            task_token=str(item["task_token"]) if item.get("task_token") else None,
+        )
+
+    def put_incident(self, incident: Incident, expected_id: str | None) -> bool:
+        item: dict[str, Any] = {
+            "pk": f"INCIDENT#{incident.model}#{incident.endpoint}",
+            "sk": "CURRENT",
+            "incident_id": incident.incident_id,
+            "status": incident.status,
+            "opened_at": iso(incident.opened_at),
+            "kind": incident.kind,
+            "signal_count": incident.signal_count,
+        }
+        if incident.recovered_at is not None:
+            item["recovered_at"] = iso(incident.recovered_at)
+        if incident.task_token is not None:
+            item["task_token"] = incident.task_token
+        try:
+            if expected_id is None:
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            else:
+                self._table.put_item(
+                    Item=item,
+                    ConditionExpression="incident_id = :expected",
+                    ExpressionAttributeValues={":expected": expected_id},
+                )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def retrain_times(self, model: str) -> list[datetime]:
+        item = self._table.get_item(Key={"pk": f"MODEL#{model}", "sk": "RETRAINS"}, ConsistentRead=True).get("Item")
+        times = item.get("times") if item else None
+        return [_time(moment) for moment in times] if isinstance(times, list) else []
+
+    def note_retrain(self, model: str, at: datetime) -> None:
+        self._table.update_item(
+            Key={"pk": f"MODEL#{model}", "sk": "RETRAINS"},
+            UpdateExpression="SET times = list_append(if_not_exists(times, :none), :at)",
+            ExpressionAttributeValues={":none": [], ":at": [iso(at)]},
+        )
+
+    def latest_dataset(self, model: str) -> str | None:
+        response = self._table.query(KeyConditionExpression=Key("pk").eq(f"DATASET#{model}"))
+        items = [item for item in response["Items"] if item.get("last_object_at")]
+        if not items:
+            return None
+        return str(max(items, key=lambda item: str(item["last_object_at"]))["dataset_uri"])
 
     def lineage(self, dataset_uri: str) -> list[AuditRecord]:
         """Every audit record about a dataset, oldest first."""

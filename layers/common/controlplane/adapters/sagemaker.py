@@ -172,3 +172,21 @@ class SageMakerEndpoints:
         except ClientError as error:
             return False, f"{_code(error)}: {error.response.get('Error', {}).get('Message', '')}"
         return True, response["Body"].read().decode("utf-8", errors="replace")[:1000]
+
+
+class MonitoringReports:
+    """Model Monitor writes `constraint_violations.json` under the monitoring job's output URI."""
+
+    def __init__(self, s3: "S3Client | None" = None):
+        self._s3 = s3 or boto3.client("s3")
+
+    def violations(self, output_uri: str) -> list[dict[str, Any]]:
+        bucket, prefix = split_s3_uri(output_uri.rstrip("/") + "/constraint_violations.json")
+        try:
+            body = self._s3.get_object(Bucket=bucket, Key=prefix)["Body"].read()
+        except ClientError as error:
+            logger.warning("Violation report unreadable", extra={"uri": output_uri, "reason": str(error)})
+            return []
+        document = json.loads(body)
+        violations = document.get("violations", []) if isinstance(document, dict) else []
+        return [violation for violation in violations if isinstance(violation, dict)]

@@ -21,9 +21,11 @@ class StepFunctionsWorkflows:
         retrain_state_machine_arn: str | None = None,
         deploy_state_machine_arn: str | None = None,
         client: "SFNClient | None" = None,
+        drift_state_machine_arn: str | None = None,
     ):
         self._retrain_arn = retrain_state_machine_arn
         self._deploy_arn = deploy_state_machine_arn
+        self._drift_arn = drift_state_machine_arn
         self._sfn = client or boto3.client("stepfunctions")
 
     def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult:
@@ -31,6 +33,9 @@ class StepFunctionsWorkflows:
 
     def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult:
         return self._start(self._deploy_arn, "deploy", name, request)
+
+    def start_drift(self, name: str, request: dict[str, Any]) -> StartResult:
+        return self._start(self._drift_arn, "drift", name, request)
 
     def _start(self, state_machine_arn: str | None, workflow: str, name: str, request: dict[str, Any]) -> StartResult:
         if state_machine_arn is None:

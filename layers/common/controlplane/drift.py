@@ -1,0 +1,464 @@
+"""Drift response: signals from any source become one typed `DriftSignal`, incidents deduplicate them, and a
+tested policy decides one response per incident: roll back, retrain, or ask a human.
+
+Each task function serves one state of statemachines/drift.asl.json, which branches on `wait_for_human` and
+`action` computed here.
+"""
+
+import hashlib
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from controlplane import clock
+from controlplane.config import ControlPlaneConfig, ModelConfig
+from controlplane.deploy import rollback_execution_name
+from controlplane.drift_config import Action, DriftPolicy, SignalKind
+from controlplane.errors import InvalidRequest
+from controlplane.models import (
+    AlarmStateChange,
+    DriftDetected,
+    DriftRequest,
+    ProcessingJobStateChange,
+    RetrainRequest,
+    RollbackRequest,
+    parse_request,
+)
+from controlplane.naming import retrain_execution_name
+from controlplane.ports import Announcer, AuditRecord, DriftLedger, Incident, ViolationReports, Workflows
+
+# Model Monitor's monitoring types (the processing job's environment) and the signal kind each one means.
+_MONITORING_KINDS: dict[str, SignalKind] = {
+    "DataQuality": "data_quality",
+    "ModelQuality": "model_quality",
+    "ModelBias": "bias",
+    "ModelExplainability": "explainability",
+}
+_DRIFT_CHECKS = frozenset({"baseline_drift_check"})
+
+
+class _StepModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DriftSignal(_StepModel):
+    """One observation, whatever its source, about one endpoint."""
+
+    source: Literal["alarm", "monitoring", "custom"]
+    signal_id: str
+    endpoint: str
+    kind: SignalKind
+    state: Literal["alarm", "ok"]
+    reason: str
+    observed_at: datetime
+    model: str | None = None
+    severity: str = "high"
+    evidence_uri: str | None = None
+    features: list[str] = []
+    dataset_uri: str | None = None
+
+
+def _digest(*parts: str, length: int = 16) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:length]
+
+
+def signal_from_alarm(event: AlarmStateChange, config: ControlPlaneConfig) -> DriftSignal | None:
+    """An alarm the config maps to a model; None for every other alarm of the account."""
+    found = config.drift_alarm(event.detail.alarm_name)
+    if found is None:
+        return None
+    model, alarm = found
+    state = event.detail.state
+    if state.value == "INSUFFICIENT_DATA":
+        return None
+    endpoint = alarm.endpoint or model.production_endpoint()
+    assert endpoint is not None  # config validation: drift alarms need a deployment
+    return DriftSignal(
+        source="alarm",
+        signal_id=f"alarm:{alarm.alarm_name}:{state.timestamp or event.time.isoformat()}:{state.value}",
+        endpoint=endpoint,
+        kind=alarm.kind,
+        state="alarm" if state.value == "ALARM" else "ok",
+        reason=f"alarm {alarm.alarm_name} is {state.value}: {state.reason}"[:500],
+        observed_at=event.time,
+        model=model.name,
+    )
+
+
+def signal_from_monitoring(event: ProcessingJobStateChange, reports: ViolationReports) -> DriftSignal | None:
+    """A Model Monitor run that completed with violations; None for other processing jobs and clean runs."""
+    detail = event.detail
+    endpoint = detail.environment.get("sagemaker_endpoint_name")
+    if endpoint is None or detail.status != "Completed":
+        return None
+    if not (detail.exit_message or "").startswith("CompletedWithViolations"):
+        return None
+    monitoring_type = detail.environment.get("monitoring_type") or detail.environment.get("analysis_type", "")
+    outputs = detail.output_config.outputs if detail.output_config else []
+    output_uri = next((output.s3_output.s3_uri for output in outputs if output.s3_output), None)
+    violations = reports.violations(output_uri) if output_uri else []
+    checks = {str(violation.get("constraint_check_type", "")) for violation in violations}
+    kind: SignalKind = _MONITORING_KINDS.get(monitoring_type, "data_quality")
+    if kind == "data_quality" and checks & _DRIFT_CHECKS:
+        kind = "data_drift"
+    features = sorted({str(violation["feature_name"]) for violation in violations if violation.get("feature_name")})
+    return DriftSignal(
+        source="monitoring",
+        signal_id=f"monitoring:{detail.job_name}",
+        endpoint=endpoint,
+        kind=kind,
+        state="alarm",
+        reason=f"{detail.exit_message} ({', '.join(sorted(checks - {''})) or 'see the report'})"[:500],
+        observed_at=event.time,
+        evidence_uri=f"{output_uri.rstrip('/')}/constraint_violations.json" if output_uri else None,
+        features=features,
+    )
+
+
+def signal_from_custom(event: DriftDetected) -> DriftSignal:
+    detail = event.detail
+    return DriftSignal(
+        source="custom",
+        signal_id=f"custom:{event.id}",
+        endpoint=detail.endpoint,
+        kind=detail.kind,
+        state="alarm",
+        reason=detail.description or f"{detail.kind} reported by {event.source}",
+        observed_at=event.time,
+        model=detail.model,
+        severity=detail.severity,
+        evidence_uri=detail.evidence_uri,
+        features=detail.features,
+        dataset_uri=detail.dataset_uri,
+    )
+
+
+class SignalOutcome(_StepModel):
+    action: Literal["ignored", "incident_opened", "evidence_added", "recovered"]
+    reason: str
+    incident_id: str | None = None
+    execution_name: str | None = None
+
+
+def drift_execution_name(endpoint: str, incident_id: str) -> str:
+    return f"drift-{endpoint[:50]}-{incident_id[:16]}"
+
+
+def _controlled(signal: DriftSignal, config: ControlPlaneConfig) -> ModelConfig | None:
+    found = config.stage_for_endpoint(signal.endpoint)
+    if found is None:
+        return None
+    model = found[0]
+    if signal.model is not None and signal.model != model.name:
+        return None
+    return model
+
+
+def on_signal(
+    signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger, workflows: Workflows
+) -> SignalOutcome:
+    """One incident per model and endpoint: a new one starts the drift workflow; the rest is evidence."""
+    now = clock.now()
+    model = _controlled(signal, config)
+    if model is None or model.drift is None:
+        why = "no model under control serves" if model is None else f"model '{model.name}' has no drift policy for"
+        ledger.record(
+            AuditRecord(
+                record_id=f"{signal.signal_id}#ignored",
+                kind="DriftIgnored",
+                model=signal.model or "(unknown)",
+                reason=f"{why} endpoint '{signal.endpoint}': {signal.reason}",
+                at=now,
+                status="Ignored",
+                details={"endpoint": signal.endpoint, "source": signal.source, "kind": signal.kind},
+            )
+        )
+        return SignalOutcome(action="ignored", reason=f"{why} endpoint '{signal.endpoint}'")
+    policy = model.drift
+    incident = ledger.get_incident(model.name, signal.endpoint)
+    if signal.state == "ok":
+        if incident is None or incident.status != "open":
+            return SignalOutcome(action="ignored", reason="no open incident to recover")
+        ledger.put_incident(replace(incident, status="recovering", recovered_at=now), expected_id=incident.incident_id)
+        _evidence(model.name, incident, signal, "DriftRecovered", ledger)
+        return SignalOutcome(action="recovered", reason=signal.reason, incident_id=incident.incident_id)
+    if incident is not None and _absorbs(incident, policy, now):
+        ledger.put_incident(
+            replace(incident, status="open", recovered_at=None, signal_count=incident.signal_count + 1),
+            expected_id=incident.incident_id,
+        )
+        _evidence(model.name, incident, signal, "DriftEvidence", ledger)
+        return SignalOutcome(
+            action="evidence_added", reason="joins the open incident", incident_id=incident.incident_id
+        )
+    incident_id = _digest(model.name, signal.endpoint, signal.signal_id)
+    opened = Incident(model.name, signal.endpoint, incident_id, "open", now, signal.kind, 1)
+    if not ledger.put_incident(opened, expected_id=incident.incident_id if incident else None):
+        return SignalOutcome(action="evidence_added", reason="another signal opened the incident first")
+    name = drift_execution_name(signal.endpoint, incident_id)
+    workflows.start_drift(name, {"incident_id": incident_id, "signal": signal.model_dump(mode="json")})
+    return SignalOutcome(action="incident_opened", reason=signal.reason, incident_id=incident_id, execution_name=name)
+
+
+def _absorbs(incident: Incident, policy: DriftPolicy, now: datetime) -> bool:
+    if incident.status == "open":
+        return now - incident.opened_at < timedelta(minutes=policy.incident_window_minutes)
+    if incident.status == "recovering" and incident.recovered_at is not None:
+        return now - incident.recovered_at < timedelta(minutes=policy.recovery_grace_minutes)
+    return False
+
+
+def _evidence(model: str, incident: Incident, signal: DriftSignal, kind: str, ledger: DriftLedger) -> None:
+    ledger.record(
+        AuditRecord(
+            record_id=f"{signal.signal_id}#{kind}",
+            kind=kind,
+            model=model,
+            reason=signal.reason,
+            at=clock.now(),
+            status=incident.status,
+            details={"incident_id": incident.incident_id, "endpoint": signal.endpoint, "source": signal.source},
+        )
+    )
+
+
+class DriftContext(_StepModel):
+    """What the drift workflow works on, validated once by `prepare`."""
+
+    incident_id: str
+    model: str
+    endpoint: str
+    kind: str
+    reason: str
+    signal: DriftSignal | None = None
+    forced_action: Action | None = None
+    execution_name: str
+
+
+def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig) -> DriftContext:
+    """A signal-triggered incident, or an operator's decision for an endpoint; InvalidRequest says what to fix."""
+    if not isinstance(payload, dict):
+        raise InvalidRequest('Invalid drift request: expected a JSON object like {"endpoint": ..., "action": ...}')
+    if "signal" in payload:
+        signal = parse_request(DriftSignal, payload["signal"], "drift signal")
+        model = _controlled(signal, config)
+        if model is None:
+            raise InvalidRequest(f"Endpoint '{signal.endpoint}' is not a stage of any configured model")
+        return DriftContext(
+            incident_id=str(payload.get("incident_id") or _digest(signal.signal_id)),
+            model=model.name, endpoint=signal.endpoint, kind=signal.kind, reason=signal.reason, signal=signal,
+            execution_name=execution_name,
+        )  # fmt: skip
+    request = parse_request(DriftRequest, payload, "drift request")
+    found = config.stage_for_endpoint(request.endpoint)
+    if found is None:
+        raise InvalidRequest(f"Endpoint '{request.endpoint}' is not a stage of any configured model")
+    return DriftContext(
+        incident_id=_digest("manual", execution_name),
+        model=found[0].name, endpoint=request.endpoint, kind="manual", reason=request.reason,
+        forced_action=request.action, execution_name=execution_name,
+    )  # fmt: skip
+
+
+class Decision(_StepModel):
+    action: Literal["rollback", "retrain", "dismiss", "notify"]
+    reason: str
+    wait_for_human: bool = False
+    proposed_action: str | None = None
+    timeout_seconds: int = 0
+    default_action: Action = "dismiss"
+    start_execution: str | None = None
+    start_input: dict[str, Any] | None = None
+
+
+def _rollback(context: DriftContext, ledger: DriftLedger) -> tuple[str, dict[str, Any]] | None:
+    state = ledger.get_endpoint_state(context.endpoint)
+    if state is None or not state.previous_package_arn:
+        return None
+    found = ledger.get_stage_deployment(state.previous_package_arn, state.stage)
+    if found is None or found.status != "Deployed":
+        return None
+    request = RollbackRequest(
+        endpoint=context.endpoint, to=state.previous_package_arn, reason=f"drift: {context.reason}"[:256]
+    )
+    return rollback_execution_name(context.endpoint, f"incident:{context.incident_id}"), request.model_dump()
+
+
+def _retrain(context: DriftContext, policy: DriftPolicy, ledger: DriftLedger) -> tuple[str, dict[str, Any]] | None:
+    dataset = (context.signal.dataset_uri if context.signal else None) or policy.retrain_dataset_uri
+    dataset = dataset or ledger.latest_dataset(context.model)
+    if dataset is None:
+        return None
+    run_key = f"drift-{context.incident_id[:12]}"
+    reason = f"drift incident {context.incident_id[:12]}: {context.reason}"[:256]
+    request = RetrainRequest(model=context.model, dataset_uri=dataset, reason=reason, run_key=run_key)
+    return retrain_execution_name(context.model, dataset, run_key), request.model_dump(exclude_none=True)
+
+
+def decide_response(
+    context: DriftContext, policy: DriftPolicy, ledger: DriftLedger, now: datetime | None = None
+) -> Decision:
+    """The per-model policy: rollback for a fresh deployment's quality problem, retrain for data drift within
+    cooldown and budget, otherwise ask a human (who has until the timeout; then the default action applies)."""
+    now = now or clock.now()
+    timeout = policy.approval_timeout_minutes * 60
+    if context.forced_action is not None:
+        return _resolve(context, policy, ledger, context.forced_action, f"decided by an operator: {context.reason}")
+    proposal: Decision
+    if context.kind in policy.rollback_on:
+        state = ledger.get_endpoint_state(context.endpoint)
+        fresh = (
+            state is not None
+            and state.updated_at is not None
+            and now - state.updated_at < timedelta(minutes=policy.rollback_window_minutes)
+        )
+        if fresh:
+            proposal = _resolve(context, policy, ledger, "rollback", f"{context.kind} right after a deployment")
+        else:
+            proposal = Decision(action="notify", reason=f"{context.kind}, but no deployment in the rollback window")
+    elif context.kind in policy.retrain_on:
+        retrains = [moment for moment in ledger.retrain_times(context.model) if now - moment < timedelta(days=1)]
+        cooldown = timedelta(minutes=policy.retrain_cooldown_minutes)
+        if retrains and now - max(retrains) < cooldown:
+            proposal = Decision(
+                action="notify", reason=f"retrain cooldown: the last drift retrain was at {max(retrains):%H:%M}Z"
+            )
+        elif len(retrains) >= policy.max_retrains_per_day:
+            proposal = Decision(
+                action="notify", reason=f"retrain budget of {policy.max_retrains_per_day} a day is spent"
+            )
+        else:
+            proposal = _resolve(context, policy, ledger, "retrain", f"{context.kind} on {context.endpoint}")
+    else:
+        proposal = Decision(action="notify", reason=f"no automatic response to {context.kind}")
+    if proposal.action == "notify" or policy.require_approval:
+        return Decision(
+            action="notify",
+            reason=proposal.reason + ("; approval required" if proposal.action != "notify" else ""),
+            wait_for_human=True,
+            proposed_action=proposal.action if proposal.action != "notify" else None,
+            timeout_seconds=timeout,
+            default_action=policy.default_action,
+        )
+    return proposal
+
+
+def _resolve(context: DriftContext, policy: DriftPolicy, ledger: DriftLedger, action: Action, reason: str) -> Decision:
+    """Turn an action into the execution that carries it out, or into a notification when it cannot be done."""
+    if action == "dismiss":
+        return Decision(action="dismiss", reason=reason)
+    target = _rollback(context, ledger) if action == "rollback" else _retrain(context, policy, ledger)
+    if target is None:
+        missing = "no earlier healthy version to roll back to" if action == "rollback" else "no dataset to retrain on"
+        return Decision(action="notify", reason=f"{reason}, but {missing}")
+    name, request = target
+    return Decision(action=action, reason=reason, start_execution=name, start_input=request)
+
+
+class HumanAnswer(_StepModel):
+    action: Action
+    by: str | None = None
+    reason: str | None = None
+
+
+def apply_answer(
+    context: DriftContext, decision: Decision, answer: Any, config: ControlPlaneConfig, ledger: DriftLedger
+) -> Decision:
+    """A human's answer (or, with None, the timeout's default action) becomes the decision carried out."""
+    policy = config.model(context.model).drift or DriftPolicy()
+    if answer is None:
+        return _resolve(
+            context, policy, ledger, decision.default_action, f"no answer in time; default: {decision.default_action}"
+        )
+    human = parse_request(HumanAnswer, answer, "decision")
+    who = human.by or "an operator"
+    return _resolve(
+        context, policy, ledger, human.action, f"{human.action} decided by {who}: {human.reason or decision.reason}"
+    )
+
+
+def ask_human(
+    task_token: str, context: DriftContext, decision: Decision, ledger: DriftLedger, announcer: Announcer
+) -> None:
+    """Ask for a decision: the notification carries the command that answers it."""
+    incident = ledger.get_incident(context.model, context.endpoint)
+    if incident is not None and incident.incident_id == context.incident_id:
+        ledger.put_incident(replace(incident, task_token=task_token), expected_id=incident.incident_id)
+    answer = json.dumps(
+        {"action": decision.proposed_action or "retrain|rollback|dismiss", "by": "you", "reason": "..."}
+    )
+    announcer.announce(
+        "Drift Decision Requested",
+        {
+            "model": context.model,
+            "endpoint": context.endpoint,
+            "incident_id": context.incident_id,
+            "reason": decision.reason,
+            "proposed_action": decision.proposed_action,
+            "default_action": decision.default_action,
+            "timeout_seconds": decision.timeout_seconds,
+            "answer_with": f"aws stepfunctions send-task-success --task-token <token> --task-output '{answer}'",
+            "task_token": task_token,
+        },
+    )
+
+
+def record_decision(
+    context: DriftContext, decision: Decision, execution_arn: str, ledger: DriftLedger, announcer: Announcer
+) -> None:
+    """The incident's response, its reason and evidence, written once and announced."""
+    if decision.action == "retrain":
+        ledger.note_retrain(context.model, clock.now())
+    record = AuditRecord(
+        record_id=f"{context.execution_name}#DriftResponseDecided",
+        kind="DriftResponseDecided",
+        model=context.model,
+        reason=decision.reason,
+        at=clock.now(),
+        status=decision.action,
+        execution_arn=execution_arn,
+        details={
+            "incident_id": context.incident_id,
+            "endpoint": context.endpoint,
+            "signal_kind": context.kind,
+            "evidence_uri": context.signal.evidence_uri if context.signal else None,
+            "features": context.signal.features if context.signal else None,
+            "started_execution": decision.start_execution,
+        },
+    )
+    record = replace(record, details={key: value for key, value in record.details.items() if value})
+    if ledger.record(record):
+        announcer.announce(
+            "Drift Response Decided",
+            {"model": context.model, "endpoint": context.endpoint, "action": decision.action, "reason": decision.reason,
+             "incident_id": context.incident_id, "started_execution": decision.start_execution},
+        )  # fmt: skip
+
+
+def record_rejected(
+    request: Any,
+    error: dict[str, Any],
+    execution_name: str,
+    execution_arn: str,
+    ledger: DriftLedger,
+    announcer: Announcer,
+) -> dict[str, str]:
+    from controlplane.errors import step_error_message  # noqa: PLC0415
+
+    message = step_error_message(error)
+    record = AuditRecord(
+        record_id=f"{execution_name}#DriftRequestRejected",
+        kind="DriftRequestRejected",
+        model=str(request.get("endpoint", "(request)")) if isinstance(request, dict) else "(request)",
+        reason=message,
+        at=clock.now(),
+        status="Rejected",
+        execution_arn=execution_arn,
+        details={"request": json.dumps(request, default=str)[:1000]},
+    )
+    if ledger.record(record):
+        announcer.announce("Drift Request Rejected", {"reason": message, "request": record.details["request"]})
+    return {"message": message}
