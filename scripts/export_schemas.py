@@ -7,12 +7,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "common"))
 
-from controlplane.models import DeployRequest, RetrainRequest, RollbackRequest  # noqa: E402
+from controlplane.models import (  # noqa: E402
+    DeployRequest,
+    DriftDetectedDetail,
+    DriftRequest,
+    RetrainRequest,
+    RollbackRequest,
+)
 
 SCHEMAS = {
     "retrain-request.schema.json": RetrainRequest,
     "deploy-request.schema.json": DeployRequest,
     "rollback-request.schema.json": RollbackRequest,
+    "drift-request.schema.json": DriftRequest,
+    "drift-detected-detail.schema.json": DriftDetectedDetail,
 }
 
 

@@ -54,3 +54,14 @@ class RegistryEventsEnvironment(_Environment):
 
 class EndpointEventsEnvironment(_Environment):
     LEDGER_TABLE: str
+
+
+class DriftSignalsEnvironment(_Environment):
+    LEDGER_TABLE: str
+    DRIFT_STATE_MACHINE_ARN: str
+
+
+class DriftTasksEnvironment(_Environment):
+    LEDGER_TABLE: str
+    NOTIFICATION_TOPIC_ARN: str
+    EVENT_BUS_NAME: str

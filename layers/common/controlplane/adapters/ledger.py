@@ -352,11 +352,17 @@ class DynamoDbLedger:
         )
 
     def latest_dataset(self, model: str) -> str | None:
-        response = self._table.query(KeyConditionExpression=Key("pk").eq(f"DATASET#{model}"))
-        items = [item for item in response["Items"] if item.get("last_object_at")]
-        if not items:
-            return None
-        return str(max(items, key=lambda item: str(item["last_object_at"]))["dataset_uri"])
+        """The dataset of the model's newest training (any trigger, manual included)."""
+        response = self._table.query(
+            IndexName="ByModel",
+            KeyConditionExpression=Key("by_model").eq(f"MODEL#{model}"),
+            ScanIndexForward=False,
+            Limit=100,
+        )
+        for item in response["Items"]:
+            if item.get("kind") in {"TrainingStarted", "TrainingRequested"} and item.get("dataset_uri"):
+                return str(item["dataset_uri"])
+        return None
 
     def lineage(self, dataset_uri: str) -> list[AuditRecord]:
         """Every audit record about a dataset, oldest first."""

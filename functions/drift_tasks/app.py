@@ -1,0 +1,86 @@
+"""Tasks of the drift workflow (statemachines/drift.asl.json), one domain function per `action`."""
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from controlplane import drift
+from controlplane.adapters.announcer import Announcer
+from controlplane.adapters.ledger import DynamoDbLedger
+from controlplane.config import ControlPlaneConfig, load_config
+from controlplane.drift_config import DriftPolicy
+from controlplane.env import DriftTasksEnvironment
+from controlplane.errors import InvalidRequest
+from controlplane.observability import logger, metrics, tracer
+
+
+@cache
+def dependencies() -> tuple[ControlPlaneConfig, DynamoDbLedger, Announcer]:
+    env = DriftTasksEnvironment.from_os()
+    return (
+        load_config(env.CONTROLPLANE_CONFIG_PATH),
+        DynamoDbLedger(env.LEDGER_TABLE),
+        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
+    )
+
+
+def _context(task: dict[str, Any]) -> drift.DriftContext:
+    return drift.DriftContext.model_validate(task["context"])
+
+
+def _decision(task: dict[str, Any]) -> drift.Decision:
+    return drift.Decision.model_validate(task["decision"])
+
+
+def prepare(task: dict[str, Any]) -> dict[str, Any]:
+    return drift.prepare(task["request"], task["execution_name"], dependencies()[0]).model_dump(mode="json")
+
+
+def decide(task: dict[str, Any]) -> dict[str, Any]:
+    config, ledger, _ = dependencies()
+    context = _context(task)
+    policy = config.model(context.model).drift or DriftPolicy()
+    return drift.decide_response(context, policy, ledger).model_dump(mode="json")
+
+
+def ask_human(task: dict[str, Any]) -> dict[str, Any]:
+    _, ledger, announcer = dependencies()
+    drift.ask_human(task["task_token"], _context(task), _decision(task), ledger, announcer)
+    return {}
+
+
+def apply_answer(task: dict[str, Any]) -> dict[str, Any]:
+    config, ledger, _ = dependencies()
+    return drift.apply_answer(_context(task), _decision(task), task.get("answer"), config, ledger).model_dump(
+        mode="json"
+    )
+
+
+def record_decision(task: dict[str, Any]) -> dict[str, Any]:
+    _, ledger, announcer = dependencies()
+    drift.record_decision(_context(task), _decision(task), task["execution_arn"], ledger, announcer)
+    return {}
+
+
+def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
+    _, ledger, announcer = dependencies()
+    return drift.record_rejected(
+        task["request"], task["error"], task["execution_name"], task["execution_arn"], ledger, announcer
+    )
+
+
+ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    action.__name__: action for action in (prepare, decide, ask_human, apply_answer, record_decision, record_rejected)
+}
+
+
+@logger.inject_lambda_context(correlation_id_path="execution_name")
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    action = ACTIONS.get(str(event.get("action")))
+    if action is None:
+        raise InvalidRequest(f"Unknown drift task action {event.get('action')!r}; expected one of {sorted(ACTIONS)}")
+    return action(event)
