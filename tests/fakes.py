@@ -10,6 +10,7 @@ from controlplane.ports import (
     DatasetState,
     EndpointInfo,
     EndpointState,
+    Incident,
     PackageInfo,
     PipelineRun,
     StageDeployment,
@@ -91,6 +92,7 @@ class FakeWorkflows:
     def __init__(self) -> None:
         self.started: dict[str, dict[str, Any]] = {}
         self.deploys: dict[str, dict[str, Any]] = {}
+        self.drifts: dict[str, dict[str, Any]] = {}
         self.resumed: list[tuple[str, dict[str, Any]]] = []
         self.stale_tokens: set[str] = set()
 
@@ -100,6 +102,10 @@ class FakeWorkflows:
             return StartResult("already_started", arn)
         self.started[name] = request
         return StartResult("started", arn)
+
+    def start_drift(self, name: str, request: dict[str, Any]) -> StartResult:
+        self.drifts[name] = request
+        return StartResult("started", f"arn:aws:states:us-east-1:123456789012:execution:drift:{name}")
 
     def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult:
         arn = f"arn:aws:states:us-east-1:123456789012:execution:deploy:{name}"
@@ -222,3 +228,30 @@ class FakeEndpoints:
 
     def invoke(self, endpoint: str, payload: str, content_type: str) -> tuple[bool, str]:
         return self.responses.get(endpoint, (True, "0.93"))
+
+
+class FakeDriftLedger(FakeDeploymentLedger):
+    def __init__(self) -> None:
+        super().__init__()
+        self.incidents: dict[tuple[str, str], Incident] = {}
+        self.retrains: dict[str, list[datetime]] = {}
+        self.datasets_seen: dict[str, str] = {}
+
+    def get_incident(self, model: str, endpoint: str) -> Incident | None:
+        return self.incidents.get((model, endpoint))
+
+    def put_incident(self, incident: Incident, expected_id: str | None) -> bool:
+        current = self.incidents.get((incident.model, incident.endpoint))
+        if (current.incident_id if current else None) != expected_id:
+            return False
+        self.incidents[(incident.model, incident.endpoint)] = incident
+        return True
+
+    def retrain_times(self, model: str) -> list[datetime]:
+        return list(self.retrains.get(model, []))
+
+    def note_retrain(self, model: str, at: datetime) -> None:
+        self.retrains.setdefault(model, []).append(at)
+
+    def latest_dataset(self, model: str) -> str | None:
+        return self.datasets_seen.get(model)

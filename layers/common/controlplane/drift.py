@@ -410,8 +410,6 @@ def record_decision(
     context: DriftContext, decision: Decision, execution_arn: str, ledger: DriftLedger, announcer: Announcer
 ) -> None:
     """The incident's response, its reason and evidence, written once and announced."""
-    if decision.action == "retrain":
-        ledger.note_retrain(context.model, clock.now())
     record = AuditRecord(
         record_id=f"{context.execution_name}#DriftResponseDecided",
         kind="DriftResponseDecided",
@@ -431,6 +429,8 @@ def record_decision(
     )
     record = replace(record, details={key: value for key, value in record.details.items() if value})
     if ledger.record(record):
+        if decision.action == "retrain":  # counts against the retrain budget once, whatever the retries
+            ledger.note_retrain(context.model, clock.now())
         announcer.announce(
             "Drift Response Decided",
             {"model": context.model, "endpoint": context.endpoint, "action": decision.action, "reason": decision.reason,

@@ -1,0 +1,265 @@
+"""Drift signals, incidents and the response policy over fakes: one response per incident, never a storm."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from controlplane import clock, drift
+from controlplane.config import load_config
+from controlplane.drift_config import DriftPolicy
+from controlplane.errors import InvalidRequest
+from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobStateChange
+from controlplane.ports import EndpointState, StageDeployment
+from tests.fakes import FakeAnnouncer, FakeDriftLedger, FakeWorkflows
+
+CONFIG = load_config()
+T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
+V1 = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/1"
+V2 = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/2"
+DATASET = "s3://data/datasets/churn/2026-11-27/"
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    moments = {"now": T0}
+    clock.use(lambda: moments["now"])
+    yield moments
+    clock.use(None)
+
+
+def alarm(name: str, value: str = "ALARM", at: str = "2026-11-27T09:00:00Z") -> AlarmStateChange:
+    return AlarmStateChange.model_validate(
+        {"id": f"a-{name}-{value}-{at}", "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
+         "time": at, "detail": {"alarmName": name, "state": {"value": value, "reason": "threshold crossed",
+                                                                "timestamp": at}, "previousState": {"value": "OK"}}}
+    )  # fmt: skip
+
+
+def test_a_mapped_alarm_becomes_a_signal_about_the_production_endpoint():
+    signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
+
+    assert signal is not None
+    assert (signal.model, signal.endpoint, signal.kind, signal.state) == ("churn", "churn-prod", "data_drift", "alarm")
+    assert drift.signal_from_alarm(alarm("someone-elses-alarm"), CONFIG) is None
+    assert drift.signal_from_alarm(alarm("churn-prod-auc-drop", "OK"), CONFIG).state == "ok"
+
+
+class FakeReports:
+    def __init__(self, violations):
+        self.asked: list[str] = []
+        self._violations = violations
+
+    def violations(self, output_uri: str):
+        self.asked.append(output_uri)
+        return self._violations
+
+
+def monitoring_event(exit_message: str, monitoring_type: str = "DataQuality") -> ProcessingJobStateChange:
+    return ProcessingJobStateChange.model_validate(
+        {"id": "p", "detail-type": "SageMaker Processing Job State Change", "source": "aws.sagemaker",
+         "time": "2026-11-27T10:00:00Z",
+         "detail": {"ProcessingJobName": "model-monitoring-202611271000-abc", "ProcessingJobStatus": "Completed",
+                    "ExitMessage": exit_message,
+                    "Environment": {"sagemaker_endpoint_name": "churn-prod", "monitoring_type": monitoring_type},
+                    "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": "s3://reports/churn-prod/run1"}}]}}}
+    )  # fmt: skip
+
+
+def test_a_monitoring_run_with_violations_becomes_a_classified_signal():
+    reports = FakeReports([{"feature_name": "age", "constraint_check_type": "baseline_drift_check"}])
+
+    signal = drift.signal_from_monitoring(monitoring_event("CompletedWithViolations: 1 violations."), reports)
+    clean = drift.signal_from_monitoring(monitoring_event("Completed: Job completed successfully."), reports)
+    quality = drift.signal_from_monitoring(monitoring_event("CompletedWithViolations: 1.", "ModelQuality"), reports)
+
+    assert signal is not None
+    assert (signal.endpoint, signal.kind, signal.features) == ("churn-prod", "data_drift", ["age"])
+    assert signal.evidence_uri == "s3://reports/churn-prod/run1/constraint_violations.json"
+    assert clean is None
+    assert quality.kind == "model_quality"
+
+
+def custom(endpoint: str = "churn-prod", kind: str = "data_drift", event_id: str = "c1") -> DriftDetected:
+    return DriftDetected.model_validate(
+        {"id": event_id, "detail-type": "Drift Detected", "source": "custom.evidently", "time": "2026-11-27T09:00:00Z",
+         "detail": {"model": "churn", "endpoint": endpoint, "kind": kind, "evidence_uri": "s3://e/r.html"}}
+    )  # fmt: skip
+
+
+def test_repeated_signals_make_one_incident_and_one_workflow(frozen_clock):
+    ledger, workflows = FakeDriftLedger(), FakeWorkflows()
+
+    outcomes = []
+    for minute in range(4):
+        frozen_clock["now"] = T0 + timedelta(minutes=minute)
+        signal = drift.signal_from_custom(custom(event_id=f"c{minute}"))
+        outcomes.append(drift.on_signal(signal, CONFIG, ledger, workflows).action)
+
+    assert outcomes == ["incident_opened", "evidence_added", "evidence_added", "evidence_added"]
+    assert len(workflows.drifts) == 1
+    assert ledger.get_incident("churn", "churn-prod").signal_count == 4
+
+
+def test_a_flapping_alarm_stays_one_incident_but_a_later_one_is_new(frozen_clock):
+    ledger, workflows = FakeDriftLedger(), FakeWorkflows()
+    sequence = [(0, "ALARM"), (5, "OK"), (10, "ALARM"), (15, "OK")]
+    for minute, value in sequence:
+        frozen_clock["now"] = T0 + timedelta(minutes=minute)
+        stamp = (T0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        drift.on_signal(
+            drift.signal_from_alarm(alarm("churn-prod-feature-drift", value, stamp), CONFIG), CONFIG, ledger, workflows
+        )
+    assert len(workflows.drifts) == 1
+
+    frozen_clock["now"] = T0 + timedelta(minutes=15 + 31)
+    later = drift.signal_from_alarm(alarm("churn-prod-feature-drift", "ALARM", "2026-11-27T09:46:00Z"), CONFIG)
+    assert drift.on_signal(later, CONFIG, ledger, workflows).action == "incident_opened"
+    assert len(workflows.drifts) == 2
+
+
+def test_signals_for_endpoints_not_under_control_are_recorded_not_acted_on():
+    ledger, workflows = FakeDriftLedger(), FakeWorkflows()
+
+    outcome = drift.on_signal(drift.signal_from_custom(custom(endpoint="someone-else")), CONFIG, ledger, workflows)
+
+    assert outcome.action == "ignored"
+    assert workflows.drifts == {}
+    assert ledger.kinds() == ["DriftIgnored"]
+
+
+def context_for(kind: str, **extra) -> drift.DriftContext:
+    signal = drift.signal_from_custom(custom(kind=kind))
+    return drift.prepare(
+        {"incident_id": "inc-1", "signal": signal.model_dump(mode="json"), **extra}, "drift-run", CONFIG
+    )
+
+
+def serving(ledger: FakeDriftLedger, deployed_at: datetime, previous: str | None = V1) -> None:
+    ledger.put_endpoint_state(
+        EndpointState(
+            "churn-prod", "churn", "prod", serving_package_arn=V2, previous_package_arn=previous, updated_at=deployed_at
+        )
+    )
+    if previous:
+        ledger.record_stage_deployment(StageDeployment(previous, "prod", "churn-prod", "cfg-v1", "Deployed", T0))
+
+
+POLICY = CONFIG.model("churn").drift
+
+
+def test_quality_drop_right_after_a_deployment_rolls_back_to_the_previous_version():
+    ledger = FakeDriftLedger()
+    serving(ledger, T0 - timedelta(hours=2))
+
+    decision = drift.decide_response(context_for("model_quality"), POLICY, ledger)
+
+    assert decision.action == "rollback"
+    assert decision.start_input == {
+        "endpoint": "churn-prod",
+        "to": V1,
+        "reason": "drift: model_quality reported by custom.evidently",
+    }
+    assert decision.start_execution.startswith("rollback-churn-prod-")
+
+
+def test_quality_drop_long_after_the_deployment_asks_a_human():
+    ledger = FakeDriftLedger()
+    serving(ledger, T0 - timedelta(days=3))
+
+    decision = drift.decide_response(context_for("model_quality"), POLICY, ledger)
+
+    assert (decision.action, decision.wait_for_human) == ("notify", True)
+    assert "no deployment in the rollback window" in decision.reason
+    assert decision.default_action == "dismiss"
+
+
+def test_data_drift_retrains_on_the_newest_dataset_within_cooldown_and_budget(frozen_clock):
+    ledger = FakeDriftLedger()
+    ledger.datasets_seen["churn"] = DATASET
+
+    first = drift.decide_response(context_for("data_drift"), POLICY, ledger)
+    ledger.note_retrain("churn", T0)
+    frozen_clock["now"] = T0 + timedelta(hours=1)
+    in_cooldown = drift.decide_response(context_for("data_drift"), POLICY, ledger)
+    ledger.note_retrain("churn", T0 + timedelta(hours=13))
+    frozen_clock["now"] = T0 + timedelta(hours=23, minutes=59)
+    ledger.retrains["churn"] = [T0 + timedelta(hours=1), T0 + timedelta(hours=2)]
+    frozen_clock["now"] = T0 + timedelta(hours=15)
+    over_budget = drift.decide_response(context_for("data_drift"), POLICY, ledger)
+
+    assert first.action == "retrain"
+    assert first.start_input["dataset_uri"] == DATASET
+    assert first.start_input["run_key"] == "drift-inc-1"
+    assert (in_cooldown.action, in_cooldown.wait_for_human) == ("notify", True)
+    assert "cooldown" in in_cooldown.reason
+    assert "budget of 2 a day is spent" in over_budget.reason
+
+
+def test_require_approval_turns_every_action_into_a_question():
+    ledger = FakeDriftLedger()
+    ledger.datasets_seen["churn"] = DATASET
+    policy = POLICY.model_copy(update={"require_approval": True, "default_action": "retrain"})
+
+    decision = drift.decide_response(context_for("data_drift"), policy, ledger)
+
+    assert (decision.action, decision.proposed_action, decision.wait_for_human) == ("notify", "retrain", True)
+    assert decision.timeout_seconds == policy.approval_timeout_minutes * 60
+
+
+def test_a_human_answer_or_the_timeout_default_becomes_the_action():
+    ledger = FakeDriftLedger()
+    ledger.datasets_seen["churn"] = DATASET
+    context = context_for("bias")
+    question = drift.decide_response(context, POLICY, ledger)
+
+    approved = drift.apply_answer(context, question, {"action": "retrain", "by": "alice"}, CONFIG, ledger)
+    dismissed = drift.apply_answer(
+        context, question, {"action": "dismiss", "by": "bob", "reason": "known seasonality"}, CONFIG, ledger
+    )
+    timed_out = drift.apply_answer(context, question, None, CONFIG, ledger)
+
+    assert (approved.action, approved.reason) == ("retrain", "retrain decided by alice: no automatic response to bias")
+    assert dismissed.action == "dismiss"
+    assert "known seasonality" in dismissed.reason
+    assert (timed_out.action, timed_out.reason) == ("dismiss", "no answer in time; default: dismiss")
+    with pytest.raises(InvalidRequest, match="action"):
+        drift.apply_answer(context, question, {"action": "panic"}, CONFIG, ledger)
+
+
+def test_manual_requests_are_validated_and_forced():
+    ledger = FakeDriftLedger()
+    serving(ledger, T0 - timedelta(days=30))
+    context = drift.prepare({"endpoint": "churn-prod", "action": "rollback", "reason": "bad week"}, "manual-1", CONFIG)
+
+    decision = drift.decide_response(context, POLICY, ledger)
+
+    assert decision.action == "rollback"
+    assert decision.reason == "decided by an operator: bad week"
+    for bad, message in [
+        ({"endpoint": "nope", "action": "rollback", "reason": "r"}, "not a stage of any configured model"),
+        ({"endpoint": "churn-prod", "action": "panic", "reason": "r"}, "action"),
+        ({"endpoint": "churn-prod", "action": "retrain"}, "reason"),
+        (["churn-prod"], "expected a JSON object"),
+    ]:
+        with pytest.raises(InvalidRequest, match=message):
+            drift.prepare(bad, "manual-2", CONFIG)
+
+
+def test_decision_is_recorded_once_with_its_evidence():
+    ledger, announcer = FakeDriftLedger(), FakeAnnouncer()
+    context = context_for("data_drift")
+    decision = drift.Decision(action="retrain", reason="data_drift on churn-prod", start_execution="retrain-x")
+
+    drift.record_decision(context, decision, "arn:exec", ledger, announcer)
+    drift.record_decision(context, decision, "arn:exec", ledger, announcer)
+
+    (record,) = [r for r in ledger.records.values() if r.kind == "DriftResponseDecided"]
+    assert record.details["evidence_uri"] == "s3://e/r.html"
+    assert record.details["started_execution"] == "retrain-x"
+    assert [kind for kind, _ in announcer.announced] == ["Drift Response Decided"]
+    assert len(ledger.retrains["churn"]) == 1
+
+
+def test_conflicting_policy_kinds_are_rejected():
+    with pytest.raises(ValueError, match="in both rollback_on and retrain_on"):
+        DriftPolicy(rollback_on=("data_drift",), retrain_on=("data_drift",))
