@@ -69,7 +69,8 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoin
 from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: E402
 
-from localcloud import sagemaker_endpoints  # noqa: E402
+from localcloud import monitoring, sagemaker_endpoints  # noqa: E402
+from localcloud.monitoring import emit_monitoring_run, raise_alarm  # noqa: E402 - re-exported
 from localcloud.sagemaker_endpoints import (  # noqa: E402 - re-exported
     inject_sagemaker_throttling,
     set_duplicate_model_package_events,
@@ -86,9 +87,11 @@ __all__ = [
     "PipelineScript",
     "PipelineStatus",
     "check_moto_version",
+    "emit_monitoring_run",
     "inject_sagemaker_throttling",
     "install",
     "installed",
+    "raise_alarm",
     "running_execution_count",
     "set_duplicate_model_package_events",
     "set_endpoint_creation",
@@ -206,7 +209,9 @@ def install(clock: VirtualClock, hooks: Hooks) -> LocalCloudExtensions:
             for patch in _PATCHES:
                 patch(extensions)
             sagemaker_endpoints.install(extensions)
+            monitoring.install(extensions)
         except BaseException:
+            sagemaker_endpoints.uninstall()
             _restore_originals()
             raise
         _active = extensions
@@ -217,6 +222,7 @@ def uninstall() -> None:
     """Restore moto's original functions; safe to call when not installed."""
     global _active  # noqa: PLW0603
     with _install_lock:
+        monitoring.uninstall()
         sagemaker_endpoints.uninstall()
         _restore_originals()
         _active = None

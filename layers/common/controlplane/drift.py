@@ -30,8 +30,12 @@ from controlplane.models import (
 from controlplane.naming import retrain_execution_name
 from controlplane.ports import Announcer, AuditRecord, DriftLedger, Incident, ViolationReports, Workflows
 
-# Model Monitor's monitoring types (the processing job's environment) and the signal kind each one means.
+# What a monitoring job's environment says it analysed (`analysis_type`, as the SageMaker SDK sets it, or a
+# `monitoring_type`), and the signal kind that means; no such variable means a data-quality run.
 _MONITORING_KINDS: dict[str, SignalKind] = {
+    "MODEL_QUALITY": "model_quality",
+    "MODEL_BIAS": "bias",
+    "MODEL_EXPLAINABILITY": "explainability",
     "DataQuality": "data_quality",
     "ModelQuality": "model_quality",
     "ModelBias": "bias",
@@ -96,7 +100,7 @@ def signal_from_monitoring(event: ProcessingJobStateChange, reports: ViolationRe
         return None
     if not (detail.exit_message or "").startswith("CompletedWithViolations"):
         return None
-    monitoring_type = detail.environment.get("monitoring_type") or detail.environment.get("analysis_type", "")
+    monitoring_type = detail.environment.get("analysis_type") or detail.environment.get("monitoring_type", "")
     outputs = detail.output_config.outputs if detail.output_config else []
     output_uri = next((output.s3_output.s3_uri for output in outputs if output.s3_output), None)
     violations = reports.violations(output_uri) if output_uri else []
