@@ -4,7 +4,9 @@ The story: a bulk upload with a completion marker trains once (a duplicate event
 that trickles in trains once after its quiet period; a failing pipeline is reported; an operator's bad request
 is rejected with a clear reason, and a deliberate re-run on the same data trains again. Then the trained model
 is registered and approved, deployed to staging with a canary, promoted to prod after baking, and a second
-version whose canary trips an alarm is rolled back. The verdict checks it all.
+version whose canary trips an alarm is rolled back. Finally, drift: Model Monitor's data drift retrains the
+model, a quality drop right after a promotion rolls prod back, and a flapping alarm is one incident with one
+response. The verdict checks it all.
 """
 
 import json
@@ -18,7 +20,7 @@ from localcloud.report import dead_letters, execution_outcomes, ledger_records, 
 
 _SHOWN_LOG_MESSAGES = {
     "Object ignored", "Object recorded", "Retrain workflow started", "Retrain workflow already started",
-    "Model package change handled", "Endpoint status handled",
+    "Model package change handled", "Endpoint status handled", "Drift signal handled",
 }  # fmt: skip
 _KIND_LABEL = {
     "s3": "S3", "rule": "EventBridge", "lambda": "Lambda", "execution": "StepFunctions", "pipeline": "SageMaker",
@@ -94,6 +96,7 @@ def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
     sfn.start_execution(stateMachineArn=retrain, name="manual-rerun-features-v2", input=json.dumps(rerun))
     cloud.advance(15 * 60)
     deployment_story(cloud)
+    drift_story(cloud)
 
 
 def register_model_version(cloud: LocalCloud, auc: float) -> str:
@@ -152,6 +155,77 @@ def deployment_story(cloud: LocalCloud) -> None:
     cloud.advance(20 * 60)
 
 
+def _promote(cloud: LocalCloud, package_arn: str, name: str) -> None:
+    promotion = {"model_package_arn": package_arn, "stage": "prod", "requested_by": "alice"}
+    cloud.record("operator", f"start-execution (deploy) --input '{json.dumps(promotion)}'")
+    cloud.client("stepfunctions").start_execution(
+        stateMachineArn=cloud.state_machine_arn("DeployStateMachine"), name=name, input=json.dumps(promotion)
+    )
+
+
+def _flap(cloud: LocalCloud, alarm_name: str, times: int) -> None:
+    for _ in range(times):
+        extensions.raise_alarm(alarm_name, "ALARM", reason="Threshold Crossed: 1 datapoint [0.31] > 0.2")
+        cloud.advance(4 * 60)
+        extensions.raise_alarm(alarm_name, "OK", reason="Threshold Crossed: 1 datapoint [0.12] <= 0.2")
+        cloud.advance(4 * 60)
+
+
+def drift_story(cloud: LocalCloud) -> None:
+    cloudwatch = cloud.client("cloudwatch")
+    for alarm_name, metric in (
+        ("churn-prod-feature-drift", "feature_baseline_drift_age"),
+        ("churn-prod-auc-drop", "auc"),
+    ):
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm_name,
+            Namespace="aws/sagemaker/Endpoints/data-metrics",
+            MetricName=metric,
+            Dimensions=[
+                {"Name": "Endpoint", "Value": "churn-prod"},
+                {"Name": "MonitoringSchedule", "Value": "churn-prod"},
+            ],
+            Statistic="Maximum",
+            Period=3600,
+            EvaluationPeriods=1,
+            Threshold=0.2,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    cloud.record("story", "Model Monitor finds data drift on churn-prod (feature 'age'): the model is retrained")
+    extensions.emit_monitoring_run(
+        "churn-prod",
+        "churn-prod-data-quality",
+        violations=[
+            {
+                "feature_name": "age",
+                "constraint_check_type": "baseline_drift_check",
+                "description": "Baseline drift distance: 0.31 exceeds threshold: 0.2",
+            },
+        ],
+        bucket=cloud.data_bucket,
+    )
+    cloud.advance(20 * 60)
+
+    cloud.record("story", "Version 3 (AUC 0.93) is approved, deployed to staging and promoted to prod after baking")
+    extensions.set_endpoint_outcome("churn-staging", "succeed")
+    version_3 = register_model_version(cloud, 0.93)
+    cloud.client("sagemaker").update_model_package(ModelPackageArn=version_3, ModelApprovalStatus="Approved")
+    cloud.advance(41 * 60)  # 10 minutes of deployment, then 30 of baking
+    _promote(cloud, version_3, "promote-churn-v3-prod")
+    cloud.advance(20 * 60)
+
+    cloud.record("story", "An hour later, churn-prod's AUC drops: version 3 is fresh, so prod rolls back to version 1")
+    extensions.raise_alarm("churn-prod-auc-drop", "ALARM", reason="Threshold Crossed: 1 datapoint [0.62] < 0.75")
+    cloud.advance(20 * 60)
+    extensions.raise_alarm("churn-prod-auc-drop", "OK", reason="Threshold Crossed: 1 datapoint [0.90] >= 0.75")
+    cloud.settle()
+
+    cloud.advance(6 * 60 * 60)  # the data-drift incident's window closes
+    cloud.record("story", "The drift alarm flaps three times: one incident; the retrain cooldown asks a human")
+    _flap(cloud, "churn-prod-feature-drift", 3)
+    cloud.advance(90 * 60)
+
+
 def _serving_config(cloud: LocalCloud, endpoint: str) -> str | None:
     try:
         return str(cloud.client("sagemaker").describe_endpoint(EndpointName=endpoint)["EndpointConfigName"])
@@ -166,22 +240,22 @@ def verdict(cloud: LocalCloud) -> list[str]:
         name: sum(1 for run in pipelines if run["pipeline"] == name) for name in ("churn-training", "fraud-training")
     }
     expect: list[tuple[bool, str]] = [
-        (per_pipeline["churn-training"] == 3, f"churn-training ran {per_pipeline['churn-training']} times, expected 3"),
+        (per_pipeline["churn-training"] == 4, f"churn-training ran {per_pipeline['churn-training']} times, expected 4"),
         (per_pipeline["fraud-training"] == 1, f"fraud-training ran {per_pipeline['fraud-training']} times, expected 1"),
         (
-            sorted(run["status"] for run in pipelines) == ["Failed", "Succeeded", "Succeeded", "Succeeded"],
+            sorted(run["status"] for run in pipelines) == ["Failed"] + ["Succeeded"] * 4,
             f"pipeline statuses {sorted(run['status'] for run in pipelines)}",
         ),
     ]
     outcomes = execution_outcomes(cloud)
     retrain = sorted(o["status"] for o in outcomes.values() if o["state_machine"] == "RetrainStateMachine")
-    expect.append(
-        (retrain == ["FAILED", "FAILED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"], f"retrain executions {retrain}")
-    )
+    expect.append((retrain == ["FAILED", "FAILED"] + ["SUCCEEDED"] * 4, f"retrain executions {retrain}"))
     deployments = sorted(o["status"] for o in outcomes.values() if o["state_machine"] == "DeployStateMachine")
-    expect.append((deployments == ["FAILED", "SUCCEEDED", "SUCCEEDED"], f"deploy executions {deployments}"))
+    expect.append((deployments == ["FAILED"] + ["SUCCEEDED"] * 5, f"deploy executions {deployments}"))
+    drift = [o["status"] for o in outcomes.values() if o["state_machine"] == "DriftStateMachine"]
+    expect.append((drift == ["SUCCEEDED"] * 3, f"drift executions {drift}, expected 3 that succeeded"))
     staging, prod = _serving_config(cloud, "churn-staging") or "", _serving_config(cloud, "churn-prod") or ""
-    expect.append((staging.startswith("churn-staging-v1-"), f"churn-staging serves {staging or 'nothing'}, not v1"))
+    expect.append((staging.startswith("churn-staging-v3-"), f"churn-staging serves {staging or 'nothing'}, not v3"))
     expect.append((prod.startswith("churn-prod-v1-"), f"churn-prod serves {prod or 'nothing'}, not v1"))
     rejected = outcomes.get("manual-typo", {})
     expect.append(
@@ -192,12 +266,15 @@ def verdict(cloud: LocalCloud) -> list[str]:
     )
     kinds = [record["kind"] for record in ledger_records(cloud)]
     expect.append(
-        (kinds.count("TrainingSucceeded") == 3, f"ledger has {kinds.count('TrainingSucceeded')} TrainingSucceeded")
+        (kinds.count("TrainingSucceeded") == 4, f"ledger has {kinds.count('TrainingSucceeded')} TrainingSucceeded")
     )
     expect.append((kinds.count("TrainingFailed") == 1, f"ledger has {kinds.count('TrainingFailed')} TrainingFailed"))
     expect.append(
-        (kinds.count("DeploymentSucceeded") == 2, f"ledger has {kinds.count('DeploymentSucceeded')} deployments")
+        (kinds.count("DeploymentSucceeded") == 4, f"ledger has {kinds.count('DeploymentSucceeded')} deployments")
     )
+    decisions = [record["status"] for record in ledger_records(cloud) if record["kind"] == "DriftResponseDecided"]
+    expect.append((decisions == ["retrain", "rollback", "dismiss"], f"drift decisions {decisions}"))
+    expect.append((kinds.count("RollbackSucceeded") == 1, "prod's rollback is not in the ledger"))
     expect.append((kinds.count("DeploymentRolledBack") == 1, "version 2's rollback is not in the ledger"))
     letters = dead_letters(cloud)
     expect.append((not any(letters.values()), f"dead letters: {letters}"))
@@ -225,8 +302,9 @@ def run_demo(out: TextIO, story: Callable[[LocalCloud, ControlPlaneConfig], None
         out.write("\nVERDICT: FAILED - " + "; ".join(problems) + "\n")
         return 1
     out.write(
-        "\nVERDICT: OK - 3 datasets and 1 deliberate re-run gave exactly 4 pipeline executions; duplicates, "
-        "ignored objects and a bad request started nothing; version 1 serves staging and prod, version 2 was "
-        "rolled back after its canary alarm; every outcome is in the ledger and was announced.\n"
+        "\nVERDICT: OK - 3 datasets, 1 deliberate re-run and 1 drift retraining gave exactly 5 pipeline "
+        "executions; duplicates, ignored objects and a bad request started nothing; version 2 was rolled back after its canary alarm; "
+        "data drift retrained once, a quality drop after version 3's promotion rolled prod back to version 1, and "
+        "a flapping alarm was one incident with one response; every outcome is in the ledger and was announced.\n"
     )
     return 0

@@ -233,18 +233,19 @@ class FakeEndpoints:
 class FakeDriftLedger(FakeDeploymentLedger):
     def __init__(self) -> None:
         super().__init__()
-        self.incidents: dict[tuple[str, str], Incident] = {}
+        self.incidents: dict[tuple[str, str, str], Incident] = {}
         self.retrains: dict[str, list[datetime]] = {}
         self.datasets_seen: dict[str, str] = {}
 
-    def get_incident(self, model: str, endpoint: str) -> Incident | None:
-        return self.incidents.get((model, endpoint))
+    def get_incident(self, model: str, endpoint: str, kind: str) -> Incident | None:
+        return self.incidents.get((model, endpoint, kind))
 
     def put_incident(self, incident: Incident, expected_id: str | None) -> bool:
-        current = self.incidents.get((incident.model, incident.endpoint))
+        key = (incident.model, incident.endpoint, incident.kind)
+        current = self.incidents.get(key)
         if (current.incident_id if current else None) != expected_id:
             return False
-        self.incidents[(incident.model, incident.endpoint)] = incident
+        self.incidents[key] = incident
         return True
 
     def retrain_times(self, model: str) -> list[datetime]:

@@ -97,7 +97,7 @@ def test_repeated_signals_make_one_incident_and_one_workflow(frozen_clock):
 
     assert outcomes == ["incident_opened", "evidence_added", "evidence_added", "evidence_added"]
     assert len(workflows.drifts) == 1
-    assert ledger.get_incident("churn", "churn-prod").signal_count == 4
+    assert ledger.get_incident("churn", "churn-prod", "data_drift").signal_count == 4
 
 
 def test_a_flapping_alarm_stays_one_incident_but_a_later_one_is_new(frozen_clock):

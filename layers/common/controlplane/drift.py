@@ -164,7 +164,8 @@ def _controlled(signal: DriftSignal, config: ControlPlaneConfig) -> ModelConfig 
 def on_signal(
     signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger, workflows: Workflows
 ) -> SignalOutcome:
-    """One incident per model and endpoint: a new one starts the drift workflow; the rest is evidence."""
+    """One incident per model, endpoint and kind of signal (so a quality drop is never swallowed by an open
+    data-drift incident): a new one starts the drift workflow; the rest is evidence."""
     now = clock.now()
     model = _controlled(signal, config)
     if model is None or model.drift is None:
@@ -182,7 +183,7 @@ def on_signal(
         )
         return SignalOutcome(action="ignored", reason=f"{why} endpoint '{signal.endpoint}'")
     policy = model.drift
-    incident = ledger.get_incident(model.name, signal.endpoint)
+    incident = ledger.get_incident(model.name, signal.endpoint, signal.kind)
     if signal.state == "ok":
         if incident is None or incident.status != "open":
             return SignalOutcome(action="ignored", reason="no open incident to recover")
@@ -198,7 +199,7 @@ def on_signal(
         return SignalOutcome(
             action="evidence_added", reason="joins the open incident", incident_id=incident.incident_id
         )
-    incident_id = _digest(model.name, signal.endpoint, signal.signal_id)
+    incident_id = _digest(model.name, signal.endpoint, signal.kind, signal.signal_id)
     opened = Incident(model.name, signal.endpoint, incident_id, "open", now, signal.kind, 1)
     if not ledger.put_incident(opened, expected_id=incident.incident_id if incident else None):
         return SignalOutcome(action="evidence_added", reason="another signal opened the incident first")
@@ -388,7 +389,7 @@ def ask_human(
     task_token: str, context: DriftContext, decision: Decision, ledger: DriftLedger, announcer: Announcer
 ) -> None:
     """Ask for a decision: the notification carries the command that answers it."""
-    incident = ledger.get_incident(context.model, context.endpoint)
+    incident = ledger.get_incident(context.model, context.endpoint, context.kind)
     if incident is not None and incident.incident_id == context.incident_id:
         ledger.put_incident(replace(incident, task_token=task_token), expected_id=incident.incident_id)
     answer = json.dumps(

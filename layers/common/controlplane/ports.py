@@ -105,7 +105,7 @@ class StageDeployment:
 
 @dataclass(frozen=True)
 class Incident:
-    """The open (or recovering) drift incident of one model's endpoint."""
+    """The open (or recovering) drift incident of one kind on one model's endpoint."""
 
     model: str
     endpoint: str
@@ -185,7 +185,7 @@ class DeploymentLedger(Protocol):
 class DriftLedger(Protocol):
     def record(self, record: AuditRecord) -> bool: ...
 
-    def get_incident(self, model: str, endpoint: str) -> Incident | None: ...
+    def get_incident(self, model: str, endpoint: str, kind: str) -> Incident | None: ...
 
     def put_incident(self, incident: Incident, expected_id: str | None) -> bool:
         """Write the endpoint's current incident if the stored one still has `expected_id` (None: no incident)."""

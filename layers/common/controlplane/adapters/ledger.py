@@ -14,7 +14,7 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | desired version | ENDPOINT#<endpoint>         | DESIRED     |
 | endpoint waiter | ENDPOINT#<endpoint>         | WAITER      |
 | stage deployment| PACKAGE#<package arn>       | STAGE#<stage> |
-| drift incident  | INCIDENT#<model>#<endpoint> | CURRENT     |
+| drift incident  | INCIDENT#<model>#<endpoint> | KIND#<kind> |
 | drift retrains  | MODEL#<model>               | RETRAINS    |
 """
 
@@ -293,8 +293,8 @@ class DynamoDbLedger:
             failure_reason=str(item["failure_reason"]) if item.get("failure_reason") else None,
         )
 
-    def get_incident(self, model: str, endpoint: str) -> Incident | None:
-        key = {"pk": f"INCIDENT#{model}#{endpoint}", "sk": "CURRENT"}
+    def get_incident(self, model: str, endpoint: str, kind: str) -> Incident | None:
+        key = {"pk": f"INCIDENT#{model}#{endpoint}", "sk": f"KIND#{kind}"}
         item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
         if not item:
             return None
@@ -313,7 +313,7 @@ class DynamoDbLedger:
     def put_incident(self, incident: Incident, expected_id: str | None) -> bool:
         item: dict[str, Any] = {
             "pk": f"INCIDENT#{incident.model}#{incident.endpoint}",
-            "sk": "CURRENT",
+            "sk": f"KIND#{incident.kind}",
             "incident_id": incident.incident_id,
             "status": incident.status,
             "opened_at": iso(incident.opened_at),
