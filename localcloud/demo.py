@@ -303,8 +303,9 @@ def run_demo(out: TextIO, story: Callable[[LocalCloud, ControlPlaneConfig], None
         return 1
     out.write(
         "\nVERDICT: OK - 3 datasets, 1 deliberate re-run and 1 drift retraining gave exactly 5 pipeline "
-        "executions; duplicates, ignored objects and a bad request started nothing; version 2 was rolled back after its canary alarm; "
-        "data drift retrained once, a quality drop after version 3's promotion rolled prod back to version 1, and "
-        "a flapping alarm was one incident with one response; every outcome is in the ledger and was announced.\n"
+        "executions; duplicates, ignored objects and a bad request started nothing; version 2 was rolled back "
+        "after its canary alarm; data drift retrained once, a quality drop after version 3's promotion rolled prod "
+        "back to version 1, and a flapping alarm was one incident with one response; every outcome is in the "
+        "ledger and was announced.\n"
     )
     return 0
