@@ -56,6 +56,33 @@ def run_ingress(
     return result
 
 
+def run_deployment() -> dict[str, Any]:
+    """`python -m benchmarks.deployment` in a fresh process; its JSON result, or an `error`."""
+    command = [sys.executable, "-m", "benchmarks.deployment"]
+    completed = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    lines = completed.stdout.strip().splitlines()
+    if not lines:
+        return {"equal": False, "error": f"`python -m benchmarks.deployment` exited with status {completed.returncode}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def deployment_table(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"Deployment costs: {result['error']}"
+    rows = [
+        [label, run["status"], str(run["state_transitions"]), str(run["lambda_invocations"])]
+        for label, run in (
+            ("canary, SageMaker bakes 60 s", result["canary_bake_60s"]),
+            ("canary, SageMaker bakes 3600 s", result["canary_bake_3600s"]),
+            ("canary rolled back by an alarm", result["rolled_back"]),
+        )
+    ]
+    return "Deployment costs (one deploy execution):\n" + _table(
+        ["deployment", "status", "state transitions", "Lambda invocations"], rows
+    )
+
+
 def guard(result: dict[str, Any]) -> str | None:
     """Why a scenario's result cannot be trusted, or None."""
     if "error" in result:
@@ -265,11 +292,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="events for the comparison of put_event with S3 PutObject (default 200; 0 skips it)",
     )
     parser.add_argument("--skip-coldstart", action="store_true", help="do not measure handler import times")
+    parser.add_argument(
+        "--skip-deployment", action="store_true", help="do not measure the cost of a deployment (bake 60 s vs 3600 s)"
+    )
     parser.add_argument("--coldstart-runs", type=int, default=7, help="timed runs per cold-start probe (default 7)")
     parser.add_argument(
         "--tracemalloc",
         action="store_true",
-        help="also run each scenario under tracemalloc and report its peak (a separate run: it is ~3.5x slower)",
+        help="also run each scenario under tracemalloc and report its peak (a separate run, 3-5x slower)",
     )
     parser.add_argument(
         "--profile", action="store_true", help="also run the churn scenario under cProfile and print its top 10"
@@ -312,7 +342,13 @@ def collect(arguments: argparse.Namespace) -> dict[str, Any]:
             "churn", arguments.events, settle_every=arguments.settle_every, extra=["--profile"]
         )
         runs.append(report["profile_run"])
+    if not arguments.skip_deployment:
+        print("measuring deployment costs (canary with bake 60 s and 3600 s, rollback)...", file=sys.stderr)
+        report["deployment"] = run_deployment()
     problems = [problem for result in runs if (problem := guard(result))]
+    deployment = report.get("deployment")
+    if deployment is not None and not deployment.get("equal"):
+        problems.append(f"deployment costs depend on the bake time: {deployment}")
     problems += [
         f"{probe['label']} failed (cwd {probe['cwd']}): {probe['error']}"
         for probe in report.get("coldstart", {}).get("probes", [])
@@ -331,6 +367,8 @@ def render(report: dict[str, Any]) -> str:
         sections.append(comparison_table(report["path_comparison"]))
     if "coldstart" in report:
         sections.append(coldstart_table(report["coldstart"]))
+    if "deployment" in report:
+        sections.append(deployment_table(report["deployment"]))
     if "profile_run" in report and "error" not in report["profile_run"]:
         sections.append(profile_table(report["profile_run"]))
     sections.append("Notes:\n" + "\n".join(f"- {note}" for note in report["notes"]))

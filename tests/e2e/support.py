@@ -337,3 +337,39 @@ def sdk_calls(cloud: LocalCloud, resource: str) -> list[dict[str, Any]]:
 def registry_ingress_actions(cloud: LocalCloud, since: int = 0) -> list[dict[str, Any]]:
     """What the registry-events function decided for each event it received (action, reason, execution)."""
     return [entry.data["response"] for entry in invocations(cloud, "RegistryEventsFunction", since)]
+
+
+# -- drift response -----------------------------------------------------------------------------------------
+
+DRIFT = "DriftStateMachine"
+
+
+def control_plane_bus(cloud: LocalCloud) -> str:
+    """The name of the stack's own event bus, where detectors put "Drift Detected" events."""
+    return cloud.physical["ControlPlaneBus"]["Name"]
+
+
+def put_drift_detected(cloud: LocalCloud, detail: dict[str, Any], source: str = "custom.evidently") -> None:
+    """A detector's "Drift Detected" event on the control-plane bus, sent with PutEvents (no settle)."""
+    response = cloud.client("events").put_events(
+        Entries=[
+            {
+                "Source": source,
+                "DetailType": "Drift Detected",
+                "Detail": json.dumps(detail),
+                "EventBusName": control_plane_bus(cloud),
+            }
+        ]
+    )
+    assert response["FailedEntryCount"] == 0, response
+
+
+def execution_input(cloud: LocalCloud, state_machine: str, name: str) -> Any:
+    """The input an execution of one state machine (its logical id) was started with."""
+    arn = cloud.state_machine_arn(state_machine).replace(":stateMachine:", ":execution:") + f":{name}"
+    return json.loads(cloud.client("stepfunctions").describe_execution(executionArn=arn)["input"])
+
+
+def drift_incident(cloud: LocalCloud, model: str, endpoint: str, kind: str) -> dict[str, Any] | None:
+    """The ledger's current drift incident of one model, endpoint and kind of signal (open or recovering)."""
+    return _ledger_item(cloud, f"INCIDENT#{model}#{endpoint}", f"KIND#{kind}")
