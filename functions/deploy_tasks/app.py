@@ -13,8 +13,8 @@ from controlplane.adapters.sagemaker import ModelRegistry, SageMakerEndpoints
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DeployTasksEnvironment
-from controlplane.errors import InvalidRequest
 from controlplane.observability import logger, metrics, tracer
+from controlplane.tasks import run_action
 
 
 class Dependencies(NamedTuple):
@@ -137,7 +137,4 @@ ACTIONS: dict[str, Callable[[dict[str, Any], LambdaContext], dict[str, Any]]] = 
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    action = ACTIONS.get(str(event.get("action")))
-    if action is None:
-        raise InvalidRequest(f"Unknown deploy task action {event.get('action')!r}; expected one of {sorted(ACTIONS)}")
-    return action(event, context)
+    return run_action(ACTIONS, event, context)

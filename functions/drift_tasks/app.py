@@ -12,8 +12,8 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.drift_config import DriftPolicy
 from controlplane.env import DriftTasksEnvironment
-from controlplane.errors import InvalidRequest
 from controlplane.observability import logger, metrics, tracer
+from controlplane.tasks import run_action
 
 
 @cache
@@ -80,7 +80,4 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    action = ACTIONS.get(str(event.get("action")))
-    if action is None:
-        raise InvalidRequest(f"Unknown drift task action {event.get('action')!r}; expected one of {sorted(ACTIONS)}")
-    return action(event)
+    return run_action(ACTIONS, event)

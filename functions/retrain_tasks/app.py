@@ -12,8 +12,8 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import RetrainTasksEnvironment
-from controlplane.errors import InvalidRequest
 from controlplane.observability import logger, metrics, tracer
+from controlplane.tasks import run_action
 
 
 @cache
@@ -95,7 +95,4 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    action = ACTIONS.get(str(event.get("action")))
-    if action is None:
-        raise InvalidRequest(f"Unknown retrain task action {event.get('action')!r}; expected one of {sorted(ACTIONS)}")
-    return action(event)
+    return run_action(ACTIONS, event)

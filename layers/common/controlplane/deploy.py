@@ -5,13 +5,13 @@ The state machine only orchestrates; it branches on fields computed here (`decis
 """
 
 import hashlib
-import json
 from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from controlplane import clock
+from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deployment_config import BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
 from controlplane.errors import InvalidRequest, step_error_message
@@ -571,13 +571,6 @@ def _record(plan: DeployPlan, kind: str, reason: str, execution_arn: str, **deta
     )
 
 
-def _announce_once(record: AuditRecord, detail_type: str, ledger: DeploymentLedger, announcer: Announcer) -> None:
-    if ledger.record(record):
-        announcer.announce(
-            detail_type, {"model": record.model, "status": record.status, "reason": record.reason, **record.details}
-        )
-
-
 class Promotion(_StepModel):
     promote: bool
     wait_seconds: int = 0
@@ -619,7 +612,9 @@ def record_deployed(
         previous_model_package_arn=before.serving_package_arn if before else None,
         approved_by=plan.approved_by, requested_by=plan.requested_by,
     )  # fmt: skip
-    _announce_once(record, "Deployment Succeeded" if plan.kind == "deploy" else "Rollback Succeeded", ledger, announcer)
+    record_and_announce(
+        record, "Deployment Succeeded" if plan.kind == "deploy" else "Rollback Succeeded", ledger, announcer
+    )
     ledger.release_endpoint_lock(plan.endpoint_name, plan.execution_name)
     logger.info("Deployment recorded", extra={"endpoint": plan.endpoint_name, "version": plan.package_version})
     model = config.model(plan.model)
@@ -716,7 +711,7 @@ def record_failed(
         plan, kind, reason, execution_arn, metrics=gate.get("metrics"), champion_metrics=gate.get("champion_metrics")
     )
     detail_type = "Deployment Superseded" if status == "Superseded" else "Deployment Failed"
-    _announce_once(record, detail_type, ledger, announcer)
+    record_and_announce(record, detail_type, ledger, announcer)
     if status != "Superseded":
         ledger.release_endpoint_lock(plan.endpoint_name, plan.execution_name)
     return FailureOutcome(status=status, reason=reason)
@@ -730,22 +725,14 @@ def record_rejected(
     ledger: DeploymentLedger,
     announcer: Announcer,
 ) -> dict[str, str]:
-    message = step_error_message(error)
     subject = "(request)"
     if isinstance(request, dict):
         arn, endpoint = request.get("model_package_arn"), request.get("endpoint")
         subject = str(endpoint or (arn.rsplit("/", 2)[-2] if isinstance(arn, str) and arn.count("/") >= 2 else subject))
-    record = AuditRecord(
-        record_id=f"{execution_name}#DeploymentRejected",
-        kind="DeploymentRejected",
-        model=subject,
-        reason=message,
-        at=clock.now(),
-        status="Rejected",
-        execution_arn=execution_arn,
-        details={"request": json.dumps(request, default=str)[:1000]},
-    )
-    _announce_once(record, "Deployment Request Rejected", ledger, announcer)
+    message = record_rejected_request(
+        request, error, execution_name, execution_arn, "DeploymentRejected", "Deployment Request Rejected",
+        subject, ledger, announcer,
+    )  # fmt: skip
     return {"message": message}
 
 
@@ -755,5 +742,5 @@ def record_promotion_failed(
     """The deployment stands; the automatic promotion that should follow it could not start."""
     message = step_error_message(error)
     record = _record(plan, "PromotionFailed", f"auto-promotion could not start: {message}", execution_arn)
-    _announce_once(record, "Promotion Failed", ledger, announcer)
+    record_and_announce(record, "Promotion Failed", ledger, announcer)
     return {"message": message}

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from controlplane import clock
+from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deploy import rollback_execution_name
 from controlplane.drift_config import Action, DriftPolicy, SignalKind
@@ -433,14 +434,19 @@ def record_decision(
         },
     )
     record = replace(record, details={key: value for key, value in record.details.items() if value})
-    if ledger.record(record):
-        if decision.action == "retrain":  # counts against the retrain budget once, whatever the retries
-            ledger.note_retrain(context.model, clock.now())
-        announcer.announce(
-            "Drift Response Decided",
-            {"model": context.model, "endpoint": context.endpoint, "action": decision.action, "reason": decision.reason,
-             "incident_id": context.incident_id, "started_execution": decision.start_execution},
-        )  # fmt: skip
+    detail = {
+        "model": context.model,
+        "endpoint": context.endpoint,
+        "action": decision.action,
+        "reason": decision.reason,
+        "incident_id": context.incident_id,
+        "started_execution": decision.start_execution,
+    }
+    if (
+        record_and_announce(record, "Drift Response Decided", ledger, announcer, detail)
+        and decision.action == "retrain"
+    ):
+        ledger.note_retrain(context.model, clock.now())  # counts against the budget once, whatever the retries
 
 
 def record_rejected(
@@ -451,19 +457,9 @@ def record_rejected(
     ledger: DriftLedger,
     announcer: Announcer,
 ) -> dict[str, str]:
-    from controlplane.errors import step_error_message  # noqa: PLC0415
-
-    message = step_error_message(error)
-    record = AuditRecord(
-        record_id=f"{execution_name}#DriftRequestRejected",
-        kind="DriftRequestRejected",
-        model=str(request.get("endpoint", "(request)")) if isinstance(request, dict) else "(request)",
-        reason=message,
-        at=clock.now(),
-        status="Rejected",
-        execution_arn=execution_arn,
-        details={"request": json.dumps(request, default=str)[:1000]},
-    )
-    if ledger.record(record):
-        announcer.announce("Drift Request Rejected", {"reason": message, "request": record.details["request"]})
+    subject = str(request.get("endpoint", "(request)")) if isinstance(request, dict) else "(request)"
+    message = record_rejected_request(
+        request, error, execution_name, execution_arn, "DriftRequestRejected", "Drift Request Rejected",
+        subject, ledger, announcer,
+    )  # fmt: skip
     return {"message": message}

@@ -4,7 +4,6 @@ The state machine only orchestrates; it branches on the fields these functions c
 (`wait_for_quiet_period`, `settled`, `decision`, `succeeded`).
 """
 
-import json
 import math
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -12,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from controlplane import clock
+from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.errors import InvalidRequest, step_error_message
 from controlplane.models import TERMINAL_PIPELINE_STATUSES, PipelineExecutionStatusChange, RetrainRequest, parse_request
@@ -140,28 +140,6 @@ def _audit(plan: RetrainPlan, kind: str, reason: str, **fields: Any) -> AuditRec
     )
 
 
-def _announcement(record: AuditRecord) -> dict[str, Any]:
-    return {
-        key: value
-        for key, value in {
-            "model": record.model,
-            "dataset_uri": record.dataset_uri,
-            "status": record.status,
-            "reason": record.reason,
-            "execution_arn": record.execution_arn,
-            "pipeline_execution_arn": record.pipeline_execution_arn,
-            **record.details,
-        }.items()
-        if value is not None
-    }
-
-
-def _record_and_announce(record: AuditRecord, detail_type: str, ledger: Ledger, announcer: Announcer) -> None:
-    """Write the record once; announce only on the write that created it, so retries do not re-notify."""
-    if ledger.record(record):
-        announcer.announce(detail_type, _announcement(record))
-
-
 class StartedRun(_StepModel):
     duplicate: bool
     duplicate_of: str | None = None
@@ -197,7 +175,7 @@ def record_started(
         pipeline_execution_arn=pipeline_execution_arn,
         details={"pipeline": plan.pipeline_name},
     )
-    _record_and_announce(record, "Training Started", ledger, announcer)
+    record_and_announce(record, "Training Started", ledger, announcer)
     return StartedRun(duplicate=False)
 
 
@@ -281,7 +259,7 @@ def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger, an
         pipeline_execution_arn=pipeline_arn,
     )
     detail_type = "Training Succeeded" if outcome.succeeded else "Training Failed"
-    _record_and_announce(record, detail_type, ledger, announcer)
+    record_and_announce(record, detail_type, ledger, announcer)
     logger.info("Training outcome recorded", extra={"model": plan.model, "status": outcome.status})
     return outcome
 
@@ -291,7 +269,7 @@ def record_skipped(
 ) -> None:
     reason = f"concurrency policy 'skip': training of '{plan.model}' already running ({slot.held_by})"
     record = _audit(plan, "TrainingSkipped", reason, status="Skipped", execution_arn=execution_arn)
-    _record_and_announce(record, "Training Skipped", ledger, announcer)
+    record_and_announce(record, "Training Skipped", ledger, announcer)
 
 
 class Rejection(_StepModel):
@@ -302,17 +280,9 @@ def record_rejected(
     request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: Ledger, announcer: Announcer
 ) -> Rejection:
     """Record a request the workflow refused, with the reason an operator needs to fix it."""
-    message = step_error_message(error)
     model = request.get("model") if isinstance(request, dict) and isinstance(request.get("model"), str) else None
-    record = AuditRecord(
-        record_id=f"{execution_name}#RequestRejected",
-        kind="RequestRejected",
-        model=model or "(unknown)",
-        reason=message,
-        at=clock.now(),
-        status="Rejected",
-        execution_arn=execution_arn,
-        details={"request": json.dumps(request, default=str)[:1_000]},
-    )
-    _record_and_announce(record, "Training Request Rejected", ledger, announcer)
+    message = record_rejected_request(
+        request, error, execution_name, execution_arn, "RequestRejected", "Training Request Rejected",
+        model or "(unknown)", ledger, announcer,
+    )  # fmt: skip
     return Rejection(message=message)
