@@ -111,9 +111,12 @@ def _with_epoch_time(event: dict[str, Any]) -> dict[str, Any]:
     """A copy whose `time` is epoch seconds: moto's EventBridge targets expect that inside and format it back to
     ISO 8601 on delivery. Each target gets its own copy, as moto rewrites `time` in place."""
     copy = dict(event)
-    if isinstance(copy.get("time"), str):
+    moment = copy.get("time")
+    if isinstance(moment, str) and moment.isdigit():  # SageMaker's endpoint events: epoch milliseconds
+        copy["time"] = int(moment) / 1000
+    elif isinstance(moment, str):
         try:
-            copy["time"] = datetime.fromisoformat(copy["time"].replace("Z", "+00:00")).timestamp()
+            copy["time"] = datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
         except ValueError:
             copy.pop("time")
     return copy
@@ -499,6 +502,10 @@ class LocalCloud:
         return self.parameter_overrides["DataBucketName"]
 
     @property
+    def control_plane_bus(self) -> str:
+        return next(names["Name"] for names in self.physical.values() if ":event-bus/" in names.get("Arn", ""))
+
+    @property
     def ledger_table(self) -> str:
         return next(names["Ref"] for names in self.physical.values() if ":table/" in names["Arn"])
 
@@ -523,11 +530,11 @@ class LocalCloud:
         self.record("s3", f"PutObject s3://{bucket or self.data_bucket}/{key} ({len(body)} bytes)", key=key)
         self.client("s3").put_object(Bucket=bucket or self.data_bucket, Key=key, Body=body)
 
-    def put_event(self, event: dict[str, Any]) -> int:
-        """Deliver an AWS-shaped EventBridge event, unchanged, to the matching rules of the default bus."""
+    def put_event(self, event: dict[str, Any], bus_name: str = "default") -> int:
+        """Deliver an AWS-shaped EventBridge event, unchanged, to the matching rules of a bus."""
         from moto.events.models import events_backends  # noqa: PLC0415
 
-        bus = events_backends[ACCOUNT_ID][REGION].event_buses["default"]
+        bus = events_backends[ACCOUNT_ID][REGION].event_buses[bus_name]
         matched = [rule for rule in bus.rules.values() if rule.event_pattern.matches_event(event)]
         for rule in matched:
             rule.send_to_targets(_with_epoch_time(event))

@@ -1,9 +1,10 @@
 """`python -m localcloud replay FILE...`: what would the control plane do with these EventBridge events?
 
-Each file holds one event or a list of them. Each event goes, unchanged, to the rules of the default bus of a
-freshly deployed and seeded local cloud; one JSON line per event tells what it led to, and a last line
-`{"summary": ...}` tells the whole outcome after the local cloud settled (queues drained, timers and quiet
-periods elapsed on the virtual clock, executions finished).
+Each file holds one event or a list of them. Each event goes, unchanged, to the rules of a freshly deployed
+and seeded local cloud (AWS services' events to the default bus, any other source to the control plane's
+bus); one JSON line per event tells what it led to, and a last line `{"summary": ...}` tells the whole
+outcome after the local cloud settled (queues drained, timers and quiet periods elapsed on the virtual clock,
+executions finished).
 """
 
 import json
@@ -88,7 +89,9 @@ def replay(paths: list[str], out: TextIO, config: ControlPlaneConfig | None = No
                     rejected.append({**where, "reason": problem})
                     continue
                 mark = len(cloud.timeline)
-                matched = cloud.put_event(event)
+                # AWS services put their events on the default bus; others' (e.g. "Drift Detected") go to ours.
+                bus = "default" if str(event["source"]).startswith("aws.") else cloud.control_plane_bus
+                matched = cloud.put_event(event, bus)
                 cloud.settle(fire_timers=False)
                 led_to, rejections = describe(cloud.timeline[mark:])
                 identity = {**where, "id": event["id"], "detail_type": event["detail-type"]}

@@ -40,6 +40,9 @@ class FakeLedger:
     def get_dataset(self, model: str, dataset_uri: str) -> DatasetState | None:
         return self.datasets.get((model, dataset_uri))
 
+    def has_record(self, record_id: str) -> bool:
+        return record_id in self.records
+
     def record(self, record: AuditRecord) -> bool:
         if record.record_id in self.records:
             return False

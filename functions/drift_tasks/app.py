@@ -53,9 +53,10 @@ def ask_human(task: dict[str, Any]) -> dict[str, Any]:
 
 def apply_answer(task: dict[str, Any]) -> dict[str, Any]:
     config, ledger, _ = dependencies()
-    return drift.apply_answer(_context(task), _decision(task), task.get("answer"), config, ledger).model_dump(
-        mode="json"
+    decision = drift.apply_answer(
+        _context(task), _decision(task), task.get("answer"), config, ledger, task.get("problem")
     )
+    return decision.model_dump(mode="json")
 
 
 def record_decision(task: dict[str, Any]) -> dict[str, Any]:

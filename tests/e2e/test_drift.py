@@ -147,7 +147,11 @@ def describe_endpoint(cloud: LocalCloud, name: str) -> dict[str, Any]:
 
 
 def outcomes_of(cloud: LocalCloud, state_machine: str) -> dict[str, dict[str, Any]]:
-    return {name: outcome for name, outcome in execution_outcomes(cloud).items() if outcome["state_machine"] == state_machine}
+    return {
+        name: outcome
+        for name, outcome in execution_outcomes(cloud).items()
+        if outcome["state_machine"] == state_machine
+    }
 
 
 def signal_responses(cloud: LocalCloud, since: int = 0) -> list[dict[str, Any]]:
@@ -205,9 +209,7 @@ def test_feature_drift_alarm_retrains_the_newest_dataset_once(cloud: LocalCloud)
     }
     assert ledger_time(decided) == decided_at
     request = execution_input(cloud, RETRAIN, retrain_name)
-    alarm_reason = (
-        "alarm churn-prod-feature-drift is ALARM: Threshold Crossed: 1 out of the last 1 datapoints [0.41 "
-    )
+    alarm_reason = "alarm churn-prod-feature-drift is ALARM: Threshold Crossed: 1 out of the last 1 datapoints [0.41 "
     assert request["reason"].startswith(f"drift incident {incident_id[:12]}: {alarm_reason}")
     assert request == {
         "model": "churn",
@@ -246,7 +248,7 @@ def test_feature_drift_alarm_retrains_the_newest_dataset_once(cloud: LocalCloud)
     }
     assert "Drift Response Decided" in bus_detail_types(cloud)
     assert ledger_kinds(cloud)["DriftResponseDecided"] == 1
-    assert [record["kind"] for record in drift_records(cloud)] == ["DriftResponseDecided"]
+    assert [record["kind"] for record in drift_records(cloud)] == ["DriftIncidentOpened", "DriftResponseDecided"]
     assert dead_letters(cloud) == NO_DEAD_LETTERS
     assert failed_invocations(cloud) == []
 
@@ -330,14 +332,6 @@ def test_quality_drop_long_after_the_last_deployment_asks_a_human_then_dismisses
     assert sns_events(cloud)[-2:] == ["Drift Decision Requested", "Drift Response Decided"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: drift._rollback (controlplane/drift.py) rolls 'back' to state.previous_package_arn, which after a "
-        "drift rollback is the version just rolled away from (its prod StageDeployment stays 'Deployed'), and the "
-        "rollback itself counts as the fresh deployment: a second quality drop rolls prod forward to the bad version"
-    ),
-)
 def test_quality_drop_after_a_drift_rollback_never_rolls_forward_to_the_bad_version(cloud: LocalCloud) -> None:
     v1, v2, v1_prod_config = two_versions_in_prod(cloud)
     create_auc_drop_alarm(cloud)
@@ -351,9 +345,12 @@ def test_quality_drop_after_a_drift_rollback_never_rolls_forward_to_the_bad_vers
 
     assert len(outcomes_of(cloud, DRIFT)) == 2
     rollback_targets = [
-        execution_input(cloud, DEPLOY, name)["to"] for name in outcomes_of(cloud, DEPLOY) if name.startswith("rollback-")
+        execution_input(cloud, DEPLOY, name)["to"]
+        for name in outcomes_of(cloud, DEPLOY)
+        if name.startswith("rollback-")
     ]
-    assert rollback_targets == [v1]  # never back to v2, which was rolled back for its quality
+    assert v2 not in rollback_targets  # never back to the version rolled back for its quality
+    assert rollback_targets == [v1]
     assert len(decision_requests(cloud)) == 1  # nothing safe to roll back to: a human decides
     assert describe_endpoint(cloud, PROD)["EndpointConfigName"] == v1_prod_config
 
@@ -395,6 +392,7 @@ def test_flapping_alarm_is_one_incident_with_one_response(cloud: LocalCloud) -> 
     drift = outcomes_of(cloud, DRIFT)
     assert list(drift) == [drift_execution_name(PROD, incident_id)]
     assert [record["kind"] for record in drift_records(cloud)] == [
+        "DriftIncidentOpened",
         "DriftResponseDecided",
         "DriftRecovered",
         "DriftEvidence",
@@ -422,13 +420,6 @@ def test_flapping_alarm_is_one_incident_with_one_response(cloud: LocalCloud) -> 
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: drift.on_signal (controlplane/drift.py) writes DriftRecovered/DriftEvidence with the incident's status "
-        "from before the signal (`_evidence(model.name, incident, ...)`), so a recovery is recorded as 'open'"
-    ),
-)
 def test_recovery_and_evidence_records_carry_the_incident_status_they_lead_to(cloud: LocalCloud) -> None:
     train_dataset(cloud, "2026-11-27")
     create_feature_drift_alarm(cloud)
@@ -470,7 +461,9 @@ def test_second_data_drift_incident_within_the_cooldown_asks_a_human(cloud: Loca
 
 
 def test_retrain_budget_spent_asks_a_human_until_a_day_has_passed(cloud_with_models: StartCloud) -> None:
-    cloud = cloud_with_models([drift_model(recovery_grace_minutes=5, retrain_cooldown_minutes=1, max_retrains_per_day=1)])
+    cloud = cloud_with_models(
+        [drift_model(recovery_grace_minutes=5, retrain_cooldown_minutes=1, max_retrains_per_day=1)]
+    )
     dataset = train_dataset(cloud, "2026-11-27")
     create_feature_drift_alarm(cloud)
     raise_alarm(FEATURE_DRIFT, "ALARM")
@@ -586,19 +579,11 @@ def test_required_approval_waits_for_a_human_answer(cloud_with_models: StartClou
     assert sns_events(cloud).count("Drift Response Decided") == 1
     rejected_answers = [
         "DriftTasksFunction invoked with task apply_answer -> InvalidRequest: Invalid decision: action: Input should "
-        "be 'rollback', 'retrain' or 'dismiss'"
+        "be 'rollback', 'retrain' or 'dismiss' (got 'panic')"
     ]
     assert failed_invocations(cloud) == (rejected_answers if case == "malformed" else [])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: statemachines/drift.asl.json ApplyDefault serves both the AskHuman timeout and ApplyAnswer's "
-        "InvalidRequest, and drift.apply_answer(answer=None) always records 'no answer in time': a rejected answer "
-        "is audited as if nobody had answered"
-    ),
-)
 def test_malformed_answer_is_recorded_as_rejected_not_as_no_answer(cloud_with_models: StartCloud) -> None:
     cloud = cloud_with_models([drift_model(require_approval=True, default_action="retrain")])
     train_dataset(cloud, "2026-11-27")
@@ -751,14 +736,6 @@ def test_invalid_custom_drift_event_is_retried_then_dead_lettered(cloud: LocalCl
     assert drift_records(cloud) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: controlplane.models.DriftDetectedDetail.dataset_uri is an unvalidated str: the event is accepted, the "
-        "incident opens, and drift.decide_response raises pydantic ValidationError (RetrainRequest) uncaught in "
-        "Decide, so the drift execution FAILS with nothing recorded and the incident absorbs signals for 6 h"
-    ),
-)
 def test_custom_drift_event_with_a_non_s3_dataset_uri_is_rejected_at_the_edge(cloud: LocalCloud) -> None:
     train_dataset(cloud, "2026-11-27")
     put_drift_detected(
@@ -768,7 +745,9 @@ def test_custom_drift_event_with_a_non_s3_dataset_uri_is_rejected_at_the_edge(cl
 
     assert outcomes_of(cloud, DRIFT) == {}
     assert dead_letters(cloud)["EventDeliveryDeadLetterQueue"] == 1
-    assert all(entry.data["error"]["errorType"] == "InvalidRequest" for entry in invocations(cloud, "DriftSignalsFunction"))
+    assert all(
+        entry.data["error"]["errorType"] == "InvalidRequest" for entry in invocations(cloud, "DriftSignalsFunction")
+    )
 
 
 # -- 8. signals about what is not under control -------------------------------------------------------------
@@ -861,7 +840,7 @@ INVALID_MANUAL_REQUESTS: dict[str, tuple[Any, str]] = {
     ),
     "unknown-action": (
         {"endpoint": PROD, "action": "panic", "reason": "ops"},
-        "Invalid drift request: action: Input should be 'retrain', 'rollback' or 'dismiss'",
+        "Invalid drift request: action: Input should be 'retrain', 'rollback' or 'dismiss' (got 'panic')",
     ),
     "missing-reason": (
         {"endpoint": PROD, "action": "retrain"},
@@ -913,13 +892,6 @@ def test_replayed_alarm_event_starts_no_second_response(cloud: LocalCloud) -> No
     assert failed_invocations(cloud) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: drift.on_signal (controlplane/drift.py) is not idempotent on signal_id: a replayed ALARM is counted "
-        "again (signal_count + 1) and recorded as new DriftEvidence for the signal that opened the incident"
-    ),
-)
 def test_replayed_alarm_event_changes_nothing(cloud: LocalCloud) -> None:
     train_dataset(cloud, "2026-11-27")
     create_feature_drift_alarm(cloud)
@@ -936,14 +908,6 @@ def test_replayed_alarm_event_changes_nothing(cloud: LocalCloud) -> None:
     assert ledger_records(cloud) == records
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: drift.on_signal (controlplane/drift.py) reopens a recovering incident for a replayed (old) ALARM; the "
-        "alarm is really OK, so no OK event ever recovers it, and every genuine ALARM in the next 6 h "
-        "(incident_window_minutes) is absorbed as evidence with no response"
-    ),
-)
 def test_replayed_alarm_after_recovery_does_not_swallow_the_next_incident(cloud: LocalCloud) -> None:
     train_dataset(cloud, "2026-11-27")
     create_feature_drift_alarm(cloud)

@@ -140,6 +140,7 @@ def serving(ledger: FakeDriftLedger, deployed_at: datetime, previous: str | None
             "churn-prod", "churn", "prod", serving_package_arn=V2, previous_package_arn=previous, updated_at=deployed_at
         )
     )
+    ledger.record_stage_deployment(StageDeployment(V2, "prod", "churn-prod", "cfg-v2", "Deployed", deployed_at))
     if previous:
         ledger.record_stage_deployment(StageDeployment(previous, "prod", "churn-prod", "cfg-v1", "Deployed", T0))
 
@@ -263,3 +264,26 @@ def test_decision_is_recorded_once_with_its_evidence():
 def test_conflicting_policy_kinds_are_rejected():
     with pytest.raises(ValueError, match="in both rollback_on and retrain_on"):
         DriftPolicy(rollback_on=("data_drift",), retrain_on=("data_drift",))
+
+
+def test_a_redelivered_signal_changes_nothing():
+    ledger, workflows = FakeDriftLedger(), FakeWorkflows()
+    signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
+
+    first = drift.on_signal(signal, CONFIG, ledger, workflows)
+    again = drift.on_signal(signal, CONFIG, ledger, workflows)
+
+    assert (first.action, again.action) == ("incident_opened", "ignored")
+    assert ledger.get_incident("churn", "churn-prod", "data_drift").signal_count == 1
+    assert ledger.kinds() == ["DriftIncidentOpened"]
+
+
+def test_a_rejected_answer_is_recorded_as_such():
+    ledger = FakeDriftLedger()
+    context = context_for("bias")
+    question = drift.decide_response(context, POLICY, ledger)
+    problem = {"Error": "InvalidRequest", "Cause": '{"errorMessage": "Invalid decision: action: Input should be ..."}'}
+
+    decided = drift.apply_answer(context, question, None, CONFIG, ledger, problem)
+
+    assert decided.reason == "answer rejected (Invalid decision: action: Input should be ...); default: dismiss"

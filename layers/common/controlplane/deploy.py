@@ -5,6 +5,7 @@ The state machine only orchestrates; it branches on fields computed here (`decis
 """
 
 import hashlib
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -606,6 +607,11 @@ def record_deployed(
                 plan.package_arn, plan.stage, plan.endpoint_name, plan.endpoint_config_name, "Deployed", now
             )
         )
+    elif before and before.serving_package_arn and before.serving_package_arn != plan.package_arn:
+        # The version rolled away from is no longer a healthy target for promotions or later rollbacks.
+        left = ledger.get_stage_deployment(before.serving_package_arn, plan.stage)
+        if left is not None:
+            ledger.record_stage_deployment(replace(left, status="RolledBack"))
     kind = "DeploymentSucceeded" if plan.kind == "deploy" else "RollbackSucceeded"
     record = _record(
         plan, kind, plan.reason, execution_arn,

@@ -18,7 +18,7 @@ from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deploy import rollback_execution_name
 from controlplane.drift_config import Action, DriftPolicy, SignalKind
-from controlplane.errors import InvalidRequest
+from controlplane.errors import InvalidRequest, step_error_message
 from controlplane.models import (
     AlarmStateChange,
     DriftDetected,
@@ -184,19 +184,21 @@ def on_signal(
         )
         return SignalOutcome(action="ignored", reason=f"{why} endpoint '{signal.endpoint}'")
     policy = model.drift
+    claim = f"{signal.signal_id}#signal"
+    if ledger.has_record(claim):
+        return SignalOutcome(action="ignored", reason="signal already handled (a redelivered event)")
     incident = ledger.get_incident(model.name, signal.endpoint, signal.kind)
     if signal.state == "ok":
         if incident is None or incident.status != "open":
             return SignalOutcome(action="ignored", reason="no open incident to recover")
-        ledger.put_incident(replace(incident, status="recovering", recovered_at=now), expected_id=incident.incident_id)
-        _evidence(model.name, incident, signal, "DriftRecovered", ledger)
+        recovering = replace(incident, status="recovering", recovered_at=now)
+        ledger.put_incident(recovering, expected_id=incident.incident_id)
+        _record_signal(model.name, recovering, signal, "DriftRecovered", ledger)
         return SignalOutcome(action="recovered", reason=signal.reason, incident_id=incident.incident_id)
     if incident is not None and _absorbs(incident, policy, now):
-        ledger.put_incident(
-            replace(incident, status="open", recovered_at=None, signal_count=incident.signal_count + 1),
-            expected_id=incident.incident_id,
-        )
-        _evidence(model.name, incident, signal, "DriftEvidence", ledger)
+        joined = replace(incident, status="open", recovered_at=None, signal_count=incident.signal_count + 1)
+        ledger.put_incident(joined, expected_id=incident.incident_id)
+        _record_signal(model.name, joined, signal, "DriftEvidence", ledger)
         return SignalOutcome(
             action="evidence_added", reason="joins the open incident", incident_id=incident.incident_id
         )
@@ -206,6 +208,7 @@ def on_signal(
         return SignalOutcome(action="evidence_added", reason="another signal opened the incident first")
     name = drift_execution_name(signal.endpoint, incident_id)
     workflows.start_drift(name, {"incident_id": incident_id, "signal": signal.model_dump(mode="json")})
+    _record_signal(model.name, opened, signal, "DriftIncidentOpened", ledger)
     return SignalOutcome(action="incident_opened", reason=signal.reason, incident_id=incident_id, execution_name=name)
 
 
@@ -217,10 +220,11 @@ def _absorbs(incident: Incident, policy: DriftPolicy, now: datetime) -> bool:
     return False
 
 
-def _evidence(model: str, incident: Incident, signal: DriftSignal, kind: str, ledger: DriftLedger) -> None:
+def _record_signal(model: str, incident: Incident, signal: DriftSignal, kind: str, ledger: DriftLedger) -> None:
+    """What the signal did to its incident; the record also marks the signal as handled."""
     ledger.record(
         AuditRecord(
-            record_id=f"{signal.signal_id}#{kind}",
+            record_id=f"{signal.signal_id}#signal",
             kind=kind,
             model=model,
             reason=signal.reason,
@@ -280,6 +284,16 @@ class Decision(_StepModel):
     start_input: dict[str, Any] | None = None
 
 
+def _deployed_recently(context: DriftContext, policy: DriftPolicy, ledger: DriftLedger, now: datetime) -> bool:
+    """Whether the serving version went live (forward, not by a rollback) within the rollback window."""
+    state = ledger.get_endpoint_state(context.endpoint)
+    if state is None or not state.serving_package_arn:
+        return False
+    deployed = ledger.get_stage_deployment(state.serving_package_arn, state.stage)
+    window = timedelta(minutes=policy.rollback_window_minutes)
+    return deployed is not None and deployed.status == "Deployed" and now - deployed.deployed_at < window
+
+
 def _rollback(context: DriftContext, ledger: DriftLedger) -> tuple[str, dict[str, Any]] | None:
     state = ledger.get_endpoint_state(context.endpoint)
     if state is None or not state.previous_package_arn:
@@ -315,13 +329,7 @@ def decide_response(
         return _resolve(context, policy, ledger, context.forced_action, f"decided by an operator: {context.reason}")
     proposal: Decision
     if context.kind in policy.rollback_on:
-        state = ledger.get_endpoint_state(context.endpoint)
-        fresh = (
-            state is not None
-            and state.updated_at is not None
-            and now - state.updated_at < timedelta(minutes=policy.rollback_window_minutes)
-        )
-        if fresh:
+        if _deployed_recently(context, policy, ledger, now):
             proposal = _resolve(context, policy, ledger, "rollback", f"{context.kind} right after a deployment")
         else:
             proposal = Decision(action="notify", reason=f"{context.kind}, but no deployment in the rollback window")
@@ -371,14 +379,22 @@ class HumanAnswer(_StepModel):
 
 
 def apply_answer(
-    context: DriftContext, decision: Decision, answer: Any, config: ControlPlaneConfig, ledger: DriftLedger
+    context: DriftContext,
+    decision: Decision,
+    answer: Any,
+    config: ControlPlaneConfig,
+    ledger: DriftLedger,
+    problem: dict[str, Any] | None = None,
 ) -> Decision:
-    """A human's answer (or, with None, the timeout's default action) becomes the decision carried out."""
+    """A human's answer becomes the decision carried out; without a usable one (`problem`: the timeout or the
+    rejected answer), the policy's default action applies."""
     policy = config.model(context.model).drift or DriftPolicy()
     if answer is None:
-        return _resolve(
-            context, policy, ledger, decision.default_action, f"no answer in time; default: {decision.default_action}"
-        )
+        if problem is not None and problem.get("Error") != "States.Timeout":
+            why = f"answer rejected ({step_error_message(problem)})"
+        else:
+            why = "no answer in time"
+        return _resolve(context, policy, ledger, decision.default_action, f"{why}; default: {decision.default_action}")
     human = parse_request(HumanAnswer, answer, "decision")
     who = human.by or "an operator"
     return _resolve(

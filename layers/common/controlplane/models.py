@@ -125,6 +125,8 @@ def validation_message(error: ValidationError, what: str) -> str:
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown field; remove it"
+        elif problem["type"] in {"literal_error", "string_pattern_mismatch"}:
+            message = f"{message} (got {problem['input']!r})"
         problems.append(f"{where}: {message}")
     return f"Invalid {what}: " + "; ".join(problems)
 
@@ -272,7 +274,8 @@ class DriftDetectedDetail(BaseModel):
     severity: Literal["low", "medium", "high", "critical"] = "high"
     evidence_uri: str | None = None
     features: list[str] = Field(default_factory=list)
-    dataset_uri: str | None = None
+    dataset_uri: Annotated[str, Field(pattern=_S3_URI.pattern)] | None = None
+    """Data to retrain on, as s3://<bucket>/<prefix>/."""
     description: Annotated[str, Field(max_length=1024)] | None = None
 
 

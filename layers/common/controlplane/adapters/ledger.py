@@ -139,6 +139,10 @@ class DynamoDbLedger:
             if not _is_condition_failure(error):  # not ours (or already released): nothing to do
                 raise
 
+    def has_record(self, record_id: str) -> bool:
+        key = {"pk": f"AUDIT#{record_id}", "sk": "AUDIT"}
+        return "Item" in self._table.get_item(Key=key, ConsistentRead=True, ProjectionExpression="pk")
+
     def acquire_pipeline_slot(self, model: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
         return self._acquire_lease({"pk": f"MODEL#{model}", "sk": "SLOT#pipeline"}, holder, now, lease_until)
 
