@@ -357,16 +357,19 @@ class DynamoDbLedger:
 
     def latest_dataset(self, model: str) -> str | None:
         """The dataset of the model's newest training (any trigger, manual included)."""
-        response = self._table.query(
-            IndexName="ByModel",
-            KeyConditionExpression=Key("by_model").eq(f"MODEL#{model}"),
-            ScanIndexForward=False,
-            Limit=100,
-        )
-        for item in response["Items"]:
-            if item.get("kind") in {"TrainingStarted", "TrainingRequested"} and item.get("dataset_uri"):
-                return str(item["dataset_uri"])
-        return None
+        query: dict[str, Any] = {
+            "IndexName": "ByModel",
+            "KeyConditionExpression": Key("by_model").eq(f"MODEL#{model}"),
+            "ScanIndexForward": False,
+        }
+        while True:
+            response = self._table.query(**query)
+            for item in response["Items"]:
+                if item.get("kind") in {"TrainingStarted", "TrainingRequested"} and item.get("dataset_uri"):
+                    return str(item["dataset_uri"])
+            if "LastEvaluatedKey" not in response:
+                return None
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def lineage(self, dataset_uri: str) -> list[AuditRecord]:
         """Every audit record about a dataset, oldest first."""
