@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from controlplane import drift
+from controlplane.adapters.announcer import Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import MonitoringReports
 from controlplane.adapters.workflows import StepFunctionsWorkflows
@@ -18,19 +19,20 @@ from controlplane.observability import logger, metrics, tracer
 
 
 @cache
-def dependencies() -> tuple[ControlPlaneConfig, DynamoDbLedger, StepFunctionsWorkflows, MonitoringReports]:
+def dependencies() -> tuple[ControlPlaneConfig, DynamoDbLedger, StepFunctionsWorkflows, MonitoringReports, Announcer]:
     env = DriftSignalsEnvironment.from_os()
     return (
         load_config(env.CONTROLPLANE_CONFIG_PATH),
         DynamoDbLedger(env.LEDGER_TABLE),
         StepFunctionsWorkflows(drift_state_machine_arn=env.DRIFT_STATE_MACHINE_ARN),
         MonitoringReports(),
+        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
     )
 
 
 def to_signal(event: dict[str, Any]) -> drift.DriftSignal | None:
     """The signal an event carries, None when it concerns nothing under control; InvalidRequest when malformed."""
-    config, _, _, reports = dependencies()
+    config, _, _, reports, _ = dependencies()
     match event.get("detail-type"):
         case "CloudWatch Alarm State Change":
             return drift.signal_from_alarm(parse_request(AlarmStateChange, event, "Alarm State Change event"), config)
@@ -54,7 +56,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if signal is None:
         logger.debug("Not a signal about a model under control", extra={"detail_type": event.get("detail-type")})
         return {"action": "ignored", "reason": "not about a model under control"}
-    config, ledger, workflows, _ = dependencies()
-    outcome = drift.on_signal(signal, config, ledger, workflows)
+    config, ledger, workflows, _, announcer = dependencies()
+    outcome = drift.on_signal(signal, config, ledger, workflows, announcer)
     logger.info("Drift signal handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()

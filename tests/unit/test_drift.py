@@ -93,7 +93,7 @@ def test_repeated_signals_make_one_incident_and_one_workflow(frozen_clock):
     for minute in range(4):
         frozen_clock["now"] = T0 + timedelta(minutes=minute)
         signal = drift.signal_from_custom(custom(event_id=f"c{minute}"))
-        outcomes.append(drift.on_signal(signal, CONFIG, ledger, workflows).action)
+        outcomes.append(drift.on_signal(signal, CONFIG, ledger, workflows, FakeAnnouncer()).action)
 
     assert outcomes == ["incident_opened", "evidence_added", "evidence_added", "evidence_added"]
     assert len(workflows.drifts) == 1
@@ -102,25 +102,28 @@ def test_repeated_signals_make_one_incident_and_one_workflow(frozen_clock):
 
 def test_a_flapping_alarm_stays_one_incident_but_a_later_one_is_new(frozen_clock):
     ledger, workflows = FakeDriftLedger(), FakeWorkflows()
+    announcer = FakeAnnouncer()
     sequence = [(0, "ALARM"), (5, "OK"), (10, "ALARM"), (15, "OK")]
     for minute, value in sequence:
         frozen_clock["now"] = T0 + timedelta(minutes=minute)
         stamp = (T0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        drift.on_signal(
-            drift.signal_from_alarm(alarm("churn-prod-feature-drift", value, stamp), CONFIG), CONFIG, ledger, workflows
-        )
+        signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift", value, stamp), CONFIG)
+        drift.on_signal(signal, CONFIG, ledger, workflows, announcer)
     assert len(workflows.drifts) == 1
+    assert [kind for kind, _ in announcer.announced] == ["Drift Resolved", "Drift Resolved"]
 
     frozen_clock["now"] = T0 + timedelta(minutes=15 + 31)
     later = drift.signal_from_alarm(alarm("churn-prod-feature-drift", "ALARM", "2026-11-27T09:46:00Z"), CONFIG)
-    assert drift.on_signal(later, CONFIG, ledger, workflows).action == "incident_opened"
+    assert drift.on_signal(later, CONFIG, ledger, workflows, FakeAnnouncer()).action == "incident_opened"
     assert len(workflows.drifts) == 2
 
 
 def test_signals_for_endpoints_not_under_control_are_recorded_not_acted_on():
     ledger, workflows = FakeDriftLedger(), FakeWorkflows()
 
-    outcome = drift.on_signal(drift.signal_from_custom(custom(endpoint="someone-else")), CONFIG, ledger, workflows)
+    outcome = drift.on_signal(
+        drift.signal_from_custom(custom(endpoint="someone-else")), CONFIG, ledger, workflows, FakeAnnouncer()
+    )
 
     assert outcome.action == "ignored"
     assert workflows.drifts == {}
@@ -270,8 +273,8 @@ def test_a_redelivered_signal_changes_nothing():
     ledger, workflows = FakeDriftLedger(), FakeWorkflows()
     signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
 
-    first = drift.on_signal(signal, CONFIG, ledger, workflows)
-    again = drift.on_signal(signal, CONFIG, ledger, workflows)
+    first = drift.on_signal(signal, CONFIG, ledger, workflows, FakeAnnouncer())
+    again = drift.on_signal(signal, CONFIG, ledger, workflows, FakeAnnouncer())
 
     assert (first.action, again.action) == ("incident_opened", "ignored")
     assert ledger.get_incident("churn", "churn-prod", "data_drift").signal_count == 1

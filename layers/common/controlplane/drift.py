@@ -163,7 +163,7 @@ def _controlled(signal: DriftSignal, config: ControlPlaneConfig) -> ModelConfig 
 
 
 def on_signal(
-    signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger, workflows: Workflows
+    signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger, workflows: Workflows, announcer: Announcer
 ) -> SignalOutcome:
     """One incident per model, endpoint and kind of signal (so a quality drop is never swallowed by an open
     data-drift incident): a new one starts the drift workflow; the rest is evidence."""
@@ -194,6 +194,15 @@ def on_signal(
         recovering = replace(incident, status="recovering", recovered_at=now)
         ledger.put_incident(recovering, expected_id=incident.incident_id)
         _record_signal(model.name, recovering, signal, "DriftRecovered", ledger)
+        announcer.announce(
+            "Drift Resolved",
+            {
+                "model": model.name,
+                "endpoint": signal.endpoint,
+                "incident_id": incident.incident_id,
+                "reason": signal.reason,
+            },
+        )
         return SignalOutcome(action="recovered", reason=signal.reason, incident_id=incident.incident_id)
     if incident is not None and _absorbs(incident, policy, now):
         joined = replace(incident, status="open", recovered_at=None, signal_count=incident.signal_count + 1)

@@ -59,6 +59,8 @@ class EndpointEventsEnvironment(_Environment):
 class DriftSignalsEnvironment(_Environment):
     LEDGER_TABLE: str
     DRIFT_STATE_MACHINE_ARN: str
+    NOTIFICATION_TOPIC_ARN: str
+    EVENT_BUS_NAME: str
 
 
 class DriftTasksEnvironment(_Environment):
