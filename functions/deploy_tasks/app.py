@@ -51,7 +51,7 @@ def prepare(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     plan = deploy.prepare(
         task["request"], task["execution_name"], deps.config, deps.ledger, deps.registry, deps.region, account
     )
-    return plan.model_dump()
+    return plan.model_dump(mode="json")
 
 
 def acquire_lock(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -230,6 +230,7 @@ def test_first_approval_creates_the_staging_endpoint_on_the_planned_config(cloud
         "model_package_version": 1,
         "endpoint_config": config_name,
         "approved_by": approver,
+        "duration_seconds": 300,  # the endpoint's creation took 5 virtual minutes
     }
 
     assert_staging_resources_of(cloud, v1, config_name)

@@ -6,7 +6,7 @@ The state machine only orchestrates; it branches on fields computed here (`decis
 
 import hashlib
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -147,6 +147,7 @@ class DeployPlan(_StepModel):
     requested_by: str | None
     approved_by: str | None
     execution_name: str
+    planned_at: datetime
 
 
 # ----------------------------------------------------------------------------- ingress
@@ -316,6 +317,7 @@ def _plan(
         requested_by=requested_by,
         approved_by=approved_by,
         execution_name=execution_name,
+        planned_at=clock.now(),
     )
 
 
@@ -616,6 +618,7 @@ def record_deployed(
     record = _record(
         plan, kind, plan.reason, execution_arn,
         previous_model_package_arn=before.serving_package_arn if before else None,
+        duration_seconds=int((now - plan.planned_at).total_seconds()),
         approved_by=plan.approved_by, requested_by=plan.requested_by,
     )  # fmt: skip
     record_and_announce(
