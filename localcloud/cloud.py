@@ -143,7 +143,6 @@ class LocalCloud:
         self.functions: dict[str, Function] = {}
         self.queue_mappings: list[QueueMapping] = []
         self.state_machines: dict[str, str] = {}
-        self.rules: dict[str, str] = {}
         self.physical: dict[str, dict[str, str]] = {}
         self._sequence = itertools.count(1)
         self._execution_status: dict[str, str] = {}
@@ -457,7 +456,6 @@ class LocalCloud:
         bus = properties.get("EventBusName", "default")
         events.put_rule(Name=name, EventPattern=json.dumps(properties["EventPattern"]), EventBusName=bus)
         events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
-        self.rules[name] = bus
 
     def _create_state_machine(self, logical_id: str, resource: dict[str, Any], resolver: Resolver) -> None:
         properties = resource["Properties"]
