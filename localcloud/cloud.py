@@ -146,6 +146,7 @@ class LocalCloud:
         self.physical: dict[str, dict[str, str]] = {}
         self._sequence = itertools.count(1)
         self._execution_status: dict[str, str] = {}
+        self._clients: dict[str, Any] = {}
         self._deliveries: deque[tuple[dict[str, Any], dict[str, Any]]] = deque()
         self._invoke_lock = threading.RLock()
         self._timeline_lock = threading.Lock()
@@ -207,7 +208,10 @@ class LocalCloud:
                 os.environ[name] = value
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+        """One boto3 client per service for this cloud's life (building one costs tens of milliseconds)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+        return self._clients[service]
 
     # ----------------------------------------------------------------- timeline
     def record(self, kind: str, text: str, **data: Any) -> None:
