@@ -290,3 +290,15 @@ def test_a_rejected_answer_is_recorded_as_such():
     decided = drift.apply_answer(context, question, None, CONFIG, ledger, problem)
 
     assert decided.reason == "answer rejected (Invalid decision: action: Input should be ...); default: dismiss"
+
+
+def test_a_cooldown_longer_than_a_day_still_applies(frozen_clock):
+    ledger = FakeDriftLedger()
+    ledger.datasets_seen["churn"] = DATASET
+    ledger.note_retrain("churn", T0)
+    policy = POLICY.model_copy(update={"retrain_cooldown_minutes": 3 * 24 * 60})
+    frozen_clock["now"] = T0 + timedelta(days=2)
+
+    decision = drift.decide_response(context_for("data_drift"), policy, ledger)
+
+    assert "cooldown" in decision.reason

@@ -343,13 +343,13 @@ def decide_response(
         else:
             proposal = Decision(action="notify", reason=f"{context.kind}, but no deployment in the rollback window")
     elif context.kind in policy.retrain_on:
-        retrains = [moment for moment in ledger.retrain_times(context.model) if now - moment < timedelta(days=1)]
-        cooldown = timedelta(minutes=policy.retrain_cooldown_minutes)
-        if retrains and now - max(retrains) < cooldown:
+        history = ledger.retrain_times(context.model)
+        last_day = [moment for moment in history if now - moment < timedelta(days=1)]
+        if history and now - max(history) < timedelta(minutes=policy.retrain_cooldown_minutes):
             proposal = Decision(
-                action="notify", reason=f"retrain cooldown: the last drift retrain was at {max(retrains):%H:%M}Z"
+                action="notify", reason=f"retrain cooldown: the last drift retrain was at {max(history):%H:%M}Z"
             )
-        elif len(retrains) >= policy.max_retrains_per_day:
+        elif len(last_day) >= policy.max_retrains_per_day:
             proposal = Decision(
                 action="notify", reason=f"retrain budget of {policy.max_retrains_per_day} a day is spent"
             )
