@@ -4,7 +4,6 @@ The state machine only orchestrates; it branches on fields computed here (`decis
 `outcome`, `rollback`, `promote`).
 """
 
-import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from controlplane.models import (
     RollbackRequest,
     parse_request,
 )
+from controlplane.naming import digest
 from controlplane.observability import logger
 from controlplane.ports import (
     Announcer,
@@ -56,10 +56,6 @@ class PromotionRefused(InvalidRequest):
     """The version is not healthy in the previous stage."""
 
 
-def _digest(*parts: str, length: int = 8) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:length]
-
-
 def package_version(package_arn: str) -> int:
     return int(package_arn.rsplit("/", 1)[1])
 
@@ -69,11 +65,11 @@ def package_group(package_arn: str) -> str:
 
 
 def deploy_execution_name(stage: str, model: str, package_arn: str) -> str:
-    return f"deploy-{stage}-{model}-v{package_version(package_arn)}-{_digest(package_arn)}"[:80]
+    return f"deploy-{stage}-{model}-v{package_version(package_arn)}-{digest(package_arn, length=8)}"[:80]
 
 
 def rollback_execution_name(endpoint: str, cause: str) -> str:
-    return f"rollback-{endpoint[:50]}-{_digest(endpoint, cause, length=12)}"
+    return f"rollback-{endpoint[:50]}-{digest(endpoint, cause, length=12)}"
 
 
 def deployment_config(policy: DeploymentPolicy, alarms: list[str]) -> dict[str, Any]:
@@ -301,7 +297,7 @@ def _plan(
         endpoint_name=stage.endpoint_name,
         package_arn=package_arn,
         package_version=version,
-        model_name=f"{model.name}-v{version}-{_digest(package_arn)}",
+        model_name=f"{model.name}-v{version}-{digest(package_arn, length=8)}",
         endpoint_config_name=endpoint_config_name,
         variant_name=stage.variant_name,
         instance_type=stage.instance_type,
@@ -356,7 +352,7 @@ def prepare(
         )
     _check_promotion(model, stage, package, ledger)
     fingerprint = f"{stage.instance_type}:{stage.initial_instance_count}:{stage.variant_name}"
-    config_name = f"{stage.endpoint_name[:40]}-v{package.version}-{_digest(package.arn, fingerprint)}"
+    config_name = f"{stage.endpoint_name[:40]}-v{package.version}-{digest(package.arn, fingerprint, length=8)}"
     reason = request.reason or f"deployment to '{stage.name}' requested by {request.requested_by or 'an operator'}"
     return _plan(
         "deploy", model, stage, package.arn, config_name, reason, execution_name,

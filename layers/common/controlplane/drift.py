@@ -5,7 +5,6 @@ Each task function serves one state of statemachines/drift.asl.json, which branc
 `action` computed here.
 """
 
-import hashlib
 import json
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -28,7 +27,7 @@ from controlplane.models import (
     RollbackRequest,
     parse_request,
 )
-from controlplane.naming import retrain_execution_name
+from controlplane.naming import digest, retrain_execution_name
 from controlplane.ports import Announcer, AuditRecord, DriftLedger, Incident, ViolationReports, Workflows
 
 # What a monitoring job's environment says it analysed (`analysis_type`, as the SageMaker SDK sets it, or a
@@ -64,10 +63,6 @@ class DriftSignal(_StepModel):
     evidence_uri: str | None = None
     features: list[str] = []
     dataset_uri: str | None = None
-
-
-def _digest(*parts: str, length: int = 16) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:length]
 
 
 def signal_from_alarm(event: AlarmStateChange, config: ControlPlaneConfig) -> DriftSignal | None:
@@ -211,7 +206,7 @@ def on_signal(
         return SignalOutcome(
             action="evidence_added", reason="joins the open incident", incident_id=incident.incident_id
         )
-    incident_id = _digest(model.name, signal.endpoint, signal.kind, signal.signal_id)
+    incident_id = digest(model.name, signal.endpoint, signal.kind, signal.signal_id, length=16)
     opened = Incident(model.name, signal.endpoint, incident_id, "open", now, signal.kind, 1)
     if not ledger.put_incident(opened, expected_id=incident.incident_id if incident else None):
         return SignalOutcome(action="evidence_added", reason="another signal opened the incident first")
@@ -267,7 +262,7 @@ def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig) -> Dr
         if model is None:
             raise InvalidRequest(f"Endpoint '{signal.endpoint}' is not a stage of any configured model")
         return DriftContext(
-            incident_id=str(payload.get("incident_id") or _digest(signal.signal_id)),
+            incident_id=str(payload.get("incident_id") or digest(signal.signal_id, length=16)),
             model=model.name, endpoint=signal.endpoint, kind=signal.kind, reason=signal.reason, signal=signal,
             execution_name=execution_name,
         )  # fmt: skip
@@ -276,7 +271,7 @@ def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig) -> Dr
     if found is None:
         raise InvalidRequest(f"Endpoint '{request.endpoint}' is not a stage of any configured model")
     return DriftContext(
-        incident_id=_digest("manual", execution_name),
+        incident_id=digest("manual", execution_name, length=16),
         model=found[0].name, endpoint=request.endpoint, kind="manual", reason=request.reason,
         forced_action=request.action, execution_name=execution_name,
     )  # fmt: skip

@@ -5,8 +5,9 @@ import hashlib
 import re
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+def digest(*parts: str, length: int = 64) -> str:
+    """A stable hex digest of the parts: the unique suffix of every deterministic name."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:length]
 
 
 def _slug(text: str, limit: int) -> str:
@@ -27,7 +28,7 @@ def _dataset_label(dataset_uri: str, limit: int) -> str:
 
 def run_identity(model: str, dataset_uri: str, run_key: str | None) -> str:
     """What makes a training run unique: the model, the dataset, and an operator's optional run key."""
-    return _digest(model, dataset_uri.rstrip("/") + "/", run_key or "")
+    return digest(model, dataset_uri.rstrip("/") + "/", run_key or "")
 
 
 def retrain_execution_name(model: str, dataset_uri: str, run_key: str | None = None) -> str:
