@@ -6,15 +6,22 @@ from typing import Any
 
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
 from controlplane.ports import (
+    Announcement,
     AuditRecord,
     DatasetState,
+    Effect,
     EndpointInfo,
     EndpointState,
     Incident,
+    IncidentChange,
+    LedgerWrite,
     PackageInfo,
     PipelineRun,
+    RetrainNote,
     StageDeployment,
     StartResult,
+    WorkflowStart,
+    WriteConflict,
 )
 
 
@@ -24,6 +31,7 @@ class FakeLedger:
         self.records: dict[str, AuditRecord] = {}
         self.slots: dict[str, tuple[str, datetime]] = {}
         self.runs: dict[str, PipelineRun] = {}
+        self.pending: dict[str, set[Effect]] = {}
 
     def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState:
         current = self.datasets.get((model, dataset_uri))
@@ -43,11 +51,46 @@ class FakeLedger:
     def has_record(self, record_id: str) -> bool:
         return record_id in self.records
 
-    def record(self, record: AuditRecord) -> bool:
+    def record(self, record: AuditRecord, *also: LedgerWrite) -> bool:
+        """All or nothing, as DynamoDB's transaction: conditions are checked before anything is written."""
         if record.record_id in self.records:
             return False
+        for write in also:
+            if not self._condition_holds(write):
+                raise WriteConflict(f"the ledger changed under record {record.record_id}")
         self.records[record.record_id] = record
+        self.pending[record.record_id] = set(record.effects())
+        for write in also:
+            self._apply(write)
         return True
+
+    def _condition_holds(self, write: LedgerWrite) -> bool:
+        return True
+
+    def _apply(self, write: LedgerWrite) -> None:
+        raise TypeError(f"{type(self).__name__} does not store {type(write).__name__}")
+
+    def get_record(self, record_id: str) -> AuditRecord | None:
+        return self.records.get(record_id)
+
+    def pending_effects(self, record_id: str) -> set[Effect]:
+        return set(self.pending.get(record_id, set()))
+
+    def mark_delivered(self, record_id: str, effect: Effect) -> None:
+        self.pending.get(record_id, set()).discard(effect)
+
+    def starts(self, workflow: str) -> list[WorkflowStart]:
+        """The executions of `workflow` the outbox would start, in the order the records were written."""
+        return [r.start for r in self.records.values() if r.start and r.start.workflow == workflow]
+
+    def announcements(self) -> list[tuple[str, dict[str, Any]]]:
+        """What the outbox would announce, in the order the records were written."""
+        return [(r.announcement.detail_type, r.announcement.detail) for r in self.records.values() if r.announcement]
+
+    def end_workflow_wait(self, run: PipelineRun) -> PipelineRun:
+        current = self.runs.setdefault(run.pipeline_execution_arn, run)
+        self.runs[run.pipeline_execution_arn] = replace(current, workflow_ended=True)
+        return self.runs[run.pipeline_execution_arn]
 
     def acquire_pipeline_slot(self, model: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
         current = self.slots.get(model)
@@ -117,6 +160,10 @@ class FakeWorkflows:
         self.deploys[name] = request
         return StartResult("started", arn)
 
+    def start(self, workflow: str, name: str, request: dict[str, Any]) -> StartResult:
+        starts = {"retrain": self.start_retrain, "deploy": self.start_deploy, "drift": self.start_drift}
+        return starts[workflow](name, request)
+
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         if task_token in self.stale_tokens:
             return False
@@ -125,11 +172,25 @@ class FakeWorkflows:
 
 
 class FakeAnnouncer:
-    def __init__(self) -> None:
-        self.announced: list[tuple[str, dict[str, Any]]] = []
+    """SNS and the bus; `failing` makes the next calls of a channel raise, like a throttled service."""
 
-    def announce(self, detail_type: str, detail: dict[str, Any]) -> None:
-        self.announced.append((detail_type, detail))
+    def __init__(self) -> None:
+        self.notified: list[tuple[str, str]] = []
+        self.published: list[tuple[str, str]] = []
+        self.failing: dict[str, int] = {}
+
+    def _fail_if_asked(self, channel: str) -> None:
+        if self.failing.get(channel, 0) > 0:
+            self.failing[channel] -= 1
+            raise RuntimeError(f"{channel} throttled")
+
+    def notify(self, announcement: Announcement, record_id: str) -> None:
+        self._fail_if_asked("sns")
+        self.notified.append((announcement.detail_type, record_id))
+
+    def publish(self, announcement: Announcement, record_id: str) -> None:
+        self._fail_if_asked("bus")
+        self.published.append((announcement.detail_type, record_id))
 
 
 class FakeDescriber:
@@ -177,6 +238,15 @@ class FakeDeploymentLedger(FakeLedger):
 
     def get_stage_deployment(self, package_arn: str, stage: str) -> StageDeployment | None:
         return self.stage_deployments.get((package_arn, stage))
+
+    def _apply(self, write: LedgerWrite) -> None:
+        match write:
+            case EndpointState():
+                self.put_endpoint_state(write)
+            case StageDeployment():
+                self.record_stage_deployment(write)
+            case _:
+                super()._apply(write)
 
     def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
         self.waiters[endpoint] = task_token
@@ -237,7 +307,7 @@ class FakeDriftLedger(FakeDeploymentLedger):
     def __init__(self) -> None:
         super().__init__()
         self.incidents: dict[tuple[str, str, str], Incident] = {}
-        self.retrains: dict[str, list[datetime]] = {}
+        self.retrains: dict[str, dict[tuple[datetime, str], datetime]] = {}
         self.datasets_seen: dict[str, str] = {}
 
     def get_incident(self, model: str, endpoint: str, kind: str) -> Incident | None:
@@ -251,11 +321,27 @@ class FakeDriftLedger(FakeDeploymentLedger):
         self.incidents[key] = incident
         return True
 
-    def retrain_times(self, model: str) -> list[datetime]:
-        return list(self.retrains.get(model, []))
+    def _condition_holds(self, write: LedgerWrite) -> bool:
+        if isinstance(write, IncidentChange):
+            incident = write.incident
+            current = self.incidents.get((incident.model, incident.endpoint, incident.kind))
+            return (current.incident_id if current else None) == write.expected_id
+        return True
 
-    def note_retrain(self, model: str, at: datetime) -> None:
-        self.retrains.setdefault(model, []).append(at)
+    def _apply(self, write: LedgerWrite) -> None:
+        match write:
+            case IncidentChange():
+                self.put_incident(write.incident, write.expected_id)
+            case RetrainNote():
+                self.note_retrain(write.model, write.at, write.incident_id)
+            case _:
+                super()._apply(write)
+
+    def retrain_times(self, model: str, since: datetime) -> list[datetime]:
+        return sorted(at for at in self.retrains.get(model, {}).values() if at >= since)
+
+    def note_retrain(self, model: str, at: datetime, incident_id: str = "test") -> None:
+        self.retrains.setdefault(model, {})[(at, incident_id)] = at
 
     def latest_dataset(self, model: str) -> str | None:
         return self.datasets_seen.get(model)

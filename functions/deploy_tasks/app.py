@@ -7,7 +7,6 @@ from typing import Any, NamedTuple
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from controlplane import deploy
-from controlplane.adapters.announcer import Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import ModelRegistry, SageMakerEndpoints
 from controlplane.adapters.workflows import StepFunctionsWorkflows
@@ -20,7 +19,6 @@ from controlplane.tasks import run_action
 class Dependencies(NamedTuple):
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
-    announcer: Announcer
     workflows: StepFunctionsWorkflows
     registry: ModelRegistry
     endpoints: SageMakerEndpoints
@@ -33,7 +31,6 @@ def dependencies() -> Dependencies:
     return Dependencies(
         config=load_config(env.CONTROLPLANE_CONFIG_PATH),
         ledger=DynamoDbLedger(env.LEDGER_TABLE),
-        announcer=Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
         workflows=StepFunctionsWorkflows(),
         registry=ModelRegistry(),
         endpoints=SageMakerEndpoints(env.SAGEMAKER_EXECUTION_ROLE_ARN),
@@ -83,9 +80,7 @@ def smoke_test(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def record_deployed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    return deploy.record_deployed(
-        _plan(task), task["execution_arn"], deps.config, deps.ledger, deps.announcer
-    ).model_dump()
+    return deploy.record_deployed(_plan(task), task["execution_arn"], deps.config, deps.ledger).model_dump()
 
 
 def decide_rollback(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -95,22 +90,18 @@ def decide_rollback(task: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def record_failed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    return deploy.record_failed(
-        task["state"], task["execution_arn"], deps.ledger, deps.announcer, deps.endpoints
-    ).model_dump()
+    return deploy.record_failed(task["state"], task["execution_arn"], deps.ledger, deps.endpoints).model_dump()
 
 
 def record_promotion_failed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    return deploy.record_promotion_failed(
-        _plan(task), task["error"], task["execution_arn"], deps.ledger, deps.announcer
-    )
+    return deploy.record_promotion_failed(_plan(task), task["error"], task["execution_arn"], deps.ledger)
 
 
 def record_rejected(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
     return deploy.record_rejected(
-        task["request"], task["error"], task["execution_name"], task["execution_arn"], deps.ledger, deps.announcer
+        task["request"], task["error"], task["execution_name"], task["execution_arn"], deps.ledger
     )
 
 

@@ -1,16 +1,15 @@
 """Drift signals: CloudWatch alarms, Model Monitor runs and custom "Drift Detected" events become one
 `DriftSignal`; a new incident starts the drift workflow, the rest is recorded as evidence."""
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from controlplane import drift
-from controlplane.adapters.announcer import Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import MonitoringReports
-from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DriftSignalsEnvironment
 from controlplane.errors import InvalidRequest
@@ -18,21 +17,24 @@ from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobSt
 from controlplane.observability import logger, metrics, tracer
 
 
+@dataclass(frozen=True)
+class Dependencies:
+    config: ControlPlaneConfig
+    ledger: DynamoDbLedger
+    reports: MonitoringReports
+
+
 @cache
-def dependencies() -> tuple[ControlPlaneConfig, DynamoDbLedger, StepFunctionsWorkflows, MonitoringReports, Announcer]:
+def dependencies() -> Dependencies:
     env = DriftSignalsEnvironment.from_os()
-    return (
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        StepFunctionsWorkflows(drift_state_machine_arn=env.DRIFT_STATE_MACHINE_ARN),
-        MonitoringReports(),
-        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
+    return Dependencies(
+        load_config(env.CONTROLPLANE_CONFIG_PATH), DynamoDbLedger(env.LEDGER_TABLE), MonitoringReports()
     )
 
 
 def to_signal(event: dict[str, Any]) -> drift.DriftSignal | None:
     """The signal an event carries, None when it concerns nothing under control; InvalidRequest when malformed."""
-    config, _, _, reports, _ = dependencies()
+    config, reports = dependencies().config, dependencies().reports
     match event.get("detail-type"):
         case "CloudWatch Alarm State Change":
             return drift.signal_from_alarm(parse_request(AlarmStateChange, event, "Alarm State Change event"), config)
@@ -56,7 +58,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if signal is None:
         logger.debug("Not a signal about a model under control", extra={"detail_type": event.get("detail-type")})
         return {"action": "ignored", "reason": "not about a model under control"}
-    config, ledger, workflows, _, announcer = dependencies()
-    outcome = drift.on_signal(signal, config, ledger, workflows, announcer)
+    outcome = drift.on_signal(signal, dependencies().config, dependencies().ledger)
     logger.info("Drift signal handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()

@@ -1,13 +1,13 @@
 """Tasks of the drift workflow (statemachines/drift.asl.json), one domain function per `action`."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from controlplane import drift
-from controlplane.adapters.announcer import Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.drift_config import DriftPolicy
@@ -16,14 +16,16 @@ from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
 
+@dataclass(frozen=True)
+class Dependencies:
+    config: ControlPlaneConfig
+    ledger: DynamoDbLedger
+
+
 @cache
-def dependencies() -> tuple[ControlPlaneConfig, DynamoDbLedger, Announcer]:
+def dependencies() -> Dependencies:
     env = DriftTasksEnvironment.from_os()
-    return (
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
-    )
+    return Dependencies(load_config(env.CONTROLPLANE_CONFIG_PATH), DynamoDbLedger(env.LEDGER_TABLE))
 
 
 def _context(task: dict[str, Any]) -> drift.DriftContext:
@@ -35,40 +37,37 @@ def _decision(task: dict[str, Any]) -> drift.Decision:
 
 
 def prepare(task: dict[str, Any]) -> dict[str, Any]:
-    return drift.prepare(task["request"], task["execution_name"], dependencies()[0]).model_dump(mode="json")
+    return drift.prepare(task["request"], task["execution_name"], dependencies().config).model_dump(mode="json")
 
 
 def decide(task: dict[str, Any]) -> dict[str, Any]:
-    config, ledger, _ = dependencies()
+    deps = dependencies()
     context = _context(task)
-    policy = config.model(context.model).drift or DriftPolicy()
-    return drift.decide_response(context, policy, ledger).model_dump(mode="json")
+    policy = deps.config.model(context.model).drift or DriftPolicy()
+    return drift.decide_response(context, policy, deps.ledger).model_dump(mode="json")
 
 
 def ask_human(task: dict[str, Any]) -> dict[str, Any]:
-    _, ledger, announcer = dependencies()
-    drift.ask_human(task["task_token"], _context(task), _decision(task), ledger, announcer)
+    drift.ask_human(task["task_token"], _context(task), _decision(task), dependencies().ledger)
     return {}
 
 
 def apply_answer(task: dict[str, Any]) -> dict[str, Any]:
-    config, ledger, _ = dependencies()
+    deps = dependencies()
     decision = drift.apply_answer(
-        _context(task), _decision(task), task.get("answer"), config, ledger, task.get("problem")
+        _context(task), _decision(task), task.get("answer"), deps.config, deps.ledger, task.get("problem")
     )
     return decision.model_dump(mode="json")
 
 
 def record_decision(task: dict[str, Any]) -> dict[str, Any]:
-    _, ledger, announcer = dependencies()
-    drift.record_decision(_context(task), _decision(task), task["execution_arn"], ledger, announcer)
+    drift.record_decision(_context(task), _decision(task), task["execution_arn"], dependencies().ledger)
     return {}
 
 
 def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
-    _, ledger, announcer = dependencies()
     return drift.record_rejected(
-        task["request"], task["error"], task["execution_name"], task["execution_arn"], ledger, announcer
+        task["request"], task["error"], task["execution_name"], task["execution_arn"], dependencies().ledger
     )
 
 

@@ -1,13 +1,13 @@
 """Tasks of the retrain workflow (statemachines/retrain.asl.json), one domain function per `action`."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from controlplane import retrain
-from controlplane.adapters.announcer import Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
@@ -16,14 +16,18 @@ from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
 
+@dataclass(frozen=True)
+class Dependencies:
+    config: ControlPlaneConfig
+    ledger: DynamoDbLedger
+    workflows: StepFunctionsWorkflows
+
+
 @cache
-def dependencies() -> tuple[ControlPlaneConfig, DynamoDbLedger, Announcer, StepFunctionsWorkflows]:
+def dependencies() -> Dependencies:
     env = RetrainTasksEnvironment.from_os()
-    return (
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
-        StepFunctionsWorkflows(),
+    return Dependencies(
+        load_config(env.CONTROLPLANE_CONFIG_PATH), DynamoDbLedger(env.LEDGER_TABLE), StepFunctionsWorkflows()
     )
 
 
@@ -32,47 +36,42 @@ def _plan(task: dict[str, Any]) -> retrain.RetrainPlan:
 
 
 def prepare(task: dict[str, Any]) -> dict[str, Any]:
-    config = dependencies()[0]
-    return retrain.prepare(task["request"], task["execution_name"], config).model_dump()
+    return retrain.prepare(task["request"], task["execution_name"], dependencies().config).model_dump()
 
 
 def check_quiet_period(task: dict[str, Any]) -> dict[str, Any]:
-    return retrain.check_quiet_period(_plan(task), dependencies()[1]).model_dump()
+    return retrain.check_quiet_period(_plan(task), dependencies().ledger).model_dump()
 
 
 def acquire_slot(task: dict[str, Any]) -> dict[str, Any]:
-    return retrain.acquire_slot(_plan(task), dependencies()[1]).model_dump()
+    return retrain.acquire_slot(_plan(task), dependencies().ledger).model_dump()
 
 
 def record_started(task: dict[str, Any]) -> dict[str, Any]:
-    _, ledger, announcer, _ = dependencies()
     return retrain.record_started(
-        _plan(task), task["pipeline_execution_arn"], task["execution_arn"], ledger, announcer
+        _plan(task), task["pipeline_execution_arn"], task["execution_arn"], dependencies().ledger
     ).model_dump()
 
 
 def await_pipeline(task: dict[str, Any]) -> dict[str, Any]:
-    _, ledger, _, workflows = dependencies()
-    retrain.await_pipeline(task["task_token"], task["pipeline_execution_arn"], ledger, workflows)
+    deps = dependencies()
+    retrain.await_pipeline(task["task_token"], task["pipeline_execution_arn"], deps.ledger, deps.workflows)
     return {}
 
 
 def record_outcome(task: dict[str, Any]) -> dict[str, Any]:
-    _, ledger, announcer, _ = dependencies()
-    return retrain.record_outcome(task["state"], task["execution_arn"], ledger, announcer).model_dump()
+    return retrain.record_outcome(task["state"], task["execution_arn"], dependencies().ledger).model_dump()
 
 
 def record_skipped(task: dict[str, Any]) -> dict[str, Any]:
-    _, ledger, announcer, _ = dependencies()
     slot = retrain.SlotDecision.model_validate(task["slot"])
-    retrain.record_skipped(_plan(task), slot, task["execution_arn"], ledger, announcer)
+    retrain.record_skipped(_plan(task), slot, task["execution_arn"], dependencies().ledger)
     return {}
 
 
 def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
-    _, ledger, announcer, _ = dependencies()
     return retrain.record_rejected(
-        task["request"], task["error"], task["execution_name"], task["execution_arn"], ledger, announcer
+        task["request"], task["error"], task["execution_name"], task["execution_arn"], dependencies().ledger
     ).model_dump()
 
 

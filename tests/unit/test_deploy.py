@@ -196,13 +196,13 @@ def test_unapproved_package_is_refused(world):
 
 
 def test_promotion_requires_the_version_healthy_and_baked_in_the_previous_stage(world, frozen_clock):
-    ledger, _, endpoints, _, announcer = world
+    ledger, _, endpoints, _, _ = world
     with pytest.raises(deploy.PromotionRefused, match="not deployed in 'staging'"):
         plan_for(world, stage="prod")
 
     staging = plan_for(world)
     endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", staging.endpoint_config_name)
-    deploy.record_deployed(staging, EXEC, CONFIG, ledger, announcer)
+    deploy.record_deployed(staging, EXEC, CONFIG, ledger)
     with pytest.raises(deploy.PromotionRefused, match="must bake 30 min"):
         plan_for(world, stage="prod")
 
@@ -308,9 +308,9 @@ def test_await_resumes_at_once_when_the_endpoint_already_settled(world):
 
 
 def test_failure_rolls_back_to_last_known_good_unless_already_there(world):
-    ledger, _, endpoints, _, announcer = world
+    ledger, _, endpoints, _, _ = world
     v6 = plan_for(world, 6)
-    deploy.record_deployed(v6, EXEC, CONFIG, ledger, announcer)
+    deploy.record_deployed(v6, EXEC, CONFIG, ledger)
     v7 = plan_for(world, 7)
 
     endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", v7.endpoint_config_name)
@@ -322,23 +322,21 @@ def test_failure_rolls_back_to_last_known_good_unless_already_there(world):
 
     outcome = deploy.record_failed(
         {"plan": v7.model_dump(), "verification": {"outcome": "failed", "reason": "SageMaker rolled back"}},
-        EXEC, ledger, announcer, endpoints,
+        EXEC, ledger, endpoints,
     )  # fmt: skip
     assert (outcome.status, outcome.reason) == ("RolledBack", "SageMaker rolled back")
     assert ledger.get_stage_deployment(v7.package_arn, "staging").status == "RolledBack"
     assert ledger.get_endpoint_state("churn-staging").last_known_good_package_arn == v6.package_arn
-    assert announcer.announced[-1][0] == "Deployment Failed"
+    assert ledger.announcements()[-1][0] == "Deployment Failed"
     assert ledger.locks == {}
 
 
 def test_gate_failure_is_recorded_with_the_numbers(world):
-    ledger, _, endpoints, _, announcer = world
+    ledger, _, endpoints, _, _ = world
     plan = plan_for(world, 7, auc=0.5)
     gate = deploy.evaluate_gate(plan, CONFIG, ledger, world[1])
 
-    outcome = deploy.record_failed(
-        {"plan": plan.model_dump(), "gate": gate.model_dump()}, EXEC, ledger, announcer, endpoints
-    )
+    outcome = deploy.record_failed({"plan": plan.model_dump(), "gate": gate.model_dump()}, EXEC, ledger, endpoints)
 
     assert outcome.status == "GateFailed"
     record = ledger.records[f"{plan.execution_name}#DeploymentGateFailed"]
@@ -347,14 +345,14 @@ def test_gate_failure_is_recorded_with_the_numbers(world):
 
 
 def test_record_deployed_tracks_previous_and_last_known_good(world):
-    ledger, _, _, _, announcer = world
+    ledger, _, _, _, _ = world
     v6, v7 = plan_for(world, 6), plan_for(world, 7)
-    deploy.record_deployed(v6, EXEC, CONFIG, ledger, announcer)
+    deploy.record_deployed(v6, EXEC, CONFIG, ledger)
 
-    promotion = deploy.record_deployed(v7, EXEC + "7", CONFIG, ledger, announcer)
+    promotion = deploy.record_deployed(v7, EXEC + "7", CONFIG, ledger)
 
     state = ledger.get_endpoint_state("churn-staging")
     assert (state.serving_version, state.previous_package_arn) == (7, v6.package_arn)
     assert state.last_known_good_config == v7.endpoint_config_name
     assert promotion.promote is False  # auto_promote is off by default
-    assert [kind for kind, _ in announcer.announced] == ["Deployment Succeeded", "Deployment Succeeded"]
+    assert [kind for kind, _ in ledger.announcements()] == ["Deployment Succeeded", "Deployment Succeeded"]

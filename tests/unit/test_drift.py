@@ -10,7 +10,7 @@ from controlplane.drift_config import DriftPolicy
 from controlplane.errors import InvalidRequest
 from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobStateChange
 from controlplane.ports import EndpointState, StageDeployment
-from tests.fakes import FakeAnnouncer, FakeDriftLedger, FakeWorkflows
+from tests.fakes import FakeDriftLedger
 
 CONFIG = load_config()
 T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -87,46 +87,43 @@ def custom(endpoint: str = "churn-prod", kind: str = "data_drift", event_id: str
 
 
 def test_repeated_signals_make_one_incident_and_one_workflow(frozen_clock):
-    ledger, workflows = FakeDriftLedger(), FakeWorkflows()
+    ledger = FakeDriftLedger()
 
     outcomes = []
     for minute in range(4):
         frozen_clock["now"] = T0 + timedelta(minutes=minute)
         signal = drift.signal_from_custom(custom(event_id=f"c{minute}"))
-        outcomes.append(drift.on_signal(signal, CONFIG, ledger, workflows, FakeAnnouncer()).action)
+        outcomes.append(drift.on_signal(signal, CONFIG, ledger).action)
 
     assert outcomes == ["incident_opened", "evidence_added", "evidence_added", "evidence_added"]
-    assert len(workflows.drifts) == 1
+    assert len(ledger.starts("drift")) == 1
     assert ledger.get_incident("churn", "churn-prod", "data_drift").signal_count == 4
 
 
 def test_a_flapping_alarm_stays_one_incident_but_a_later_one_is_new(frozen_clock):
-    ledger, workflows = FakeDriftLedger(), FakeWorkflows()
-    announcer = FakeAnnouncer()
+    ledger = FakeDriftLedger()
     sequence = [(0, "ALARM"), (5, "OK"), (10, "ALARM"), (15, "OK")]
     for minute, value in sequence:
         frozen_clock["now"] = T0 + timedelta(minutes=minute)
         stamp = (T0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
         signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift", value, stamp), CONFIG)
-        drift.on_signal(signal, CONFIG, ledger, workflows, announcer)
-    assert len(workflows.drifts) == 1
-    assert [kind for kind, _ in announcer.announced] == ["Drift Resolved", "Drift Resolved"]
+        drift.on_signal(signal, CONFIG, ledger)
+    assert len(ledger.starts("drift")) == 1
+    assert [kind for kind, _ in ledger.announcements()] == ["Drift Resolved", "Drift Resolved"]
 
     frozen_clock["now"] = T0 + timedelta(minutes=15 + 31)
     later = drift.signal_from_alarm(alarm("churn-prod-feature-drift", "ALARM", "2026-11-27T09:46:00Z"), CONFIG)
-    assert drift.on_signal(later, CONFIG, ledger, workflows, FakeAnnouncer()).action == "incident_opened"
-    assert len(workflows.drifts) == 2
+    assert drift.on_signal(later, CONFIG, ledger).action == "incident_opened"
+    assert len(ledger.starts("drift")) == 2
 
 
 def test_signals_for_endpoints_not_under_control_are_recorded_not_acted_on():
-    ledger, workflows = FakeDriftLedger(), FakeWorkflows()
+    ledger = FakeDriftLedger()
 
-    outcome = drift.on_signal(
-        drift.signal_from_custom(custom(endpoint="someone-else")), CONFIG, ledger, workflows, FakeAnnouncer()
-    )
+    outcome = drift.on_signal(drift.signal_from_custom(custom(endpoint="someone-else")), CONFIG, ledger)
 
     assert outcome.action == "ignored"
-    assert workflows.drifts == {}
+    assert ledger.starts("drift") == []
     assert ledger.kinds() == ["DriftIgnored"]
 
 
@@ -187,7 +184,9 @@ def test_data_drift_retrains_on_the_newest_dataset_within_cooldown_and_budget(fr
     in_cooldown = drift.decide_response(context_for("data_drift"), POLICY, ledger)
     ledger.note_retrain("churn", T0 + timedelta(hours=13))
     frozen_clock["now"] = T0 + timedelta(hours=23, minutes=59)
-    ledger.retrains["churn"] = [T0 + timedelta(hours=1), T0 + timedelta(hours=2)]
+    ledger.retrains["churn"] = {}
+    ledger.note_retrain("churn", T0 + timedelta(hours=1))
+    ledger.note_retrain("churn", T0 + timedelta(hours=2), "other")
     frozen_clock["now"] = T0 + timedelta(hours=15)
     over_budget = drift.decide_response(context_for("data_drift"), POLICY, ledger)
 
@@ -250,17 +249,17 @@ def test_manual_requests_are_validated_and_forced():
 
 
 def test_decision_is_recorded_once_with_its_evidence():
-    ledger, announcer = FakeDriftLedger(), FakeAnnouncer()
+    ledger = FakeDriftLedger()
     context = context_for("data_drift")
     decision = drift.Decision(action="retrain", reason="data_drift on churn-prod", start_execution="retrain-x")
 
-    drift.record_decision(context, decision, "arn:exec", ledger, announcer)
-    drift.record_decision(context, decision, "arn:exec", ledger, announcer)
+    drift.record_decision(context, decision, "arn:exec", ledger)
+    drift.record_decision(context, decision, "arn:exec", ledger)
 
     (record,) = [r for r in ledger.records.values() if r.kind == "DriftResponseDecided"]
     assert record.details["evidence_uri"] == "s3://e/r.html"
     assert record.details["started_execution"] == "retrain-x"
-    assert [kind for kind, _ in announcer.announced] == ["Drift Response Decided"]
+    assert [kind for kind, _ in ledger.announcements()] == ["Drift Response Decided"]
     assert len(ledger.retrains["churn"]) == 1
 
 
@@ -270,11 +269,11 @@ def test_conflicting_policy_kinds_are_rejected():
 
 
 def test_a_redelivered_signal_changes_nothing():
-    ledger, workflows = FakeDriftLedger(), FakeWorkflows()
+    ledger = FakeDriftLedger()
     signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
 
-    first = drift.on_signal(signal, CONFIG, ledger, workflows, FakeAnnouncer())
-    again = drift.on_signal(signal, CONFIG, ledger, workflows, FakeAnnouncer())
+    first = drift.on_signal(signal, CONFIG, ledger)
+    again = drift.on_signal(signal, CONFIG, ledger)
 
     assert (first.action, again.action) == ("incident_opened", "ignored")
     assert ledger.get_incident("churn", "churn-prod", "data_drift").signal_count == 1

@@ -8,7 +8,7 @@ from controlplane import clock, retrain
 from controlplane.config import load_config
 from controlplane.errors import InvalidRequest, UnknownModel
 from controlplane.models import PipelineExecutionStatusChange
-from tests.fakes import FakeAnnouncer, FakeDescriber, FakeLedger, FakeWorkflows
+from tests.fakes import FakeDescriber, FakeLedger, FakeWorkflows
 
 CONFIG = load_config()
 START = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -126,15 +126,15 @@ def status_event(status: str, arn: str = PIPELINE_ARN) -> PipelineExecutionStatu
     )
 
 
-def started_run(ledger: FakeLedger, announcer: FakeAnnouncer) -> retrain.RetrainPlan:
+def started_run(ledger: FakeLedger) -> retrain.RetrainPlan:
     churn = plan()
-    retrain.record_started(churn, PIPELINE_ARN, EXECUTION_ARN, ledger, announcer)
+    retrain.record_started(churn, PIPELINE_ARN, EXECUTION_ARN, ledger)
     return churn
 
 
 def test_status_event_resumes_the_waiting_workflow_once():
-    ledger, workflows, announcer = FakeLedger(), FakeWorkflows(), FakeAnnouncer()
-    started_run(ledger, announcer)
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+    started_run(ledger)
     retrain.await_pipeline("token-1", PIPELINE_ARN, ledger, workflows)
 
     first = retrain.on_pipeline_status(status_event("Succeeded"), ledger, workflows, FakeDescriber())
@@ -145,8 +145,8 @@ def test_status_event_resumes_the_waiting_workflow_once():
 
 
 def test_status_seen_before_the_workflow_waits_resumes_it_when_it_does():
-    ledger, workflows, announcer = FakeLedger(), FakeWorkflows(), FakeAnnouncer()
-    started_run(ledger, announcer)
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+    started_run(ledger)
 
     early = retrain.on_pipeline_status(status_event("Failed"), ledger, workflows, FakeDescriber("OOM"))
     retrain.await_pipeline("token-1", PIPELINE_ARN, ledger, workflows)
@@ -189,25 +189,25 @@ def test_conclude_names_the_outcome_and_its_reason(state, status, reason):
 
 
 def test_record_outcome_writes_once_announces_once_and_frees_the_slot():
-    ledger, announcer = FakeLedger(), FakeAnnouncer()
+    ledger = FakeLedger()
     churn = plan()
     retrain.acquire_slot(churn, ledger)
     state = {"plan": churn.model_dump(), "pipeline": {"arn": PIPELINE_ARN}, "pipeline_outcome": {"status": "Succeeded"}}
 
-    retrain.record_outcome(state, EXECUTION_ARN, ledger, announcer)
-    retrain.record_outcome(state, EXECUTION_ARN, ledger, announcer)
+    retrain.record_outcome(state, EXECUTION_ARN, ledger)
+    retrain.record_outcome(state, EXECUTION_ARN, ledger)
 
     assert ledger.kinds().count("TrainingSucceeded") == 1
-    assert [detail_type for detail_type, _ in announcer.announced] == ["Training Succeeded"]
+    assert [detail_type for detail_type, _ in ledger.announcements()] == ["Training Succeeded"]
     assert ledger.slots == {}
 
 
 def test_rejection_is_recorded_with_the_message_an_operator_needs():
-    ledger, announcer = FakeLedger(), FakeAnnouncer()
+    ledger = FakeLedger()
     error = {"Error": "InvalidRequest", "Cause": '{"errorMessage": "Model \'x\' is not configured", "errorType": "X"}'}
 
-    rejection = retrain.record_rejected({"model": "x"}, error, "run", EXECUTION_ARN, ledger, announcer)
+    rejection = retrain.record_rejected({"model": "x"}, error, "run", EXECUTION_ARN, ledger)
 
     assert rejection.message == "Model 'x' is not configured"
     assert ledger.kinds() == ["RequestRejected"]
-    assert announcer.announced[0][0] == "Training Request Rejected"
+    assert ledger.announcements()[0][0] == "Training Request Rejected"

@@ -1,15 +1,21 @@
-"""Recording decisions once and announcing them once, shared by every workflow."""
+"""Recording decisions once, with the announcement that must follow them, shared by every workflow.
+
+A record and its announcement are one write: the record carries the announcement, and the outbox
+(`controlplane.outbox`, fed by the ledger's stream) delivers it after the write. A task that fails after the
+write and is retried finds the record written and changes nothing; the announcement still happens, once.
+"""
 
 import json
+from dataclasses import replace
 from typing import Any, Protocol
 
 from controlplane import clock
 from controlplane.errors import step_error_message
-from controlplane.ports import Announcer, AuditRecord
+from controlplane.ports import Announcement, AuditRecord, LedgerWrite
 
 
 class RecordingLedger(Protocol):
-    def record(self, record: AuditRecord) -> bool: ...
+    def record(self, record: AuditRecord, *also: LedgerWrite) -> bool: ...
 
 
 def summary(record: AuditRecord) -> dict[str, Any]:
@@ -26,18 +32,20 @@ def summary(record: AuditRecord) -> dict[str, Any]:
     return {key: value for key, value in facts.items() if value is not None}
 
 
+def announced(record: AuditRecord, detail_type: str, detail: dict[str, Any] | None = None) -> AuditRecord:
+    """The record, carrying its announcement (by default its summary)."""
+    return replace(record, announcement=Announcement(detail_type, summary(record) if detail is None else detail))
+
+
 def record_and_announce(
     record: AuditRecord,
     detail_type: str,
     ledger: RecordingLedger,
-    announcer: Announcer,
     detail: dict[str, Any] | None = None,
+    also: tuple[LedgerWrite, ...] = (),
 ) -> bool:
-    """Write the record once; announce only on the write that created it, so retries do not re-notify."""
-    if not ledger.record(record):
-        return False
-    announcer.announce(detail_type, summary(record) if detail is None else detail)
-    return True
+    """Write the record (and `also`, atomically) once, with its announcement; True if this call wrote it."""
+    return ledger.record(announced(record, detail_type, detail), *also)
 
 
 def record_rejected_request(
@@ -49,7 +57,6 @@ def record_rejected_request(
     detail_type: str,
     subject: str,
     ledger: RecordingLedger,
-    announcer: Announcer,
 ) -> str:
     """Record a request a workflow refused, with the message an operator needs to fix it; returns the message."""
     message = step_error_message(error)
@@ -63,5 +70,5 @@ def record_rejected_request(
         execution_arn=execution_arn,
         details={"request": json.dumps(request, default=str)[:1_000]},
     )
-    record_and_announce(record, detail_type, ledger, announcer)
+    record_and_announce(record, detail_type, ledger)
     return message

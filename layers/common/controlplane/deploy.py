@@ -26,11 +26,11 @@ from controlplane.models import (
 from controlplane.naming import digest
 from controlplane.observability import logger
 from controlplane.ports import (
-    Announcer,
     AuditRecord,
     DeploymentLedger,
     Endpoints,
     EndpointState,
+    LedgerWrite,
     PackageInfo,
     Registry,
     StageDeployment,
@@ -578,12 +578,13 @@ class Promotion(_StepModel):
 
 
 def record_deployed(
-    plan: DeployPlan, execution_arn: str, config: ControlPlaneConfig, ledger: DeploymentLedger, announcer: Announcer
+    plan: DeployPlan, execution_arn: str, config: ControlPlaneConfig, ledger: DeploymentLedger
 ) -> Promotion:
-    """The endpoint serves the version: ledger (serving, previous, last known good), audit, announce, unlock."""
+    """The endpoint serves the version: ledger (serving, previous, last known good) and audit in one write,
+    announced; unlock. A retry after the write changes nothing (the previous version stays what it was)."""
     now = clock.now()
     before = ledger.get_endpoint_state(plan.endpoint_name)
-    ledger.put_endpoint_state(
+    writes: list[LedgerWrite] = [
         EndpointState(
             endpoint=plan.endpoint_name,
             model=plan.model,
@@ -598,9 +599,9 @@ def record_deployed(
             status="Deployed" if plan.kind == "deploy" else "RolledBack",
             updated_at=now,
         )
-    )
+    ]
     if plan.kind == "deploy":
-        ledger.record_stage_deployment(
+        writes.append(
             StageDeployment(
                 plan.package_arn, plan.stage, plan.endpoint_name, plan.endpoint_config_name, "Deployed", now
             )
@@ -609,7 +610,7 @@ def record_deployed(
         # The version rolled away from is no longer a healthy target for promotions or later rollbacks.
         left = ledger.get_stage_deployment(before.serving_package_arn, plan.stage)
         if left is not None:
-            ledger.record_stage_deployment(replace(left, status="RolledBack"))
+            writes.append(replace(left, status="RolledBack"))
     kind = "DeploymentSucceeded" if plan.kind == "deploy" else "RollbackSucceeded"
     record = _record(
         plan, kind, plan.reason, execution_arn,
@@ -617,9 +618,8 @@ def record_deployed(
         duration_seconds=int((now - plan.planned_at).total_seconds()),
         approved_by=plan.approved_by, requested_by=plan.requested_by,
     )  # fmt: skip
-    record_and_announce(
-        record, "Deployment Succeeded" if plan.kind == "deploy" else "Rollback Succeeded", ledger, announcer
-    )
+    detail_type = "Deployment Succeeded" if plan.kind == "deploy" else "Rollback Succeeded"
+    record_and_announce(record, detail_type, ledger, also=tuple(writes))
     ledger.release_endpoint_lock(plan.endpoint_name, plan.execution_name)
     logger.info("Deployment recorded", extra={"endpoint": plan.endpoint_name, "version": plan.package_version})
     model = config.model(plan.model)
@@ -684,12 +684,13 @@ def _failure_reason(state: dict[str, Any]) -> str:
 
 
 def record_failed(
-    state: dict[str, Any], execution_arn: str, ledger: DeploymentLedger, announcer: Announcer, endpoints: Endpoints
+    state: dict[str, Any], execution_arn: str, ledger: DeploymentLedger, endpoints: Endpoints
 ) -> FailureOutcome:
-    """Record why the deployment failed and where the endpoint is now; announce; unlock."""
+    """Record why the deployment failed and where the endpoint is now, in one write, announced; unlock."""
     plan = DeployPlan.model_validate(state["plan"])
     reason = _failure_reason(state)
     lock = state.get("lock") or {}
+    writes: list[LedgerWrite] = []
     if lock.get("decision") == "superseded":
         status: Literal["GateFailed", "RolledBack", "Failed", "Superseded"] = "Superseded"
     elif state.get("gate") and not state["gate"].get("passed"):
@@ -701,11 +702,9 @@ def record_failed(
         back_on_good = info is not None and info.status == "InService" and info.config_name == good
         status = "RolledBack" if good and back_on_good else "Failed"
         if endpoint_state is not None and plan.kind == "deploy":
-            ledger.put_endpoint_state(
-                EndpointState(**{**endpoint_state.__dict__, "status": status, "updated_at": clock.now()})
-            )
+            writes.append(replace(endpoint_state, status=status, updated_at=clock.now()))
         if plan.kind == "deploy":
-            ledger.record_stage_deployment(
+            writes.append(
                 StageDeployment(
                     plan.package_arn, plan.stage, plan.endpoint_name, plan.endpoint_config_name, status, clock.now()
                 )
@@ -716,7 +715,7 @@ def record_failed(
         plan, kind, reason, execution_arn, metrics=gate.get("metrics"), champion_metrics=gate.get("champion_metrics")
     )
     detail_type = "Deployment Superseded" if status == "Superseded" else "Deployment Failed"
-    record_and_announce(record, detail_type, ledger, announcer)
+    record_and_announce(record, detail_type, ledger, also=tuple(writes))
     if status != "Superseded":
         ledger.release_endpoint_lock(plan.endpoint_name, plan.execution_name)
     return FailureOutcome(status=status, reason=reason)
@@ -728,7 +727,6 @@ def record_rejected(
     execution_name: str,
     execution_arn: str,
     ledger: DeploymentLedger,
-    announcer: Announcer,
 ) -> dict[str, str]:
     subject = "(request)"
     if isinstance(request, dict):
@@ -736,16 +734,16 @@ def record_rejected(
         subject = str(endpoint or (arn.rsplit("/", 2)[-2] if isinstance(arn, str) and arn.count("/") >= 2 else subject))
     message = record_rejected_request(
         request, error, execution_name, execution_arn, "DeploymentRejected", "Deployment Request Rejected",
-        subject, ledger, announcer,
+        subject, ledger,
     )  # fmt: skip
     return {"message": message}
 
 
 def record_promotion_failed(
-    plan: DeployPlan, error: dict[str, Any], execution_arn: str, ledger: DeploymentLedger, announcer: Announcer
+    plan: DeployPlan, error: dict[str, Any], execution_arn: str, ledger: DeploymentLedger
 ) -> dict[str, str]:
     """The deployment stands; the automatic promotion that should follow it could not start."""
     message = step_error_message(error)
     record = _record(plan, "PromotionFailed", f"auto-promotion could not start: {message}", execution_arn)
-    record_and_announce(record, "Promotion Failed", ledger, announcer)
+    record_and_announce(record, "Promotion Failed", ledger)
     return {"message": message}

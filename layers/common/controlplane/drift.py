@@ -28,7 +28,18 @@ from controlplane.models import (
     parse_request,
 )
 from controlplane.naming import digest, retrain_execution_name
-from controlplane.ports import Announcer, AuditRecord, DriftLedger, Incident, ViolationReports, Workflows
+from controlplane.ports import (
+    Announcement,
+    AuditRecord,
+    DriftLedger,
+    Incident,
+    IncidentChange,
+    LedgerWrite,
+    RetrainNote,
+    ViolationReports,
+    WorkflowStart,
+    WriteConflict,
+)
 
 # What a monitoring job's environment says it analysed (`analysis_type`, as the SageMaker SDK sets it, or a
 # `monitoring_type`), and the signal kind that means; no such variable means a data-quality run.
@@ -157,11 +168,17 @@ def _controlled(signal: DriftSignal, config: ControlPlaneConfig) -> ModelConfig 
     return model
 
 
-def on_signal(
-    signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger, workflows: Workflows, announcer: Announcer
-) -> SignalOutcome:
+def on_signal(signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger) -> SignalOutcome:
     """One incident per model, endpoint and kind of signal (so a quality drop is never swallowed by an open
-    data-drift incident): a new one starts the drift workflow; the rest is evidence."""
+    data-drift incident): a new one starts the drift workflow; the rest is evidence. The incident's change and
+    the signal's record (which carries the start or the announcement) are one write."""
+    try:
+        return _apply_signal(signal, config, ledger)
+    except WriteConflict:  # another signal changed the incident meanwhile: decide again on what is there now
+        return _apply_signal(signal, config, ledger)
+
+
+def _apply_signal(signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger) -> SignalOutcome:
     now = clock.now()
     model = _controlled(signal, config)
     if model is None or model.drift is None:
@@ -179,17 +196,14 @@ def on_signal(
         )
         return SignalOutcome(action="ignored", reason=f"{why} endpoint '{signal.endpoint}'")
     policy = model.drift
-    claim = f"{signal.signal_id}#signal"
-    if ledger.has_record(claim):
+    if ledger.has_record(_signal_record_id(signal)):
         return SignalOutcome(action="ignored", reason="signal already handled (a redelivered event)")
     incident = ledger.get_incident(model.name, signal.endpoint, signal.kind)
     if signal.state == "ok":
         if incident is None or incident.status != "open":
             return SignalOutcome(action="ignored", reason="no open incident to recover")
         recovering = replace(incident, status="recovering", recovered_at=now)
-        ledger.put_incident(recovering, expected_id=incident.incident_id)
-        _record_signal(model.name, recovering, signal, "DriftRecovered", ledger)
-        announcer.announce(
+        resolved = Announcement(
             "Drift Resolved",
             {
                 "model": model.name,
@@ -198,21 +212,20 @@ def on_signal(
                 "reason": signal.reason,
             },
         )
+        _record_signal(model.name, recovering, signal, "DriftRecovered", ledger, incident.incident_id, resolved)
         return SignalOutcome(action="recovered", reason=signal.reason, incident_id=incident.incident_id)
     if incident is not None and _absorbs(incident, policy, now):
         joined = replace(incident, status="open", recovered_at=None, signal_count=incident.signal_count + 1)
-        ledger.put_incident(joined, expected_id=incident.incident_id)
-        _record_signal(model.name, joined, signal, "DriftEvidence", ledger)
+        _record_signal(model.name, joined, signal, "DriftEvidence", ledger, incident.incident_id)
         return SignalOutcome(
             action="evidence_added", reason="joins the open incident", incident_id=incident.incident_id
         )
     incident_id = digest(model.name, signal.endpoint, signal.kind, signal.signal_id, length=16)
     opened = Incident(model.name, signal.endpoint, incident_id, "open", now, signal.kind, 1)
-    if not ledger.put_incident(opened, expected_id=incident.incident_id if incident else None):
-        return SignalOutcome(action="evidence_added", reason="another signal opened the incident first")
     name = drift_execution_name(signal.endpoint, incident_id)
-    workflows.start_drift(name, {"incident_id": incident_id, "signal": signal.model_dump(mode="json")})
-    _record_signal(model.name, opened, signal, "DriftIncidentOpened", ledger)
+    start = WorkflowStart("drift", name, {"incident_id": incident_id, "signal": signal.model_dump(mode="json")})
+    expected = incident.incident_id if incident else None
+    _record_signal(model.name, opened, signal, "DriftIncidentOpened", ledger, expected, start=start)
     return SignalOutcome(action="incident_opened", reason=signal.reason, incident_id=incident_id, execution_name=name)
 
 
@@ -224,19 +237,34 @@ def _absorbs(incident: Incident, policy: DriftPolicy, now: datetime) -> bool:
     return False
 
 
-def _record_signal(model: str, incident: Incident, signal: DriftSignal, kind: str, ledger: DriftLedger) -> None:
-    """What the signal did to its incident; the record also marks the signal as handled."""
-    ledger.record(
-        AuditRecord(
-            record_id=f"{signal.signal_id}#signal",
-            kind=kind,
-            model=model,
-            reason=signal.reason,
-            at=clock.now(),
-            status=incident.status,
-            details={"incident_id": incident.incident_id, "endpoint": signal.endpoint, "source": signal.source},
-        )
+def _signal_record_id(signal: DriftSignal) -> str:
+    return f"{signal.signal_id}#signal"
+
+
+def _record_signal(
+    model: str,
+    incident: Incident,
+    signal: DriftSignal,
+    kind: str,
+    ledger: DriftLedger,
+    expected_id: str | None,
+    announcement: Announcement | None = None,
+    start: WorkflowStart | None = None,
+) -> None:
+    """What the signal did to its incident, written with the incident's change; the record also marks the
+    signal as handled."""
+    record = AuditRecord(
+        record_id=_signal_record_id(signal),
+        kind=kind,
+        model=model,
+        reason=signal.reason,
+        at=clock.now(),
+        status=incident.status,
+        details={"incident_id": incident.incident_id, "endpoint": signal.endpoint, "source": signal.source},
+        announcement=announcement,
+        start=start,
     )
+    ledger.record(record, IncidentChange(incident, expected_id))
 
 
 class DriftContext(_StepModel):
@@ -338,7 +366,8 @@ def decide_response(
         else:
             proposal = Decision(action="notify", reason=f"{context.kind}, but no deployment in the rollback window")
     elif context.kind in policy.retrain_on:
-        history = ledger.retrain_times(context.model)
+        lookback = max(timedelta(days=1), timedelta(minutes=policy.retrain_cooldown_minutes))
+        history = ledger.retrain_times(context.model, since=now - lookback)
         last_day = [moment for moment in history if now - moment < timedelta(days=1)]
         if history and now - max(history) < timedelta(minutes=policy.retrain_cooldown_minutes):
             proposal = Decision(
@@ -406,17 +435,12 @@ def apply_answer(
     )
 
 
-def ask_human(
-    task_token: str, context: DriftContext, decision: Decision, ledger: DriftLedger, announcer: Announcer
-) -> None:
+def ask_human(task_token: str, context: DriftContext, decision: Decision, ledger: DriftLedger) -> None:
     """Ask for a decision: the notification carries the command that answers it."""
-    incident = ledger.get_incident(context.model, context.endpoint, context.kind)
-    if incident is not None and incident.incident_id == context.incident_id:
-        ledger.put_incident(replace(incident, task_token=task_token), expected_id=incident.incident_id)
     answer = json.dumps(
         {"action": decision.proposed_action or "retrain|rollback|dismiss", "by": "you", "reason": "..."}
     )
-    announcer.announce(
+    requested = Announcement(
         "Drift Decision Requested",
         {
             "model": context.model,
@@ -430,12 +454,26 @@ def ask_human(
             "task_token": task_token,
         },
     )
+    record = AuditRecord(
+        record_id=f"{context.execution_name}#DriftDecisionRequested#{digest(task_token, length=12)}",
+        kind="DriftDecisionRequested",
+        model=context.model,
+        reason=decision.reason,
+        at=clock.now(),
+        status="waiting",
+        details={"incident_id": context.incident_id, "endpoint": context.endpoint},
+        announcement=requested,
+    )
+    incident = ledger.get_incident(context.model, context.endpoint, context.kind)
+    also: tuple[LedgerWrite, ...] = ()
+    if incident is not None and incident.incident_id == context.incident_id:
+        also = (IncidentChange(replace(incident, task_token=task_token), incident.incident_id),)
+    ledger.record(record, *also)
 
 
-def record_decision(
-    context: DriftContext, decision: Decision, execution_arn: str, ledger: DriftLedger, announcer: Announcer
-) -> None:
-    """The incident's response, its reason and evidence, written once and announced."""
+def record_decision(context: DriftContext, decision: Decision, execution_arn: str, ledger: DriftLedger) -> None:
+    """The incident's response, its reason and evidence, written once with the start that carries it out (and,
+    for a retrain, its place in the retrain budget), and announced."""
     record = AuditRecord(
         record_id=f"{context.execution_name}#DriftResponseDecided",
         kind="DriftResponseDecided",
@@ -454,6 +492,9 @@ def record_decision(
         },
     )
     record = replace(record, details={key: value for key, value in record.details.items() if value})
+    if decision.action in ("rollback", "retrain") and decision.start_execution and decision.start_input is not None:
+        workflow: Literal["deploy", "retrain"] = "deploy" if decision.action == "rollback" else "retrain"
+        record = replace(record, start=WorkflowStart(workflow, decision.start_execution, decision.start_input))
     detail = {
         "model": context.model,
         "endpoint": context.endpoint,
@@ -462,11 +503,8 @@ def record_decision(
         "incident_id": context.incident_id,
         "started_execution": decision.start_execution,
     }
-    if (
-        record_and_announce(record, "Drift Response Decided", ledger, announcer, detail)
-        and decision.action == "retrain"
-    ):
-        ledger.note_retrain(context.model, clock.now())  # counts against the budget once, whatever the retries
+    budget = (RetrainNote(context.model, clock.now(), context.incident_id),) if decision.action == "retrain" else ()
+    record_and_announce(record, "Drift Response Decided", ledger, detail, also=budget)
 
 
 def record_rejected(
@@ -475,11 +513,10 @@ def record_rejected(
     execution_name: str,
     execution_arn: str,
     ledger: DriftLedger,
-    announcer: Announcer,
 ) -> dict[str, str]:
     subject = str(request.get("endpoint", "(request)")) if isinstance(request, dict) else "(request)"
     message = record_rejected_request(
         request, error, execution_name, execution_arn, "DriftRequestRejected", "Drift Request Rejected",
-        subject, ledger, announcer,
+        subject, ledger,
     )  # fmt: skip
     return {"message": message}

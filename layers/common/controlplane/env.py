@@ -31,8 +31,6 @@ class IngressEnvironment(_Environment):
 
 class RetrainTasksEnvironment(_Environment):
     LEDGER_TABLE: str
-    NOTIFICATION_TOPIC_ARN: str
-    EVENT_BUS_NAME: str
 
 
 class PipelineEventsEnvironment(_Environment):
@@ -41,8 +39,6 @@ class PipelineEventsEnvironment(_Environment):
 
 class DeployTasksEnvironment(_Environment):
     LEDGER_TABLE: str
-    NOTIFICATION_TOPIC_ARN: str
-    EVENT_BUS_NAME: str
     SAGEMAKER_EXECUTION_ROLE_ARN: str
     AWS_REGION: str
 
@@ -58,12 +54,16 @@ class EndpointEventsEnvironment(_Environment):
 
 class DriftSignalsEnvironment(_Environment):
     LEDGER_TABLE: str
-    DRIFT_STATE_MACHINE_ARN: str
-    NOTIFICATION_TOPIC_ARN: str
-    EVENT_BUS_NAME: str
 
 
 class DriftTasksEnvironment(_Environment):
     LEDGER_TABLE: str
+
+
+class OutboxEnvironment(_Environment):
+    LEDGER_TABLE: str
     NOTIFICATION_TOPIC_ARN: str
     EVENT_BUS_NAME: str
+    RETRAIN_STATE_MACHINE_ARN: str
+    DEPLOY_STATE_MACHINE_ARN: str
+    DRIFT_STATE_MACHINE_ARN: str

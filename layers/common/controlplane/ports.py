@@ -28,11 +28,36 @@ class PipelineRun:
     status: str
     task_token: str | None = None
     failure_reason: str | None = None
+    workflow_ended: bool = False
+    """The workflow stopped waiting (it failed or timed out) while the pipeline may still run: whoever sees the
+    pipeline end frees the training slot."""
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """What operators (SNS) and other teams (the control plane's bus) are told about a record."""
+
+    detail_type: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WorkflowStart:
+    """A workflow execution a record's decision starts, under a deterministic name (so a repeat starts nothing)."""
+
+    workflow: Literal["retrain", "deploy", "drift"]
+    name: str
+    input: dict[str, Any]
+
+
+# The effects a record can carry, each delivered once by the outbox (controlplane.outbox) after the write.
+Effect = Literal["sns", "bus", "start"]
 
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """One decision or action, written once under its deterministic `record_id`."""
+    """One decision or action, written once under its deterministic `record_id`, with the effects that must
+    follow it (an announcement, a workflow start): the outbox delivers them after the write, never before."""
 
     record_id: str
     kind: str
@@ -45,6 +70,13 @@ class AuditRecord:
     pipeline_execution_arn: str | None = None
     status: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    announcement: Announcement | None = None
+    start: WorkflowStart | None = None
+
+    def effects(self) -> tuple[Effect, ...]:
+        """The effects this record carries, in delivery order."""
+        announce: tuple[Effect, ...] = ("sns", "bus") if self.announcement else ()
+        return (*announce, *(("start",) if self.start else ()))
 
 
 @dataclass(frozen=True)
@@ -118,6 +150,33 @@ class Incident:
     task_token: str | None = None
 
 
+@dataclass(frozen=True)
+class IncidentChange:
+    """The endpoint's incident of a kind, written if the stored one still has `expected_id` (None: no incident)."""
+
+    incident: Incident
+    expected_id: str | None
+
+
+@dataclass(frozen=True)
+class RetrainNote:
+    """One drift retrain, counted against the model's cooldown and daily budget (its own item: a retry of the same
+    decision writes the same item, so it counts once)."""
+
+    model: str
+    at: datetime
+    incident_id: str
+
+
+# Ledger items committed in one transaction with an audit record: all of them, or none.
+LedgerWrite = EndpointState | StageDeployment | IncidentChange | RetrainNote
+
+
+class WriteConflict(Exception):
+    """A conditional write committed with a record found the ledger changed (e.g. another signal opened the
+    incident first); nothing of the transaction was written."""
+
+
 class Ledger(Protocol):
     def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState: ...
 
@@ -125,8 +184,10 @@ class Ledger(Protocol):
 
     def get_dataset(self, model: str, dataset_uri: str) -> DatasetState | None: ...
 
-    def record(self, record: AuditRecord) -> bool:
-        """Write the record unless one with the same id exists; True if this call wrote it."""
+    def record(self, record: AuditRecord, *also: LedgerWrite) -> bool:
+        """Write the record, and `also` in the same transaction, unless a record with the same id exists
+        (then nothing is written); True if this call wrote it. WriteConflict when a write of `also` fails its
+        condition."""
         ...
 
     def acquire_pipeline_slot(self, model: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
@@ -140,6 +201,10 @@ class Ledger(Protocol):
         ...
 
     def get_pipeline_run(self, pipeline_execution_arn: str) -> PipelineRun | None: ...
+
+    def end_workflow_wait(self, run: PipelineRun) -> PipelineRun:
+        """Mark (registering the run if need be) that its workflow no longer waits; return the run as it is now."""
+        ...
 
     def attach_task_token(self, pipeline_execution_arn: str, task_token: str) -> PipelineRun:
         """Store the token that resumes the waiting workflow; return the run as it is now."""
@@ -155,7 +220,7 @@ class Ledger(Protocol):
 
 
 class DeploymentLedger(Protocol):
-    def record(self, record: AuditRecord) -> bool: ...
+    def record(self, record: AuditRecord, *also: LedgerWrite) -> bool: ...
 
     def acquire_endpoint_lock(self, endpoint: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
         """Take the endpoint's lock for `holder`; return the other holder when it is taken."""
@@ -183,7 +248,7 @@ class DeploymentLedger(Protocol):
 
 
 class DriftLedger(Protocol):
-    def record(self, record: AuditRecord) -> bool: ...
+    def record(self, record: AuditRecord, *also: LedgerWrite) -> bool: ...
 
     def has_record(self, record_id: str) -> bool: ...
 
@@ -197,9 +262,9 @@ class DriftLedger(Protocol):
 
     def get_stage_deployment(self, package_arn: str, stage: str) -> StageDeployment | None: ...
 
-    def retrain_times(self, model: str) -> list[datetime]: ...
-
-    def note_retrain(self, model: str, at: datetime) -> None: ...
+    def retrain_times(self, model: str, since: datetime) -> list[datetime]:
+        """The model's drift retrains since `since`, oldest first."""
+        ...
 
     def latest_dataset(self, model: str) -> str | None:
         """The URI of the newest dataset the model has seen, if any."""
@@ -233,6 +298,8 @@ class Endpoints(Protocol):
 
 
 class Workflows(Protocol):
+    def start(self, workflow: str, name: str, request: dict[str, Any]) -> StartResult: ...
+
     def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult: ...
 
     def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult: ...
@@ -245,9 +312,23 @@ class Workflows(Protocol):
 
 
 class Announcer(Protocol):
-    def announce(self, detail_type: str, detail: dict[str, Any]) -> None:
-        """Notify operators (SNS) and other teams (the control plane's event bus)."""
+    def notify(self, announcement: Announcement, record_id: str) -> None:
+        """Tell operators (SNS)."""
         ...
+
+    def publish(self, announcement: Announcement, record_id: str) -> None:
+        """Tell other teams (the control plane's event bus)."""
+        ...
+
+
+class Outbox(Protocol):
+    def get_record(self, record_id: str) -> AuditRecord | None: ...
+
+    def pending_effects(self, record_id: str) -> set[Effect]:
+        """The effects of the record not delivered yet."""
+        ...
+
+    def mark_delivered(self, record_id: str, effect: Effect) -> None: ...
 
 
 class PipelineDescriber(Protocol):

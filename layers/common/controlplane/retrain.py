@@ -17,7 +17,7 @@ from controlplane.errors import InvalidRequest, step_error_message
 from controlplane.models import TERMINAL_PIPELINE_STATUSES, PipelineExecutionStatusChange, RetrainRequest, parse_request
 from controlplane.naming import pipeline_display_name, pipeline_request_token
 from controlplane.observability import logger
-from controlplane.ports import Announcer, AuditRecord, Ledger, PipelineDescriber, PipelineRun, Workflows
+from controlplane.ports import AuditRecord, Ledger, PipelineDescriber, PipelineRun, Workflows
 
 # Extra lease on the training slot beyond the pipeline timeout, so a dead workflow frees it eventually.
 SLOT_LEASE_MARGIN_SECONDS = 3_600
@@ -145,9 +145,7 @@ class StartedRun(_StepModel):
     duplicate_of: str | None = None
 
 
-def record_started(
-    plan: RetrainPlan, pipeline_execution_arn: str, execution_arn: str, ledger: Ledger, announcer: Announcer
-) -> StartedRun:
+def record_started(plan: RetrainPlan, pipeline_execution_arn: str, execution_arn: str, ledger: Ledger) -> StartedRun:
     """Record the started pipeline execution; a repeat of a run another execution owns ends quietly."""
     registered = ledger.register_pipeline_run(
         PipelineRun(pipeline_execution_arn, plan.model, plan.dataset_uri, execution_arn, status="Executing")
@@ -175,7 +173,7 @@ def record_started(
         pipeline_execution_arn=pipeline_execution_arn,
         details={"pipeline": plan.pipeline_name},
     )
-    record_and_announce(record, "Training Started", ledger, announcer)
+    record_and_announce(record, "Training Started", ledger)
     return StartedRun(duplicate=False)
 
 
@@ -198,7 +196,8 @@ class PipelineEventOutcome(_StepModel):
 def on_pipeline_status(
     event: PipelineExecutionStatusChange, ledger: Ledger, workflows: Workflows, describer: PipelineDescriber
 ) -> PipelineEventOutcome:
-    """Resume the retrain workflow waiting on this pipeline execution, once, on its terminal status."""
+    """Resume the retrain workflow waiting on this pipeline execution, once, on its terminal status; when the
+    workflow no longer waits, record the pipeline's end and free the training slot it kept."""
     detail = event.detail
     if detail.current_status not in TERMINAL_PIPELINE_STATUSES:
         return PipelineEventOutcome(action="ignored", reason=f"status {detail.current_status} is not terminal")
@@ -211,13 +210,31 @@ def on_pipeline_status(
     run = ledger.complete_pipeline_run(detail.pipeline_execution_arn, detail.current_status, failure_reason)
     if run is None:
         return PipelineEventOutcome(action="ignored", reason="pipeline execution already complete (duplicate event)")
+    if run.workflow_ended or (run.task_token is not None and not workflows.resume(run.task_token, _outcome(run))):
+        _record_late_end(run, ledger)
+        return PipelineEventOutcome(action="recorded", reason="workflow no longer waiting: slot freed, end recorded")
     if run.task_token is None:
         return PipelineEventOutcome(action="recorded", reason="workflow not waiting yet; it resumes when it does")
-    resumed = workflows.resume(run.task_token, _outcome(run))
-    return PipelineEventOutcome(
-        action="resumed" if resumed else "ignored",
-        reason="workflow resumed" if resumed else "workflow no longer waiting (timed out or stopped)",
+    return PipelineEventOutcome(action="resumed", reason="workflow resumed")
+
+
+def _record_late_end(run: PipelineRun, ledger: Ledger) -> None:
+    """The pipeline ended after its workflow stopped waiting (failed or timed out): its slot is free now."""
+    execution_name = run.execution_arn.rsplit(":", 1)[-1]
+    ledger.release_pipeline_slot(run.model, execution_name)
+    reason = run.failure_reason or f"pipeline execution {run.status.lower()} after its workflow stopped waiting"
+    record = AuditRecord(
+        record_id=f"{execution_name}#PipelineEnded",
+        kind=f"Training{run.status}",
+        model=run.model,
+        reason=reason,
+        at=clock.now(),
+        dataset_uri=run.dataset_uri,
+        status=run.status,
+        execution_arn=run.execution_arn,
+        pipeline_execution_arn=run.pipeline_execution_arn,
     )
+    record_and_announce(record, "Training Succeeded" if run.status == "Succeeded" else "Training Failed", ledger)
 
 
 class TrainingOutcome(_StepModel):
@@ -243,12 +260,22 @@ def conclude(state: dict[str, Any]) -> TrainingOutcome:
     return TrainingOutcome(status="Failed", succeeded=False, reason="workflow ended without a pipeline outcome")
 
 
-def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger, announcer: Announcer) -> TrainingOutcome:
-    """Record and announce the run's end, and free the model's training slot."""
+def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger) -> TrainingOutcome:
+    """Record and announce the run's end; free the model's training slot once the pipeline really ended (a
+    pipeline still running keeps it until its end is seen, see `on_pipeline_status`)."""
     plan = RetrainPlan.model_validate(state["plan"])
     outcome = conclude(state)
     pipeline_arn = (state.get("pipeline") or {}).get("arn")
-    if plan.concurrency != "allow":
+    reported = state.get("pipeline_outcome")
+    pipeline_ended = not pipeline_arn or (
+        isinstance(reported, dict) and reported.get("status") in TERMINAL_PIPELINE_STATUSES
+    )
+    if pipeline_arn and not pipeline_ended:
+        run = ledger.end_workflow_wait(
+            PipelineRun(pipeline_arn, plan.model, plan.dataset_uri, execution_arn, status="Executing")
+        )
+        pipeline_ended = run.status in TERMINAL_PIPELINE_STATUSES
+    if plan.concurrency != "allow" and pipeline_ended:
         ledger.release_pipeline_slot(plan.model, plan.execution_name)
     record = _audit(
         plan,
@@ -259,17 +286,15 @@ def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger, an
         pipeline_execution_arn=pipeline_arn,
     )
     detail_type = "Training Succeeded" if outcome.succeeded else "Training Failed"
-    record_and_announce(record, detail_type, ledger, announcer)
+    record_and_announce(record, detail_type, ledger)
     logger.info("Training outcome recorded", extra={"model": plan.model, "status": outcome.status})
     return outcome
 
 
-def record_skipped(
-    plan: RetrainPlan, slot: SlotDecision, execution_arn: str, ledger: Ledger, announcer: Announcer
-) -> None:
+def record_skipped(plan: RetrainPlan, slot: SlotDecision, execution_arn: str, ledger: Ledger) -> None:
     reason = f"concurrency policy 'skip': training of '{plan.model}' already running ({slot.held_by})"
     record = _audit(plan, "TrainingSkipped", reason, status="Skipped", execution_arn=execution_arn)
-    record_and_announce(record, "Training Skipped", ledger, announcer)
+    record_and_announce(record, "Training Skipped", ledger)
 
 
 class Rejection(_StepModel):
@@ -277,12 +302,12 @@ class Rejection(_StepModel):
 
 
 def record_rejected(
-    request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: Ledger, announcer: Announcer
+    request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: Ledger
 ) -> Rejection:
     """Record a request the workflow refused, with the reason an operator needs to fix it."""
     model = request.get("model") if isinstance(request, dict) and isinstance(request.get("model"), str) else None
     message = record_rejected_request(
         request, error, execution_name, execution_arn, "RequestRejected", "Training Request Rejected",
-        model or "(unknown)", ledger, announcer,
+        model or "(unknown)", ledger,
     )  # fmt: skip
     return Rejection(message=message)

@@ -1,9 +1,14 @@
-"""Announcements: SNS for operators, the control plane's own event bus for other teams."""
+"""Announcements: SNS for operators, the control plane's own event bus for other teams.
+
+Each carries the `record_id` of the audit record it announces: the outbox delivers at least once, so a
+subscriber that must act once keys on it."""
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import boto3
+
+from controlplane.ports import Announcement
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -25,23 +30,25 @@ class Announcer:
         self._sns = sns or boto3.client("sns")
         self._events = events or boto3.client("events")
 
-    def announce(self, detail_type: str, detail: dict[str, Any]) -> None:
-        subject = f"[mlops] {detail_type}: {detail.get('model', '')}"[:100]
+    def notify(self, announcement: Announcement, record_id: str) -> None:
+        detail = {**announcement.detail, "record_id": record_id}
         self._sns.publish(
             TopicArn=self._topic_arn,
-            Subject=subject,
-            Message=json.dumps({"event": detail_type, **detail}, indent=2, sort_keys=True, default=str),
-            MessageAttributes={"event": {"DataType": "String", "StringValue": detail_type}},
+            Subject=f"[mlops] {announcement.detail_type}: {detail.get('model', '')}"[:100],
+            Message=json.dumps({"event": announcement.detail_type, **detail}, indent=2, sort_keys=True, default=str),
+            MessageAttributes={"event": {"DataType": "String", "StringValue": announcement.detail_type}},
         )
+
+    def publish(self, announcement: Announcement, record_id: str) -> None:
         response = self._events.put_events(
             Entries=[
                 {
                     "Source": EVENT_SOURCE,
-                    "DetailType": detail_type,
-                    "Detail": json.dumps(detail, default=str),
+                    "DetailType": announcement.detail_type,
+                    "Detail": json.dumps({**announcement.detail, "record_id": record_id}, default=str),
                     "EventBusName": self._bus,
                 }
             ]
         )
         if response.get("FailedEntryCount"):
-            raise RuntimeError(f"EventBridge refused the '{detail_type}' event: {response['Entries']}")
+            raise RuntimeError(f"EventBridge refused the '{announcement.detail_type}' event: {response['Entries']}")

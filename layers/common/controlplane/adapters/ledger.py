@@ -15,7 +15,10 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | endpoint waiter | ENDPOINT#<endpoint>         | WAITER      |
 | stage deployment| PACKAGE#<package arn>       | STAGE#<stage> |
 | drift incident  | INCIDENT#<model>#<endpoint> | KIND#<kind> |
-| drift retrains  | MODEL#<model>               | RETRAINS    |
+| drift retrain   | MODEL#<model>               | RETRAIN#<time>#<incident> |
+
+An audit record carries the effects that must follow it (`announcement`, `start`) and the names of those not
+delivered yet (`pending_effects`, a string set that DynamoDB removes when it empties): the outbox.
 """
 
 import json
@@ -25,11 +28,26 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from controlplane.clock import iso
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
-from controlplane.ports import AuditRecord, DatasetState, EndpointState, Incident, PipelineRun, StageDeployment
+from controlplane.ports import (
+    Announcement,
+    AuditRecord,
+    DatasetState,
+    Effect,
+    EndpointState,
+    Incident,
+    IncidentChange,
+    LedgerWrite,
+    PipelineRun,
+    RetrainNote,
+    StageDeployment,
+    WorkflowStart,
+    WriteConflict,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -41,9 +59,32 @@ def _is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _failed_conditions(error: ClientError) -> list[bool] | None:
+    """For a cancelled transaction: which of its items failed their condition; None for any other error."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return None
+    reasons = error.response.get("CancellationReasons") or []
+    failed = [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
+    if not any(failed) or any(reason.get("Code") not in {None, "None", "ConditionalCheckFailed"} for reason in reasons):
+        return None  # cancelled for another reason (throttling, a conflicting transaction): retryable
+    return failed
+
+
 def _to_item_value(value: Any) -> Any:
     """DynamoDB takes Decimal, not float."""
     return json.loads(json.dumps(value, default=str), parse_float=Decimal)
+
+
+_SERIALIZER = TypeSerializer()
+
+
+def _typed(put: dict[str, Any]) -> dict[str, Any]:
+    """A Put in the low-level client's typed attribute values (transactions go through the client)."""
+    typed = {**put, "Item": {name: _SERIALIZER.serialize(value) for name, value in put["Item"].items()}}
+    if "ExpressionAttributeValues" in put:
+        values = put["ExpressionAttributeValues"].items()
+        typed["ExpressionAttributeValues"] = {name: _SERIALIZER.serialize(value) for name, value in values}
+    return typed
 
 
 def _from_item_value(value: Any) -> Any:
@@ -92,7 +133,32 @@ class DynamoDbLedger:
             execution_arn=str(item["execution_arn"]) if item.get("execution_arn") else None,
         )
 
-    def record(self, record: AuditRecord) -> bool:
+    def record(self, record: AuditRecord, *also: LedgerWrite) -> bool:
+        item = self._audit_item(record)
+        if not also:
+            try:
+                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            except ClientError as error:
+                if _is_condition_failure(error):
+                    return False
+                raise
+            return True
+        puts = [{"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}, *map(self._put, also)]
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[{"Put": {"TableName": self._table.name, **_typed(put)}} for put in puts]  # type: ignore[typeddict-item]
+            )
+        except ClientError as error:
+            failed = _failed_conditions(error)
+            if failed is None:
+                raise
+            if failed[0]:
+                return False
+            raise WriteConflict(f"the ledger changed under record {record.record_id}") from error
+        return True
+
+    @staticmethod
+    def _audit_item(record: AuditRecord) -> dict[str, Any]:
         item: dict[str, Any] = {
             "pk": f"AUDIT#{record.record_id}",
             "sk": "AUDIT",
@@ -108,13 +174,80 @@ class DynamoDbLedger:
             item["by_dataset"] = f"DATASET#{record.dataset_uri}"
         if record.details:
             item["details"] = _to_item_value(record.details)
-        try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        if record.announcement is not None:
+            item["announcement"] = {
+                "detail_type": record.announcement.detail_type,
+                "detail": json.dumps(record.announcement.detail, default=str),
+            }
+        if record.start is not None:
+            item["start"] = {
+                "workflow": record.start.workflow,
+                "name": record.start.name,
+                "input": json.dumps(record.start.input, default=str),
+            }
+        if record.effects():
+            item["pending_effects"] = set(record.effects())
+        return item
+
+    def _put(self, write: LedgerWrite) -> dict[str, Any]:
+        """The transaction's Put for a write committed with a record."""
+        match write:
+            case EndpointState():
+                return {"Item": self._endpoint_state_item(write)}
+            case StageDeployment():
+                return {"Item": self._stage_deployment_item(write)}
+            case IncidentChange(incident=incident, expected_id=None):
+                return {"Item": self._incident_item(incident), "ConditionExpression": "attribute_not_exists(pk)"}
+            case IncidentChange(incident=incident, expected_id=expected):
+                return {
+                    "Item": self._incident_item(incident),
+                    "ConditionExpression": "incident_id = :expected",
+                    "ExpressionAttributeValues": {":expected": expected},
+                }
+            case RetrainNote():
+                return {
+                    "Item": {
+                        "pk": f"MODEL#{write.model}",
+                        # A retry of the same decision writes the same item: one retrain counts once.
+                        "sk": f"RETRAIN#{iso(write.at)}#{write.incident_id}",
+                        "at": iso(write.at),
+                        "incident_id": write.incident_id,
+                    }
+                }
+        raise TypeError(f"not a ledger write: {write!r}")
+
+    def get_record(self, record_id: str) -> AuditRecord | None:
+        item = self._table.get_item(Key={"pk": f"AUDIT#{record_id}", "sk": "AUDIT"}, ConsistentRead=True).get("Item")
+        return self._audit(item) if item else None
+
+    def pending_effects(self, record_id: str) -> set[Effect]:
+        item = self._table.get_item(
+            Key={"pk": f"AUDIT#{record_id}", "sk": "AUDIT"}, ConsistentRead=True, ProjectionExpression="pending_effects"
+        ).get("Item", {})
+        pending = item.get("pending_effects")
+        names: set[Effect] = {"sns", "bus", "start"}
+        return {effect for effect in names if isinstance(pending, set) and effect in pending}
+
+    def mark_delivered(self, record_id: str, effect: Effect) -> None:
+        self._table.update_item(
+            Key={"pk": f"AUDIT#{record_id}", "sk": "AUDIT"},
+            UpdateExpression="DELETE pending_effects :effect",
+            ExpressionAttributeValues={":effect": {str(effect)}},
+        )
+
+    def records_with_pending_effects(self) -> list[str]:
+        """Every record whose effects are not all delivered (for the redrive command; a scan)."""
+        query: dict[str, Any] = {
+            "FilterExpression": "attribute_exists(pending_effects)",
+            "ProjectionExpression": "record_id",
+        }
+        found: list[str] = []
+        while True:
+            response = self._table.scan(**query)
+            found.extend(str(item["record_id"]) for item in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return found
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _acquire_lease(self, key: dict[str, str], holder: str, now: datetime, lease_until: datetime) -> str | None:
         try:
@@ -181,24 +314,30 @@ class DynamoDbLedger:
         return EndpointState(**fields)
 
     def put_endpoint_state(self, state: EndpointState) -> None:
+        self._table.put_item(Item=self._endpoint_state_item(state))
+
+    @staticmethod
+    def _endpoint_state_item(state: EndpointState) -> dict[str, Any]:
         item: dict[str, Any] = {"pk": f"ENDPOINT#{state.endpoint}", "sk": "STATE"}
         for name in EndpointState.__dataclass_fields__:
             value = getattr(state, name)
             if value is not None:
                 item[name] = iso(value) if isinstance(value, datetime) else value
-        self._table.put_item(Item=item)
+        return item
 
     def record_stage_deployment(self, deployment: StageDeployment) -> None:
-        self._table.put_item(
-            Item={
-                "pk": f"PACKAGE#{deployment.package_arn}",
-                "sk": f"STAGE#{deployment.stage}",
-                "endpoint": deployment.endpoint,
-                "endpoint_config": deployment.endpoint_config,
-                "status": deployment.status,
-                "deployed_at": iso(deployment.deployed_at),
-            }
-        )
+        self._table.put_item(Item=self._stage_deployment_item(deployment))
+
+    @staticmethod
+    def _stage_deployment_item(deployment: StageDeployment) -> dict[str, Any]:
+        return {
+            "pk": f"PACKAGE#{deployment.package_arn}",
+            "sk": f"STAGE#{deployment.stage}",
+            "endpoint": deployment.endpoint,
+            "endpoint_config": deployment.endpoint_config,
+            "status": deployment.status,
+            "deployed_at": iso(deployment.deployed_at),
+        }
 
     def get_stage_deployment(self, package_arn: str, stage: str) -> StageDeployment | None:
         item = self._table.get_item(
@@ -255,6 +394,26 @@ class DynamoDbLedger:
         ).get("Item")
         return self._run(item) if item else None
 
+    def end_workflow_wait(self, run: PipelineRun) -> PipelineRun:
+        item = self._table.update_item(
+            Key={"pk": f"PIPELINE#{run.pipeline_execution_arn}", "sk": "RUN"},
+            UpdateExpression=(
+                "SET workflow_ended = :true, model = if_not_exists(model, :model), "
+                "dataset_uri = if_not_exists(dataset_uri, :uri), execution_arn = if_not_exists(execution_arn, :exec), "
+                "#status = if_not_exists(#status, :status)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":true": True,
+                ":model": run.model,
+                ":uri": run.dataset_uri,
+                ":exec": run.execution_arn,
+                ":status": run.status,
+            },
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        return self._run(item)
+
     def attach_task_token(self, pipeline_execution_arn: str, task_token: str) -> PipelineRun:
         item = self._table.update_item(
             Key={"pk": f"PIPELINE#{pipeline_execution_arn}", "sk": "RUN"},
@@ -295,6 +454,7 @@ class DynamoDbLedger:
             status=str(item["status"]),
             task_token=str(item["task_token"]) if item.get("task_token") else None,
             failure_reason=str(item["failure_reason"]) if item.get("failure_reason") else None,
+            workflow_ended=bool(item.get("workflow_ended")),
         )
 
     def get_incident(self, model: str, endpoint: str, kind: str) -> Incident | None:
@@ -315,6 +475,23 @@ class DynamoDbLedger:
         )
 
     def put_incident(self, incident: Incident, expected_id: str | None) -> bool:
+        try:
+            if expected_id is None:
+                self._table.put_item(Item=self._incident_item(incident), ConditionExpression="attribute_not_exists(pk)")
+            else:
+                self._table.put_item(
+                    Item=self._incident_item(incident),
+                    ConditionExpression="incident_id = :expected",
+                    ExpressionAttributeValues={":expected": expected_id},
+                )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def _incident_item(incident: Incident) -> dict[str, Any]:
         item: dict[str, Any] = {
             "pk": f"INCIDENT#{incident.model}#{incident.endpoint}",
             "sk": f"KIND#{incident.kind}",
@@ -328,32 +505,15 @@ class DynamoDbLedger:
             item["recovered_at"] = iso(incident.recovered_at)
         if incident.task_token is not None:
             item["task_token"] = incident.task_token
-        try:
-            if expected_id is None:
-                self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-            else:
-                self._table.put_item(
-                    Item=item,
-                    ConditionExpression="incident_id = :expected",
-                    ExpressionAttributeValues={":expected": expected_id},
-                )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return item
 
-    def retrain_times(self, model: str) -> list[datetime]:
-        item = self._table.get_item(Key={"pk": f"MODEL#{model}", "sk": "RETRAINS"}, ConsistentRead=True).get("Item")
-        times = item.get("times") if item else None
-        return [_time(moment) for moment in times] if isinstance(times, list) else []
-
-    def note_retrain(self, model: str, at: datetime) -> None:
-        self._table.update_item(
-            Key={"pk": f"MODEL#{model}", "sk": "RETRAINS"},
-            UpdateExpression="SET times = list_append(if_not_exists(times, :none), :at)",
-            ExpressionAttributeValues={":none": [], ":at": [iso(at)]},
+    def retrain_times(self, model: str, since: datetime) -> list[datetime]:
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(f"MODEL#{model}")
+            & Key("sk").between(f"RETRAIN#{iso(since)}", "RETRAIN#~"),
+            ConsistentRead=True,
         )
+        return [_time(item["at"]) for item in response["Items"]]
 
     def latest_dataset(self, model: str) -> str | None:
         """The dataset of the model's newest training (any trigger, manual included)."""
@@ -385,6 +545,8 @@ class DynamoDbLedger:
 
     @staticmethod
     def _audit(item: dict[str, Any]) -> AuditRecord:
+        announcement = item.get("announcement")
+        start = item.get("start")
         return AuditRecord(
             record_id=str(item["record_id"]),
             kind=str(item["kind"]),
@@ -392,5 +554,11 @@ class DynamoDbLedger:
             reason=str(item["reason"]),
             at=_time(item["at"]),
             details=_from_item_value(item.get("details", {})),
+            announcement=Announcement(str(announcement["detail_type"]), json.loads(str(announcement["detail"])))
+            if announcement
+            else None,
+            start=WorkflowStart(start["workflow"], str(start["name"]), json.loads(str(start["input"])))
+            if start
+            else None,
             **{name: str(item[name]) for name in _AUDIT_FIELDS if item.get(name) is not None},
         )

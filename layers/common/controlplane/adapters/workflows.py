@@ -29,15 +29,19 @@ class StepFunctionsWorkflows:
         self._sfn = client or boto3.client("stepfunctions")
 
     def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult:
-        return self._start(self._retrain_arn, "retrain", name, request)
+        return self.start("retrain", name, request)
 
     def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult:
-        return self._start(self._deploy_arn, "deploy", name, request)
+        return self.start("deploy", name, request)
 
     def start_drift(self, name: str, request: dict[str, Any]) -> StartResult:
-        return self._start(self._drift_arn, "drift", name, request)
+        return self.start("drift", name, request)
 
-    def _start(self, state_machine_arn: str | None, workflow: str, name: str, request: dict[str, Any]) -> StartResult:
+    def start(self, workflow: str, name: str, request: dict[str, Any]) -> StartResult:
+        arns = {"retrain": self._retrain_arn, "deploy": self._deploy_arn, "drift": self._drift_arn}
+        if workflow not in arns:
+            raise ValueError(f"Unknown workflow {workflow!r}; expected one of {sorted(arns)}")
+        state_machine_arn = arns[workflow]
         if state_machine_arn is None:
             raise RuntimeError(f"StepFunctionsWorkflows needs the {workflow} state machine ARN to start executions")
         try:

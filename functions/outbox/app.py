@@ -1,0 +1,49 @@
+"""The outbox: new audit records, from the ledger's stream, have their announcements and workflow starts delivered."""
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from controlplane.adapters.announcer import Announcer
+from controlplane.adapters.ledger import DynamoDbLedger
+from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.env import OutboxEnvironment
+from controlplane.observability import logger, metrics, tracer
+from controlplane.outbox import deliver
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@cache
+def dependencies() -> tuple[DynamoDbLedger, Announcer, StepFunctionsWorkflows]:
+    env = OutboxEnvironment.from_os()
+    return (
+        DynamoDbLedger(env.LEDGER_TABLE),
+        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
+        StepFunctionsWorkflows(
+            env.RETRAIN_STATE_MACHINE_ARN, env.DEPLOY_STATE_MACHINE_ARN, None, env.DRIFT_STATE_MACHINE_ARN
+        ),
+    )
+
+
+def handle_record(record: DynamoDBRecord) -> dict[str, Any]:
+    """One new audit record; raising reports it as failed, so the stream retries from it."""
+    keys = record.dynamodb.keys if record.dynamodb else None
+    pk = str((keys or {}).get("pk", ""))
+    if not pk.startswith("AUDIT#"):
+        return {"outcome": "not_a_record"}
+    ledger, announcer, workflows = dependencies()
+    delivery = deliver(pk.removeprefix("AUDIT#"), ledger, announcer, workflows)
+    if delivery.delivered:
+        metrics.add_metric(name="EffectsDelivered", unit="Count", value=len(delivery.delivered))
+    return delivery.model_dump()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
