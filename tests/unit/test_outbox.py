@@ -174,13 +174,16 @@ def test_a_workflow_that_fails_while_its_pipeline_runs_keeps_the_slot_until_the_
     assert retrain.record_outcome(_retrain_state(error=error), RETRAIN_EXEC, ledger).status == "Failed"
     assert "churn" in ledger.slots  # the pipeline still runs: the next dataset must keep waiting
 
+    detail = {
+        "pipelineExecutionArn": PIPELINE_ARN,
+        "currentPipelineExecutionStatus": "Succeeded",
+        "previousPipelineExecutionStatus": "Executing",
+        "pipelineArn": PIPELINE_ARN.rsplit("/execution", 1)[0],
+    }
     event = PipelineExecutionStatusChange.model_validate(
-        {
-            "id": "e1", "source": "aws.sagemaker", "account": "123456789012", "region": "us-east-1",
-            "time": "2026-11-27T10:00:00Z", "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
-            "resources": [], "detail": {"pipelineExecutionArn": PIPELINE_ARN, "currentPipelineExecutionStatus": "Succeeded",
-            "previousPipelineExecutionStatus": "Executing", "pipelineArn": PIPELINE_ARN.rsplit("/execution", 1)[0]},
-        }
+        {"id": "e1", "source": "aws.sagemaker", "account": "123456789012", "region": "us-east-1", "resources": [],
+         "time": "2026-11-27T10:00:00Z", "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
+         "detail": detail}
     )  # fmt: skip
     outcome = retrain.on_pipeline_status(event, ledger, workflows, FakeDescriber())
 
