@@ -1,7 +1,10 @@
-"""Run cfn-lint's ASL schema rule on every statemachines/*.asl.json.
+"""Check every statemachines/*.asl.json: cfn-lint's ASL schema rule, and the project's failure policy.
 
 cfn-lint checks ASL only inside plain AWS::StepFunctions::StateMachine resources, not inside SAM's
 AWS::Serverless::StateMachine, so each definition is wrapped in a synthetic template for the check.
+
+The failure policy (README, Reliability): every Task state has a Catch; every Lambda task retries Lambda's
+transient errors and the project's `TransientError`; every retrier backs off with full jitter.
 """
 
 import json
@@ -10,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,6 +42,43 @@ def wrap(definition_file: Path) -> dict[str, object]:
     }
 
 
+LAMBDA_TRANSIENT_ERRORS = frozenset(
+    {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "TransientError",
+    }
+)
+
+
+def _invokes_lambda(state: dict[str, Any]) -> bool:
+    resource = str(state.get("Resource", ""))
+    return ":function:" in resource or ":::lambda:invoke" in resource
+
+
+def failure_policy_problems(definition: dict[str, Any]) -> list[str]:
+    """Where a definition breaks the failure policy; empty when it holds (nested states included)."""
+    problems: list[str] = []
+    for name, state in definition.get("States", {}).items():
+        for branch in [*state.get("Branches", []), *([state["Iterator"]] if "Iterator" in state else [])]:
+            problems.extend(f"{name}/{problem}" for problem in failure_policy_problems(branch))
+        if state.get("Type") != "Task":
+            continue
+        if not state.get("Catch"):
+            problems.append(f"{name}: a Task without a Catch")
+        retriers = state.get("Retry", [])
+        covered = {error for retrier in retriers for error in retrier.get("ErrorEquals", [])}
+        if _invokes_lambda(state) and not covered >= LAMBDA_TRANSIENT_ERRORS:
+            missing = ", ".join(sorted(LAMBDA_TRANSIENT_ERRORS - covered))
+            problems.append(f"{name}: a Lambda task that does not retry {missing}")
+        for retrier in retriers:
+            if retrier.get("JitterStrategy") != "FULL" or float(retrier.get("BackoffRate", 2.0)) <= 1.0:
+                problems.append(f"{name}: retrier {retrier.get('ErrorEquals')} lacks backoff with full jitter")
+    return problems
+
+
 def main() -> int:
     definitions = sorted((ROOT / "statemachines").glob("*.asl.json"))
     if not definitions:
@@ -57,7 +98,10 @@ def main() -> int:
             if result.returncode != 0:
                 failed = True
                 print(f"{definition.relative_to(ROOT)}:\n{result.stdout}{result.stderr}", file=sys.stderr)
-    print(f"cfn-lint ASL schema: {len(definitions)} definition(s) {'FAILED' if failed else 'ok'}")
+            for problem in failure_policy_problems(json.loads(definition.read_text(encoding="utf-8"))):
+                failed = True
+                print(f"{definition.relative_to(ROOT)}: {problem}", file=sys.stderr)
+    print(f"ASL schema and failure policy: {len(definitions)} definition(s) {'FAILED' if failed else 'ok'}")
     return 1 if failed else 0
 
 

@@ -65,6 +65,10 @@ def record_decision(task: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def record_failure(task: dict[str, Any]) -> dict[str, Any]:
+    return drift.record_failure(_context(task), task["error"], task["execution_arn"], dependencies().ledger)
+
+
 def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
     return drift.record_rejected(
         task["request"], task["error"], task["execution_name"], task["execution_arn"], dependencies().ledger
@@ -72,7 +76,8 @@ def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
 
 
 ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    action.__name__: action for action in (prepare, decide, ask_human, apply_answer, record_decision, record_rejected)
+    action.__name__: action
+    for action in (prepare, decide, ask_human, apply_answer, record_decision, record_failure, record_rejected)
 }
 
 

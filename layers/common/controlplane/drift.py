@@ -507,6 +507,26 @@ def record_decision(context: DriftContext, decision: Decision, execution_arn: st
     record_and_announce(record, "Drift Response Decided", ledger, detail, also=budget)
 
 
+def record_failure(
+    context: DriftContext, error: dict[str, Any], execution_arn: str, ledger: DriftLedger
+) -> dict[str, str]:
+    """The response could not be decided (a task failed after its retries): recorded and announced; the execution
+    then fails, which raises the drift workflow's alarm, and the incident waits for an operator."""
+    message = step_error_message(error)
+    record = AuditRecord(
+        record_id=f"{context.execution_name}#DriftResponseFailed",
+        kind="DriftResponseFailed",
+        model=context.model,
+        reason=f"no response decided: {message}",
+        at=clock.now(),
+        status="failed",
+        execution_arn=execution_arn,
+        details={"incident_id": context.incident_id, "endpoint": context.endpoint, "signal_kind": context.kind},
+    )
+    record_and_announce(record, "Drift Response Failed", ledger)
+    return {"message": message}
+
+
 def record_rejected(
     request: Any,
     error: dict[str, Any],

@@ -30,3 +30,8 @@ def step_error_message(error: dict[str, Any]) -> str:
     if isinstance(parsed, dict):
         return str(parsed.get("errorMessage") or parsed.get("message") or cause)
     return str(cause)
+
+
+class TransientError(ControlPlaneError):
+    """An AWS call failed in a way a later attempt may not (throttling, a server error, a lost connection), after
+    botocore's own retries; every Task state retries it with backoff and jitter."""
