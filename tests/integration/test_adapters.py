@@ -12,7 +12,17 @@ from moto.sns.models import sns_backends
 from controlplane.adapters.announcer import EVENT_SOURCE, Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
-from controlplane.ports import AuditRecord, PipelineRun
+from controlplane.ports import (
+    Announcement,
+    AuditRecord,
+    EndpointState,
+    Incident,
+    IncidentChange,
+    PipelineRun,
+    RetrainNote,
+    WorkflowStart,
+    WriteConflict,
+)
 from localcloud.cloud import ROOT
 from localcloud.template import load_template
 
@@ -147,12 +157,76 @@ def test_announcer_publishes_to_sns_and_the_bus(monkeypatch):
         events.put_rule(Name="all", EventBusName="controlplane", EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
         events.put_targets(Rule="all", EventBusName="controlplane", Targets=[{"Id": "q", "Arn": queue_arn}])
 
-        Announcer(topic, "controlplane").announce("Training Started", {"model": "churn", "status": "Executing"})
+        started = Announcement("Training Started", {"model": "churn", "status": "Executing"})
+        Announcer(topic, "controlplane").notify(started, "run#TrainingStarted")
+        Announcer(topic, "controlplane").publish(started, "run#TrainingStarted")
 
         (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]
         event = json.loads(message["Body"])
         assert (event["source"], event["detail-type"]) == (EVENT_SOURCE, "Training Started")
-        assert event["detail"] == {"model": "churn", "status": "Executing"}
+        assert event["detail"] == {"model": "churn", "status": "Executing", "record_id": "run#TrainingStarted"}
         ((_, body, subject, _, _),) = sns_backends["123456789012"][REGION].topics[topic].sent_notifications
         assert subject == "[mlops] Training Started: churn"
         assert json.loads(body)["event"] == "Training Started"
+
+
+def test_a_record_and_its_writes_commit_together_or_not_at_all(ledger):
+    incident = Incident("churn", "churn-prod", "inc-1", "open", T0, "data_drift", 1)
+    start = WorkflowStart("drift", "drift-churn-prod-inc-1", {"incident_id": "inc-1"})
+    opened = AuditRecord("sig#signal", "DriftIncidentOpened", "churn", "drift", T0, start=start)
+    state = EndpointState("churn-prod", "churn", "prod", serving_version=3)
+
+    assert ledger.record(opened, IncidentChange(incident, None), state) is True
+    assert ledger.record(opened, IncidentChange(incident, None), state) is False  # already recorded: nothing
+
+    late = AuditRecord("late#signal", "DriftEvidence", "churn", "drift", T0)
+    with pytest.raises(WriteConflict):
+        ledger.record(late, IncidentChange(incident, "another-incident"))
+    assert not ledger.has_record("late#signal")
+    assert ledger.get_incident("churn", "churn-prod", "data_drift").incident_id == "inc-1"
+    assert ledger.get_endpoint_state("churn-prod").serving_version == 3
+    assert ledger.get_record("sig#signal").start == start
+
+
+def test_pending_effects_are_marked_one_by_one_and_found_by_the_redrive(ledger):
+    announced = AuditRecord(
+        "exec#Decided", "DriftResponseDecided", "churn", "r", T0,
+        announcement=Announcement("Drift Response Decided", {"model": "churn", "ratio": 0.5}),
+        start=WorkflowStart("retrain", "retrain-x", {"model": "churn"}),
+    )  # fmt: skip
+    ledger.record(announced)
+    ledger.record(AuditRecord("quiet", "DriftEvidence", "churn", "r", T0))
+
+    assert ledger.pending_effects("exec#Decided") == {"sns", "bus", "start"}
+    assert ledger.records_with_pending_effects() == ["exec#Decided"]
+    ledger.mark_delivered("exec#Decided", "sns")
+    ledger.mark_delivered("exec#Decided", "sns")
+    assert ledger.pending_effects("exec#Decided") == {"bus", "start"}
+    ledger.mark_delivered("exec#Decided", "bus")
+    ledger.mark_delivered("exec#Decided", "start")
+    assert ledger.records_with_pending_effects() == []
+    assert ledger.get_record("exec#Decided").announcement.detail == {"model": "churn", "ratio": 0.5}
+
+
+def test_retrains_are_items_of_their_own_and_a_retried_one_counts_once(ledger):
+    note = RetrainNote("churn", T0, "inc-1")
+    for at, incident in ((T0, "inc-1"), (T0, "inc-1"), (T0 + timedelta(hours=30), "inc-2")):
+        ledger.record(
+            AuditRecord(f"{incident}#decided", "DriftResponseDecided", "churn", "r", at),
+            RetrainNote("churn", at, incident),
+        )
+
+    assert ledger.retrain_times("churn", since=T0 - timedelta(days=1)) == [T0, T0 + timedelta(hours=30)]
+    assert ledger.retrain_times("churn", since=T0 + timedelta(hours=1)) == [T0 + timedelta(hours=30)]
+    assert note.incident_id == "inc-1"
+
+
+def test_a_workflow_that_stops_waiting_marks_its_run(ledger):
+    run = PipelineRun(PIPELINE_ARN, "churn", "s3://data/datasets/churn/d/", "arn:exec:run-1", "Executing")
+
+    marked = ledger.end_workflow_wait(run)
+    completed = ledger.complete_pipeline_run(PIPELINE_ARN, "Succeeded", None)
+
+    assert (marked.workflow_ended, marked.status) == (True, "Executing")
+    assert completed is not None
+    assert (completed.workflow_ended, completed.status) == (True, "Succeeded")

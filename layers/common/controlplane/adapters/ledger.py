@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from controlplane.clock import iso
@@ -73,18 +72,6 @@ def _failed_conditions(error: ClientError) -> list[bool] | None:
 def _to_item_value(value: Any) -> Any:
     """DynamoDB takes Decimal, not float."""
     return json.loads(json.dumps(value, default=str), parse_float=Decimal)
-
-
-_SERIALIZER = TypeSerializer()
-
-
-def _typed(put: dict[str, Any]) -> dict[str, Any]:
-    """A Put in the low-level client's typed attribute values (transactions go through the client)."""
-    typed = {**put, "Item": {name: _SERIALIZER.serialize(value) for name, value in put["Item"].items()}}
-    if "ExpressionAttributeValues" in put:
-        values = put["ExpressionAttributeValues"].items()
-        typed["ExpressionAttributeValues"] = {name: _SERIALIZER.serialize(value) for name, value in values}
-    return typed
 
 
 def _from_item_value(value: Any) -> Any:
@@ -145,8 +132,9 @@ class DynamoDbLedger:
             return True
         puts = [{"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}, *map(self._put, also)]
         try:
+            # The resource's client serializes plain Python values, as Table.put_item does.
             self._table.meta.client.transact_write_items(
-                TransactItems=[{"Put": {"TableName": self._table.name, **_typed(put)}} for put in puts]  # type: ignore[typeddict-item]
+                TransactItems=[{"Put": {"TableName": self._table.name, **put}} for put in puts]  # type: ignore[typeddict-item]
             )
         except ClientError as error:
             failed = _failed_conditions(error)
