@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements/dev.lock | cut -d' ' -f1)
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv lint typecheck check-config build test unit integration e2e demo replay bench clean
+.PHONY: venv lint typecheck check-config build test unit integration e2e property demo replay bench clean
 
 $(STAMP): requirements/dev.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
@@ -49,6 +49,10 @@ integration: venv
 
 e2e: venv
 	$(BIN)/pytest tests/e2e -q
+
+# The event-stream properties with thousands of examples each (make test runs a few hundred).
+property: venv
+	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest tests/unit/test_event_streams.py -q
 
 test: lint typecheck build
 	$(BIN)/pytest -q

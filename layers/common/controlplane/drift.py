@@ -201,6 +201,18 @@ def _apply_signal(signal: DriftSignal, config: ControlPlaneConfig, ledger: Drift
     incident = ledger.get_incident(model.name, signal.endpoint, signal.kind)
     if signal.state == "ok":
         if incident is None or incident.status != "open":
+            # Recorded, so that a redelivery after a later alarm (EventBridge does not keep order) stays ignored.
+            ledger.record(
+                AuditRecord(
+                    record_id=_signal_record_id(signal),
+                    kind="DriftIgnored",
+                    model=model.name,
+                    reason=f"no open incident to recover: {signal.reason}",
+                    at=now,
+                    status="Ignored",
+                    details={"endpoint": signal.endpoint, "source": signal.source, "kind": signal.kind},
+                )
+            )
             return SignalOutcome(action="ignored", reason="no open incident to recover")
         recovering = replace(incident, status="recovering", recovered_at=now)
         resolved = Announcement(
