@@ -10,6 +10,11 @@ Invariant: `parked_count` is never stale-high. Whoever wakes a sleeper (a timer 
 `fire_next`, a callback notifier) un-parks it synchronously, before the sleeper thread runs again;
 a sleeper interrupted by its `interrupt` condition stops counting as parked as soon as the
 condition holds.
+
+No real time: waiting is notification-driven. The clock's condition variable is notified whenever a
+thread parks or un-parks, and (through `notify_changed`, called by the moto patches) whenever an
+execution starts, changes its program state or ends. `wait_until_quiescent` and interruptible sleeps
+wait on it with no deadline a slow machine can reach.
 """
 
 from __future__ import annotations
@@ -18,16 +23,15 @@ import heapq
 import itertools
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["DEFAULT_START", "TimerHandle", "VirtualClock", "wait_until_quiescent"]
+__all__ = ["DEADLOCK_SECONDS", "DEFAULT_START", "TimerHandle", "VirtualClock", "wait_until_quiescent"]
 
 DEFAULT_START = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
 
-# How often an interruptible sleeper re-checks its interrupt condition (real seconds).
-_INTERRUPT_POLL_SECONDS = 0.01
+# Only a genuine deadlock takes this long (real seconds): waits are notified, never polled.
+DEADLOCK_SECONDS = 600.0
 
 _log = logging.getLogger("localcloud")
 
@@ -62,7 +66,7 @@ class _Sleeper:
     def __init__(self, interrupted: Callable[[], bool]) -> None:
         self.parked = True
         self.interrupted = interrupted
-        self.woken = threading.Event()
+        self.woken = False
         self.handle: TimerHandle | None = None
 
 
@@ -89,6 +93,7 @@ class VirtualClock:
 
     def __init__(self, start: datetime = DEFAULT_START) -> None:
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._now = _require_aware(start)
         self._heap: list[tuple[datetime, int, TimerHandle]] = []
         self._sequence = itertools.count()  # FIFO among timers with the same deadline
@@ -179,17 +184,27 @@ class VirtualClock:
 
     # -- parking ----------------------------------------------------------------------------------
 
+    def notify_changed(self) -> None:
+        """Wake every thread waiting on the clock to re-check its condition (quiescence, interrupts).
+
+        Call it after anything those conditions read has changed: an execution started, stopped or ended.
+        """
+        with self._changed:
+            self._changed.notify_all()
+
     def park(self) -> None:
         """Count the calling thread as blocked in a wait that only the simulation can end."""
-        with self._lock:
+        with self._changed:
             self._parked += 1
+            self._changed.notify_all()
 
     def unpark(self) -> None:
         """Undo one `park()`; called by the waker, synchronously, before the waiter resumes."""
-        with self._lock:
+        with self._changed:
             if self._parked <= 0:
                 raise RuntimeError("VirtualClock.unpark() without a matching park()")
             self._parked -= 1
+            self._changed.notify_all()
 
     @property
     def parked_count(self) -> int:
@@ -209,54 +224,61 @@ class VirtualClock:
         if seconds <= 0:
             return
         sleeper = _Sleeper(_as_predicate(interrupt))
-        with self._lock:
+        with self._changed:
             self._sleepers.add(sleeper)
             sleeper.handle = self.call_later(seconds, lambda: self._wake(sleeper))
-        try:
-            if interrupt is None:
-                sleeper.woken.wait()
-            else:
-                while not sleeper.woken.wait(_INTERRUPT_POLL_SECONDS):
-                    if sleeper.interrupted():
-                        break
-        finally:
-            with self._lock:
+            self._changed.notify_all()
+            try:
+                # A predicate interrupt is re-checked whenever the clock is notified (see notify_changed);
+                # an Event interrupt is polled by nobody, so whoever sets it must notify the clock too.
+                while not sleeper.woken and not sleeper.interrupted():
+                    self._changed.wait()
+            finally:
                 # Only an interrupted (or failed) sleep gets here still parked; parked_count has
                 # already stopped counting it if the interrupt condition holds.
                 sleeper.parked = False
                 self._sleepers.discard(sleeper)
                 sleeper.handle.cancel()
+                self._changed.notify_all()
 
     def _wake(self, sleeper: _Sleeper) -> None:
-        with self._lock:
+        with self._changed:
             sleeper.parked = False
-        sleeper.woken.set()
+            sleeper.woken = True
+            self._changed.notify_all()
+
+    def wait_until(
+        self, condition: Callable[[], bool], describe: Callable[[], str], deadlock_seconds: float = DEADLOCK_SECONDS
+    ) -> None:
+        """Block until `condition()` holds, re-checking it each time the clock is notified.
+
+        `condition` is evaluated under the clock's lock, so it must not wait for other threads. Raises
+        TimeoutError with `describe()` only after `deadlock_seconds` real seconds without the condition
+        holding: a genuine deadlock, never mere slowness.
+        """
+        with self._changed:
+            if not self._changed.wait_for(condition, timeout=deadlock_seconds):
+                raise TimeoutError(f"Local cloud deadlocked for {deadlock_seconds:g} s: {describe()}")
 
 
 def wait_until_quiescent(
-    clock: VirtualClock,
-    count_running: Callable[[], int],
-    timeout: float = 10.0,
-    poll_seconds: float = 0.005,
+    clock: VirtualClock, count_running: Callable[[], int], deadlock_seconds: float = DEADLOCK_SECONDS
 ) -> None:
-    """Wait (real time, bounded) until every running execution is parked on `clock`.
+    """Wait until every running execution is parked on `clock`; notification-driven, no polling.
 
     Quiescent means `clock.parked_count == count_running()`: nothing can happen until a timer fires or
-    the driver acts (e.g. sends a task token). Raises TimeoutError after `timeout` real seconds,
-    naming both counts. One parked thread per execution is assumed: executions whose Parallel or Map
-    branches wait concurrently, or that block in waits the local cloud does not virtualise
-    (HeartbeatSeconds, `.sync` polling, activities), never become quiescent and fail here loudly.
+    the driver acts (e.g. sends a task token). The moto patches notify the clock when an execution
+    starts, changes state or ends, and the clock notifies itself when a thread parks or un-parks.
+    One parked thread per execution is assumed: executions whose Parallel or Map branches wait
+    concurrently, or that block in waits the local cloud does not virtualise (HeartbeatSeconds,
+    `.sync` polling, activities), never become quiescent and fail after `deadlock_seconds`, naming
+    both counts.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        parked = clock.parked_count
-        running = count_running()
-        if parked == running:
-            return
-        if time.monotonic() >= deadline:
-            raise TimeoutError(
-                f"Local cloud not quiescent after {timeout:g} s: {running} running execution(s), "
-                f"{parked} parked thread(s). An execution is busy, stuck in a real-time wait, or "
-                "parks more than one thread (Parallel/Map)."
-            )
-        time.sleep(poll_seconds)
+
+    def describe() -> str:
+        return (
+            f"{count_running()} running execution(s), {clock.parked_count} parked thread(s). An execution is "
+            "stuck in a real-time wait, or parks more than one thread (Parallel/Map)."
+        )
+
+    clock.wait_until(lambda: clock.parked_count == count_running(), describe, deadlock_seconds)

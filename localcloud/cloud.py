@@ -3,7 +3,8 @@
 `LocalCloud` reads the template (its resources, EventBridge rules and patterns, SQS wiring, state machine
 definitions with DefinitionSubstitutions resolved, function handlers and environment), creates the matching
 moto resources, seeds the world from the control-plane config, and delivers what moto cannot: EventBridge
-targets that are Lambda functions or state machines, SQS event source mappings, and time (`settle`).
+targets that are Lambda functions or state machines (Lambda targets invoked asynchronously, as AWS does: see
+`localcloud.async_invocations`), SQS event source mappings, and time (`settle`).
 """
 
 import contextlib
@@ -27,10 +28,13 @@ from types import ModuleType, TracebackType
 from typing import Any, Self
 
 import boto3
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from localcloud import extensions
+from localcloud.async_invocations import AsyncInvocationQueue, EventInvokeConfig
 from localcloud.clock import VirtualClock, wait_until_quiescent
+from localcloud.streams import StreamEventSource, StreamMappingConfig
 from localcloud.template import Resolver, TemplateError, load_template, substitute_definition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +51,6 @@ _LOCAL_ENVIRONMENT = {
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
 _OBSERVER_QUEUES = ("localcloud-notifications", "localcloud-bus-events")
-_EVENTBRIDGE_RETRIES = 2  # immediate redeliveries of a failed Lambda target before its dead-letter queue
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Function:
     code_dir: Path
     handler: str
     environment: dict[str, str]
+    event_invoke_config: EventInvokeConfig = field(default_factory=EventInvokeConfig)
     module: ModuleType | None = None
 
 
@@ -142,12 +146,15 @@ class LocalCloud:
         self.timeline: list[TimelineEntry] = []
         self.functions: dict[str, Function] = {}
         self.queue_mappings: list[QueueMapping] = []
+        self.stream_sources: list[StreamEventSource] = []
         self.state_machines: dict[str, str] = {}
         self.physical: dict[str, dict[str, str]] = {}
         self._sequence = itertools.count(1)
         self._execution_status: dict[str, str] = {}
         self._clients: dict[str, Any] = {}
         self._deliveries: deque[tuple[dict[str, Any], dict[str, Any]]] = deque()
+        self._async_invocations = AsyncInvocationQueue(self.clock, self.invoke, self._send_to_queue, self.record)
+        self._injected_errors: dict[str, deque[tuple[str, str]]] = {}
         self._invoke_lock = threading.RLock()
         self._timeline_lock = threading.Lock()
         self._log_capture = _LogCapture()
@@ -181,6 +188,7 @@ class LocalCloud:
             self.clock,
             extensions.Hooks(
                 invoke_lambda=self._invoke_from_moto,
+                invoke_lambda_async=self._invoke_async_from_moto,
                 deliver_event=self._queue_delivery,
                 on_pipeline_started=lambda arn: self.record("pipeline", f"SageMaker Pipeline execution started {arn}"),
             ),
@@ -382,7 +390,12 @@ class LocalCloud:
         }
         if properties.get("GlobalSecondaryIndexes"):
             arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
-        self.client("dynamodb").create_table(**arguments)
+        stream = properties.get("StreamSpecification")
+        if stream:
+            arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        description = self.client("dynamodb").create_table(**arguments)["TableDescription"]
+        if stream:  # the stream's label is the table's creation time, known only now
+            self.physical[logical_id]["StreamArn"] = description["LatestStreamArn"]
 
     def _configure_queue(self, logical_id: str, resource: dict[str, Any], resolver: Resolver) -> None:
         properties = resolver.resolve(resource.get("Properties", {}))
@@ -414,6 +427,10 @@ class LocalCloud:
             code_dir=(self.template_path.parent / properties["CodeUri"]).resolve(),
             handler=properties.get("Handler", globals_function.get("Handler", "app.handler")),
             environment={key: str(value) for key, value in variables.items()},
+            event_invoke_config=EventInvokeConfig.from_template(
+                logical_id,
+                resolver.resolve(properties.get("EventInvokeConfig", globals_function.get("EventInvokeConfig"))),
+            ),
         )
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as zipped:
@@ -445,6 +462,8 @@ class LocalCloud:
                             in properties.get("FunctionResponseTypes", []),
                         )
                     )
+                case "DynamoDB":
+                    self.stream_sources.append(self._stream_source(function, properties))
                 case "EventBridgeRule":
                     target: dict[str, Any] = {"Id": f"{function.logical_id}{event_id}", "Arn": function.arn}
                     for key in ("RetryPolicy", "DeadLetterConfig"):
@@ -454,6 +473,28 @@ class LocalCloud:
                     self._create_rule(name, {**properties, "EventPattern": properties["Pattern"]}, [target])
                 case other:
                     raise TemplateError(f"{function.logical_id}: event type {other} is not emulated by the local cloud")
+
+    def _stream_source(self, function: Function, properties: dict[str, Any]) -> StreamEventSource:
+        from moto.dynamodb.models import dynamodb_backends  # noqa: PLC0415
+
+        stream_arn = properties.get("Stream")
+        table_id = next((id_ for id_, names in self.physical.items() if names.get("StreamArn") == stream_arn), None)
+        if table_id is None:
+            raise TemplateError(
+                f"{function.logical_id}: DynamoDB event Stream {stream_arn!r} is not the StreamArn of a table in the "
+                "template; give the table a StreamSpecification and use !GetAtt <Table>.StreamArn"
+            )
+        table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(self.physical[table_id]["Ref"])
+        return StreamEventSource(
+            function,
+            stream_arn,
+            table.stream_shard,
+            StreamMappingConfig.from_template(function.logical_id, properties),
+            self.clock,
+            self.invoke,
+            self._send_to_queue,
+            self.record,
+        )
 
     def _create_rule(self, name: str, properties: dict[str, Any], targets: list[dict[str, Any]]) -> None:
         events = self.client("events")
@@ -511,6 +552,12 @@ class LocalCloud:
     def ledger_table(self) -> str:
         return next(names["Ref"] for names in self.physical.values() if ":table/" in names["Arn"])
 
+    def on_failure_destinations(self) -> set[str]:
+        """Logical ids of the queues that receive Lambda's on-failure invocation records."""
+        arns = {function.event_invoke_config.on_failure_queue_arn for function in self.functions.values()}
+        arns |= {source.config.on_failure_queue_arn for source in self.stream_sources}
+        return {logical_id for logical_id, names in self.physical.items() if names.get("Arn") in arns}
+
     def state_machine_arn(self, logical_id: str) -> str:
         return self.state_machines[logical_id]
 
@@ -547,7 +594,7 @@ class LocalCloud:
         self._deliveries.append((target, event))
 
     def _drain_deliveries(self) -> bool:
-        progressed = False
+        progressed = self._async_invocations.run_due()
         while self._deliveries:
             target, event = self._deliveries.popleft()
             progressed = True
@@ -556,23 +603,66 @@ class LocalCloud:
                 self._deliver_to_function(target, event)
             elif ":stateMachine:" in arn:
                 name = "".join(c if c.isalnum() or c in "-_" else "-" for c in str(event.get("id")))[:80]
-                self.client("stepfunctions").start_execution(stateMachineArn=arn, name=name, input=json.dumps(event))
-        return progressed
+                try:
+                    self.client("stepfunctions").start_execution(
+                        stateMachineArn=arn, name=name, input=json.dumps(event)
+                    )
+                except ClientError as error:
+                    self._dead_letter(target, event, error.response["Error"]["Code"], str(error))
+        return progressed | self._async_invocations.run_due()
 
     def _deliver_to_function(self, target: dict[str, Any], event: dict[str, Any]) -> None:
-        function = self._function_by_name(target["Arn"].rsplit(":", 1)[-1])
-        attempts = 1 + min(_EVENTBRIDGE_RETRIES, int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 185)))
-        for _ in range(attempts):
-            _, error = self.invoke(function, event)
-            if error is None:
-                return
+        """EventBridge invokes a Lambda target asynchronously: once Lambda accepts the event, handler errors are
+        Lambda's to retry (see `localcloud.async_invocations`); only a failed delivery reaches the rule's DLQ."""
+        from moto.awslambda.exceptions import UnknownFunctionException  # noqa: PLC0415
+        from moto.awslambda.utils import get_backend  # noqa: PLC0415 - the backend mock_aws's config selected
+
+        name = target["Arn"].rsplit(":function:", 1)[-1].split(":", 1)[0]
+        try:
+            get_backend(ACCOUNT_ID, REGION).get_function(name)
+            function = self._function_by_name(name)
+        except (UnknownFunctionException, KeyError):
+            # A missing target is not retriable: EventBridge sends the event to the DLQ at once.
+            self._dead_letter(target, event, "ResourceNotFoundException", f"Function not found: {target['Arn']}")
+            return
+        self._async_invocations.submit(function, event)
+
+    def _dead_letter(self, target: dict[str, Any], event: Any, error_code: str, error_message: str) -> None:
+        """EventBridge could not deliver `event` to `target`: its DeadLetterConfig queue gets the event, with the
+        message attributes the EventBridge User Guide lists ("Using dead-letter queues to process undelivered
+        events"); without one the event is dropped."""
         dead_letter = target.get("DeadLetterConfig", {}).get("Arn")
-        if dead_letter:
-            queue = self.client("sqs").get_queue_url(QueueName=dead_letter.rsplit(":", 1)[-1])["QueueUrl"]
-            self.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(event))
-            self.record(
-                "dlq", f"EventBridge gave up on {function.logical_id}: event sent to dead-letter queue", error=error
-            )
+        target_name = self.resource_name(target["Arn"])
+        if not dead_letter:
+            self.record("dlq", f"EventBridge dropped an event for {target_name}: {error_code} (no dead-letter queue)")
+            return
+        attributes = {
+            "ERROR_CODE": error_code,
+            "ERROR_MESSAGE": error_message,
+            "TARGET_ARN": target["Arn"],
+            "RETRY_ATTEMPTS": "0",
+        }
+        queue_url = self.client("sqs").get_queue_url(QueueName=dead_letter.rsplit(":", 1)[-1])["QueueUrl"]
+        self.client("sqs").send_message(
+            QueueUrl=queue_url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
+            },
+        )
+        self.record(
+            "dlq",
+            f"EventBridge could not deliver to {target_name} ({error_code}): event sent to its dead-letter queue",
+            error={"errorType": error_code, "errorMessage": error_message},
+        )
+
+    def _send_to_queue(self, queue_arn: str, body: str) -> None:
+        sqs = self.client("sqs")
+        try:
+            queue_url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+            sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+        except ClientError as error:  # Lambda counts a DestinationDeliveryFailures metric and drops the record
+            self.record("lambda-async", f"Lambda could not deliver to destination {queue_arn}: {error}")
 
     def _poll_queues(self) -> bool:
         sqs = self.client("sqs")
@@ -620,6 +710,12 @@ class LocalCloud:
                     sqs.delete_message(QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return progressed
 
+    def _poll_streams(self) -> bool:
+        progressed = False
+        for source in self.stream_sources:  # every source, no short-circuit
+            progressed |= source.poll()
+        return progressed
+
     def _drain_observers(self) -> None:
         sqs = self.client("sqs")
         for name, url in self.observer_urls.items():
@@ -658,7 +754,7 @@ class LocalCloud:
         and (with `fire_timers`) every timer up to `horizon` fired on the virtual clock, without sleeping."""
         for _ in range(max_rounds):
             self._wait_for_executions()
-            if self._drain_deliveries() or self._poll_queues():
+            if self._drain_deliveries() or self._poll_queues() or self._poll_streams():
                 self._observe_executions()
                 continue
             self._drain_observers()
@@ -691,6 +787,21 @@ class LocalCloud:
         if error is not None:
             return json.dumps(error).encode(), "Unhandled"
         return json.dumps(response).encode(), None
+
+    def _invoke_async_from_moto(self, function_name: str, payload: bytes) -> None:
+        name = function_name.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
+        self._async_invocations.submit(self._function_by_name(name), json.loads(payload or b"{}"))
+
+    def inject_errors(
+        self, logical_id: str, count: int = 1, error_type: str = "InjectedError", message: str = "injected failure"
+    ) -> None:
+        """Make the next `count` invocations of a function fail with `error_type` without running its handler,
+        as a crashed or timed-out invocation would (tests and the demo use it to exercise retries)."""
+        if logical_id not in self.functions:
+            raise KeyError(f"No function {logical_id} in the template; choose one of {sorted(self.functions)}")
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        self._injected_errors.setdefault(logical_id, deque()).extend([(error_type, message)] * count)
 
     def _load_handler(self, function: Function) -> Any:
         if function.module is None:
@@ -734,7 +845,11 @@ class LocalCloud:
             context = _LambdaContext(function.name, function.arn, f"local-{next(self._sequence)}")
             error: dict[str, str] | None = None
             response: Any = None
+            injected = self._injected_errors.get(function.logical_id)
             try:
+                if injected:
+                    error_type, message = injected.popleft()
+                    raise type(error_type, (Exception,), {})(message)
                 response = handler(event, context)
             except Exception as exception:  # a Lambda runtime reports any exception as the invocation's error
                 error = {
@@ -758,7 +873,8 @@ class LocalCloud:
     @staticmethod
     def _describe_invocation(function: Function, event: Any, error: dict[str, str] | None) -> str:
         if isinstance(event, dict) and "Records" in event:
-            what = f"{len(event['Records'])} SQS record(s)"
+            source = "DynamoDB stream" if event["Records"][:1] and "dynamodb" in event["Records"][0] else "SQS"
+            what = f"{len(event['Records'])} {source} record(s)"
         elif isinstance(event, dict) and "action" in event:
             what = f"task {event['action']}"
         elif isinstance(event, dict) and "detail-type" in event:

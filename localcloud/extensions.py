@@ -46,6 +46,7 @@ check_moto_version()
 # moto internals: imported after the version check so that another version fails with the message above.
 from jsonpath_ng.ext.parser import parse as parse_json_path  # noqa: E402
 from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: E402
+from moto.dynamodb.models import table as dynamodb_table  # noqa: E402
 from moto.events import models as events_models  # noqa: E402
 from moto.events.models import EventBus, Rule, events_backends  # noqa: E402
 from moto.events.utils import EventTemplateParser  # noqa: E402
@@ -67,6 +68,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 )
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcome  # noqa: E402
 from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: E402
+from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution  # noqa: E402
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: E402
 
 from localcloud import monitoring, sagemaker_endpoints  # noqa: E402
@@ -121,11 +123,14 @@ class Hooks:
         function or a Step Functions state machine). `target` is the rule's target as put by PutTargets;
         `event` is what that target receives (the whole event, or the result of Input/InputPath/InputTransformer).
     on_pipeline_started(pipeline_execution_arn): optional notification after a new pipeline execution starts.
+    invoke_lambda_async(function_name, payload): optional; accepts an `Event` (asynchronous) invocation for
+        later. Without it an `Event` invocation runs at once through `invoke_lambda`.
     """
 
     invoke_lambda: Callable[[str, bytes], tuple[bytes, str | None]]
     deliver_event: Callable[[dict[str, Any], Any], None]
     on_pipeline_started: Callable[[str], None] | None = None
+    invoke_lambda_async: Callable[[str, bytes], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -285,6 +290,32 @@ class _ModuleProxy(types.ModuleType):
 # -- Step Functions: waits, retries, callbacks, timeouts ----------------------------------------------------
 
 
+def _patch_execution_notifications(ext: LocalCloudExtensions) -> None:
+    """Quiescence without polling: moto changes an execution's status (`Execution.start`, the worker's
+    `terminated`) and its program state (`Environment.set_ended/set_error/set_timed_out/set_stop`) without
+    telling anyone but its own threads.
+
+    Here each of them also notifies the virtual clock, whose waiters (`wait_until_quiescent`, interruptible
+    sleeps) re-check their conditions then instead of polling in real time.
+    """
+
+    def notifying(owner: Any, name: str) -> None:
+        original = vars(owner)[name]
+
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                ext.clock.notify_changed()
+
+        _replace(owner, name, method)
+
+    notifying(Execution, "start")
+    notifying(BaseExecutionWorkerCommunication, "terminated")
+    for name in ("set_ended", "set_error", "set_timed_out", "set_stop"):
+        notifying(Environment, name)
+
+
 def _patch_wait_states(ext: LocalCloudExtensions) -> None:
     """Wait states: moto blocks the execution thread for the real number of seconds (`_wait_interval`).
 
@@ -437,7 +468,8 @@ def _patch_lambda_invoke(ext: LocalCloudExtensions) -> None:
     Here the function must exist (ResourceNotFoundException otherwise, as on AWS; names, ARNs and
     qualifiers are resolved by moto) and `hooks.invoke_lambda` runs it. A function error sets the
     `X-Amz-Function-Error` header, so Step Functions fails the Task with the payload's `errorType` as the
-    error name. Event (asynchronous) invocations run synchronously too.
+    error name. An `Event` (asynchronous) invocation goes to `hooks.invoke_lambda_async` when there is one
+    (Lambda answers 202 with an empty body); a `DryRun` runs nothing (204).
     """
 
     def invoke(
@@ -450,6 +482,12 @@ def _patch_lambda_invoke(ext: LocalCloudExtensions) -> None:
     ) -> bytes:
         function = self.get_function(function_name, qualifier)
         payload = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
+        invocation_type = headers.get("X-Amz-Invocation-Type")
+        if invocation_type == "DryRun":
+            return b""
+        if invocation_type == "Event" and ext.hooks.invoke_lambda_async is not None:
+            ext.hooks.invoke_lambda_async(function.function_name, payload)
+            return b""
         result, error_kind = ext.hooks.invoke_lambda(function.function_name, payload)
         if error_kind:
             response_headers["x-amz-function-error"] = error_kind
@@ -593,6 +631,34 @@ def _put_service_event(
             rule.send_to_targets(event, transform_input=True)
         except Exception:
             _log.exception("Delivering %s %r to rule %s failed", source, detail_type, rule.arn)
+
+
+# -- DynamoDB Streams ---------------------------------------------------------------------------------------
+
+
+def _patch_dynamodb_streams(ext: LocalCloudExtensions) -> None:
+    """DynamoDB Streams records: moto's `StreamShard.add` stamps ApproximateCreationDateTime with the real time,
+    writes a record for a write that changes nothing, labels every record us-east-1, and delivers the records
+    to Lambda event source mappings itself, synchronously inside the write, then forgets them.
+
+    Here a record is stamped with the virtual clock and the table's region; a write that leaves the item as it
+    was writes none (DynamoDB Developer Guide, "Change data capture for DynamoDB Streams": a stream record is
+    written only if the item was modified); and moto delivers nothing: `localcloud.streams` reads the shard
+    in order when the local cloud settles.
+    """
+
+    def add(self: dynamodb_table.StreamShard, old: Any, new: Any) -> None:
+        if old is not None and new is not None and old.to_json() == new.to_json():
+            return
+        event_name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
+        view_type = self.table.stream_specification["StreamViewType"]  # type: ignore[index]
+        sequence_number = len(self.items) + self.starting_sequence_number
+        record = dynamodb_table.StreamRecord(self.table, view_type, event_name, old, new, sequence_number)
+        record.record["awsRegion"] = self.table.region_name
+        record.record["dynamodb"]["ApproximateCreationDateTime"] = _naive_utc(ext.clock.now())
+        self.items.append(record)
+
+    _replace(dynamodb_table.StreamShard, "add", add)
 
 
 # -- S3 -----------------------------------------------------------------------------------------------------
@@ -858,6 +924,7 @@ def _patch_sfn_integration_parameters(ext: LocalCloudExtensions) -> None:
 
 
 _PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
+    _patch_execution_notifications,
     _patch_wait_states,
     _patch_wait_timestamps,
     _patch_retry_intervals,
@@ -867,6 +934,7 @@ _PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
     _patch_eventbridge_targets,
     _patch_eventbridge_clock,
     _patch_s3_eventbridge,
+    _patch_dynamodb_streams,
     _patch_sagemaker_pipelines,
     _patch_sfn_integration_parameters,
 )

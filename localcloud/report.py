@@ -69,10 +69,12 @@ def ledger_records(cloud: LocalCloud) -> list[dict[str, Any]]:
 
 
 def dead_letters(cloud: LocalCloud) -> dict[str, int]:
+    """Messages waiting in each dead-letter queue and on-failure destination queue, by logical id."""
     sqs = cloud.client("sqs")
     counts = {}
+    destinations = cloud.on_failure_destinations()
     for logical_id, names in cloud.physical.items():
-        if "DeadLetter" in logical_id and "QueueUrl" in names:
+        if ("DeadLetter" in logical_id or logical_id in destinations) and "QueueUrl" in names:
             attributes = sqs.get_queue_attributes(
                 QueueUrl=names["QueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]

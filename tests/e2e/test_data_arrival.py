@@ -25,7 +25,7 @@ from tests.e2e.support import (
 )
 
 CHURN_DATASET = "datasets/churn/2026-11-27/"
-NO_DEAD_LETTERS = {"DataEventsDeadLetterQueue": 0, "EventDeliveryDeadLetterQueue": 0}
+NO_DEAD_LETTERS = {"DataEventsDeadLetterQueue": 0, "EventDeliveryDeadLetterQueue": 0, "FailedInvocationsQueue": 0}
 DATA_EVENTS_MAX_RECEIVE_COUNT = 5  # template.yaml, DataEventsQueue RedrivePolicy
 
 
@@ -209,7 +209,7 @@ def test_malformed_s3_event_is_retried_then_dead_lettered(cloud: LocalCloud) -> 
     assert len(rejections) == DATA_EVENTS_MAX_RECEIVE_COUNT
     assert {line["level"] for line in rejections} == {"WARNING"}
     assert {line["reason"] for line in rejections} == {"Invalid S3 Object Created event: detail.object: Field required"}
-    assert dead_letters(cloud) == {"DataEventsDeadLetterQueue": 1, "EventDeliveryDeadLetterQueue": 0}
+    assert dead_letters(cloud) == {**NO_DEAD_LETTERS, "DataEventsDeadLetterQueue": 1}
     queue_url = cloud.physical["DataEventsDeadLetterQueue"]["QueueUrl"]
     [letter] = cloud.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     assert json.loads(letter["Body"])["id"] == malformed["id"]

@@ -47,7 +47,7 @@ PROD = "churn-prod"
 STAGING = "churn-staging"
 FEATURE_DRIFT = "churn-prod-feature-drift"
 AUC_DROP = "churn-prod-auc-drop"
-NO_DEAD_LETTERS = {"DataEventsDeadLetterQueue": 0, "EventDeliveryDeadLetterQueue": 0}
+NO_DEAD_LETTERS = {"DataEventsDeadLetterQueue": 0, "EventDeliveryDeadLetterQueue": 0, "FailedInvocationsQueue": 0}
 
 _UNTIL_DECIDED = ["ReceiveRequest", "Prepare", "Decide", "NeedsHuman"]
 RETRAIN_RESPONSE = [*_UNTIL_DECIDED, "Act", "StartRetrain", "RecordDecision", "Done"]
@@ -716,21 +716,33 @@ INVALID_CUSTOM_EVENTS = {
 
 
 @pytest.mark.parametrize("case", list(INVALID_CUSTOM_EVENTS))
-def test_invalid_custom_drift_event_is_retried_then_dead_lettered(cloud: LocalCloud, case: str) -> None:
+def test_invalid_custom_drift_event_is_retried_by_lambda_then_sent_to_the_on_failure_destination(
+    cloud: LocalCloud, case: str
+) -> None:
     detail, message = INVALID_CUSTOM_EVENTS[case]
     put_drift_detected(cloud, detail)
+    started = cloud.clock.now()
     cloud.settle()
 
     attempts = invocations(cloud, "DriftSignalsFunction")
-    assert len(attempts) == 3  # the delivery and two retries
+    assert len(attempts) == 3  # the invocation and Lambda's two retries, a minute then two minutes apart
+    assert [(entry.at - started).total_seconds() for entry in attempts] == [0, 60, 180]
     assert {entry.data["error"]["errorType"] for entry in attempts} == {"InvalidRequest"}
     rejected = log_lines(cloud, "DriftSignalsFunction", "Event rejected")
     assert [line["message"] for line in rejected] == ["Event rejected: retried, then dead-lettered"] * 3
     assert all(line["reason"].startswith(message) for line in rejected)
-    assert dead_letters(cloud)["EventDeliveryDeadLetterQueue"] == 1
-    queue = cloud.physical["EventDeliveryDeadLetterQueue"]["QueueUrl"]
+    assert dead_letters(cloud) == {**NO_DEAD_LETTERS, "FailedInvocationsQueue": 1}
+    queue = cloud.physical["FailedInvocationsQueue"]["QueueUrl"]
     [letter] = cloud.client("sqs").receive_message(QueueUrl=queue)["Messages"]
-    event = json.loads(letter["Body"])
+    record = json.loads(letter["Body"])
+    assert record["requestContext"]["functionArn"] == cloud.functions["DriftSignalsFunction"].arn + ":$LATEST"
+    assert (record["requestContext"]["condition"], record["requestContext"]["approximateInvokeCount"]) == (
+        "RetriesExhausted",
+        3,
+    )
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorType"] == "InvalidRequest"
+    event = record["requestPayload"]
     assert (event["detail-type"], event["source"], event["detail"]) == ("Drift Detected", "custom.evidently", detail)
     assert outcomes_of(cloud, DRIFT) == {}
     assert drift_records(cloud) == []
@@ -744,7 +756,7 @@ def test_custom_drift_event_with_a_non_s3_dataset_uri_is_rejected_at_the_edge(cl
     cloud.settle()
 
     assert outcomes_of(cloud, DRIFT) == {}
-    assert dead_letters(cloud)["EventDeliveryDeadLetterQueue"] == 1
+    assert dead_letters(cloud) == {**NO_DEAD_LETTERS, "FailedInvocationsQueue": 1}
     assert all(
         entry.data["error"]["errorType"] == "InvalidRequest" for entry in invocations(cloud, "DriftSignalsFunction")
     )

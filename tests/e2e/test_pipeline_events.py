@@ -23,7 +23,7 @@ from tests.e2e.support import (
     sns_messages,
 )
 
-NO_DEAD_LETTERS = {"DataEventsDeadLetterQueue": 0, "EventDeliveryDeadLetterQueue": 0}
+NO_DEAD_LETTERS = {"DataEventsDeadLetterQueue": 0, "EventDeliveryDeadLetterQueue": 0, "FailedInvocationsQueue": 0}
 
 
 def responses(handled: list[TimelineEntry]) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -170,7 +171,7 @@ def test_clock_fires_in_deadline_order_fifo_on_ties_and_never_goes_back() -> Non
 
 def test_quiescence_wait_fails_loudly_when_executions_never_park() -> None:
     with pytest.raises(TimeoutError, match="1 running execution"):
-        wait_until_quiescent(VirtualClock(), lambda: 1, timeout=0.05)
+        wait_until_quiescent(VirtualClock(), lambda: 1, deadlock_seconds=0.05)
 
 
 # -- Step Functions ---------------------------------------------------------------------------------------
@@ -638,3 +639,21 @@ def test_install_refuses_another_moto_version(clock: VirtualClock, monkeypatch: 
     with pytest.raises(RuntimeError, match=r"written for moto 5\.2\.5"):
         install(clock, hooks)
     assert extensions.installed() is None
+
+
+def test_interrupted_sleep_ends_when_the_clock_is_notified_not_polled() -> None:
+    clock = VirtualClock()
+    stopped = False
+    sleeper = threading.Thread(target=clock.sleep, args=(3600,), kwargs={"interrupt": lambda: stopped})
+    sleeper.start()
+    wait_until_quiescent(clock, lambda: 1)
+    assert clock.parked_count == 1
+
+    stopped = True
+    assert clock.parked_count == 0  # the interrupt condition counts at once
+    clock.notify_changed()
+    sleeper.join()
+
+    assert not sleeper.is_alive()
+    assert clock.pending_timers == 0
+    assert clock.now() == DEFAULT_START
