@@ -32,6 +32,14 @@ SUCCEEDED_STATES = [
     "Done",
 ]
 
+# Every dead-letter queue and on-failure destination of the template, empty.
+NO_DEAD_LETTERS = {
+    "DataEventsDeadLetterQueue": 0,
+    "EventDeliveryDeadLetterQueue": 0,
+    "FailedInvocationsQueue": 0,
+    "OutboxDeadLetterQueue": 0,
+}
+
 
 # -- custom configs -----------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from controlplane.naming import pipeline_display_name, retrain_execution_name
 from localcloud.cloud import LocalCloud
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
 from tests.e2e.support import (
+    NO_DEAD_LETTERS,
     ROOT,
     SUCCEEDED_STATES,
     bus_detail_types,
@@ -25,7 +26,6 @@ from tests.e2e.support import (
 )
 
 CHURN_DATASET = "datasets/churn/2026-11-27/"
-NO_DEAD_LETTERS = {"DataEventsDeadLetterQueue": 0, "EventDeliveryDeadLetterQueue": 0, "FailedInvocationsQueue": 0}
 DATA_EVENTS_MAX_RECEIVE_COUNT = 5  # template.yaml, DataEventsQueue RedrivePolicy
 
 

@@ -20,6 +20,7 @@ from localcloud.report import dead_letters, execution_outcomes, ledger_records, 
 from tests.e2e.support import (
     DEPLOY,
     DRIFT,
+    NO_DEAD_LETTERS,
     RETRAIN,
     SUCCEEDED_STATES,
     bus_detail_types,
@@ -47,7 +48,6 @@ PROD = "churn-prod"
 STAGING = "churn-staging"
 FEATURE_DRIFT = "churn-prod-feature-drift"
 AUC_DROP = "churn-prod-auc-drop"
-NO_DEAD_LETTERS = {"DataEventsDeadLetterQueue": 0, "EventDeliveryDeadLetterQueue": 0, "FailedInvocationsQueue": 0}
 
 _UNTIL_DECIDED = ["ReceiveRequest", "Prepare", "Decide", "NeedsHuman"]
 RETRAIN_RESPONSE = [*_UNTIL_DECIDED, "Act", "StartRetrain", "RecordDecision", "Done"]

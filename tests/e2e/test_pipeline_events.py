@@ -9,6 +9,7 @@ from localcloud import extensions
 from localcloud.cloud import ACCOUNT_ID, REGION, LocalCloud, TimelineEntry
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
 from tests.e2e.support import (
+    NO_DEAD_LETTERS,
     bus_detail_types,
     entries,
     failed_invocations,
@@ -22,8 +23,6 @@ from tests.e2e.support import (
     sns_events,
     sns_messages,
 )
-
-NO_DEAD_LETTERS = {"DataEventsDeadLetterQueue": 0, "EventDeliveryDeadLetterQueue": 0, "FailedInvocationsQueue": 0}
 
 
 def responses(handled: list[TimelineEntry]) -> list[tuple[str, str]]:
@@ -150,11 +149,12 @@ def test_failed_pipeline_fails_the_workflow_with_the_reason(cloud: LocalCloud) -
     assert dead_letters(cloud) == NO_DEAD_LETTERS
 
 
-def test_pipeline_slower_than_its_timeout_times_out_and_frees_the_slot(
+def test_pipeline_slower_than_its_timeout_times_out_and_keeps_the_slot_until_the_pipeline_ends(
     cloud_with_models: Callable[[list[dict[str, Any]]], LocalCloud],
 ) -> None:
     cloud = cloud_with_models([marker_model(concurrency="queue", timeout_seconds=600, queue_poll_seconds=60)])
-    extensions.set_pipeline_outcome("churn-training", duration_seconds=5000)
+    # Slower than the workflow's timeout, within the slot's lease (the timeout plus an hour).
+    extensions.set_pipeline_outcome("churn-training", duration_seconds=2000)
     cloud.put_object("datasets/churn/slow/_SUCCESS", b"")
     cloud.advance(700)
 
@@ -169,29 +169,31 @@ def test_pipeline_slower_than_its_timeout_times_out_and_frees_the_slot(
     assert ledger_time(timed_out) - ledger_time(started) == timedelta(seconds=600)
     assert sns_events(cloud) == ["Training Started", "Training Failed"]
 
-    # The slot is free: the next dataset of the same model starts at once, although the slow pipeline still runs.
+    # The slow pipeline still runs: the next dataset of the same model waits for it to end, never beside it.
     extensions.set_pipeline_outcome("churn-training", duration_seconds=300)
     cloud.put_object("datasets/churn/next/_SUCCESS", b"")
-    arrived_at = cloud.clock.now()
     cloud.settle()
 
-    starts = pipeline_started_at(cloud)
+    starts = sorted(pipeline_started_at(cloud).values())
     assert len(starts) == 2
-    assert sorted(starts.values())[1] == arrived_at
+    slow_ended_at = starts[0] + timedelta(seconds=2000)
+    assert slow_ended_at <= starts[1] <= slow_ended_at + timedelta(seconds=60)  # the next queue poll
+    [late_end] = records_of(cloud, "TrainingSucceeded")[:1]
+    assert late_end["reason"] == "pipeline execution succeeded after its workflow stopped waiting"
     statuses = {name: outcome["status"] for name, outcome in execution_outcomes(cloud).items()}
     bucket = cloud.data_bucket
     assert statuses == {
         retrain_execution_name("churn", f"s3://{bucket}/datasets/churn/slow/"): "FAILED",
         retrain_execution_name("churn", f"s3://{bucket}/datasets/churn/next/"): "SUCCEEDED",
     }
-    # The slow pipeline's late Succeeded event finds no waiting workflow and is ignored.
-    late = invocations(cloud, "PipelineEventsFunction")[-1]
-    assert ignored_because("no longer waiting", [late]), responses([late])
+    # The slow pipeline's late Succeeded event finds no waiting workflow: it frees the slot and records the end.
+    late = invocations(cloud, "PipelineEventsFunction")[0]
+    assert responses([late]) == [("recorded", "workflow no longer waiting: slot freed, end recorded")]
     assert ledger_kinds(cloud) == {
         "TrainingRequested": 2,
         "TrainingStarted": 2,
         "TrainingTimedOut": 1,
-        "TrainingSucceeded": 1,
+        "TrainingSucceeded": 2,
     }
     assert failed_invocations(cloud) == []
     assert dead_letters(cloud) == NO_DEAD_LETTERS
