@@ -31,7 +31,7 @@ from moto import mock_aws
 
 from localcloud import extensions
 from localcloud.clock import VirtualClock, wait_until_quiescent
-from localcloud.template import Resolver, TemplateError, load_template, substitute_definition
+from localcloud.template import Resolver, TemplateError, load_template, parameter_values, substitute_definition
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
@@ -247,17 +247,17 @@ class LocalCloud:
     # ----------------------------------------------------------------- deployment
     def _deploy(self) -> None:
         template = load_template(self.template_path)
-        parameters = {
-            name: str(self.parameter_overrides.get(name, spec.get("Default", "")))
-            for name, spec in template.get("Parameters", {}).items()
-        }
-        parameters |= {
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::Partition": "aws",
-            "AWS::StackName": STACK_NAME,
-            "AWS::URLSuffix": "amazonaws.com",
-        }
+        parameters = parameter_values(
+            template,
+            self.parameter_overrides,
+            {
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT_ID,
+                "AWS::Partition": "aws",
+                "AWS::StackName": STACK_NAME,
+                "AWS::URLSuffix": "amazonaws.com",
+            },
+        )
         resolver = Resolver(parameters, template.get("Conditions", {}), self._ref, self._get_att)
         resources = {
             logical_id: resource
