@@ -271,6 +271,8 @@ class LocalCloud:
         by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for logical_id, resource in resources.items():
             by_type.setdefault(resource["Type"], []).append((logical_id, resource))
+        # Not created, as nothing the control plane decides depends on them: KMS keys, log groups (and functions'
+        # LoggingConfig), bucket policies and access logging, alarms, IAM (never enforced here).
         for logical_id, resource in by_type.get("AWS::S3::Bucket", []):
             self._create_bucket(logical_id, resource, resolver)
         for logical_id, resource in by_type.get("AWS::DynamoDB::Table", []):
