@@ -6,10 +6,13 @@ PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements/dev.lock | cut -d' ' -f1)
+# checkov pins an older boto3 than aws-sam-cli: it gets a virtual environment of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum requirements/checkov.lock | cut -d' ' -f1)
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv lint typecheck check-config build test unit integration e2e property demo replay bench clean
+.PHONY: venv lint scan typecheck check-config build test unit integration e2e property demo replay bench clean
 
 $(STAMP): requirements/dev.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
@@ -22,6 +25,13 @@ $(STAMP): requirements/dev.lock
 
 venv: $(STAMP)
 
+$(CHECKOV_STAMP): requirements/checkov.lock
+	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.lock
+	touch $@
+
 check-config: venv
 	$(BIN)/python scripts/check_config.py
 	$(BIN)/python scripts/export_schemas.py --check
@@ -33,6 +43,14 @@ lint: venv check-config
 	$(BIN)/statelint statemachines/*.asl.json
 	$(BIN)/python scripts/lint_asl.py
 	$(BIN)/sam validate --lint
+
+# checkov on the SAM template and on its CloudFormation translation (IAM roles, state machines, event
+# source mappings); a failed check fails the build unless the resource's Metadata skips it with a reason.
+scan: venv $(CHECKOV_STAMP)
+	scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	$(BIN)/python scripts/translate_template.py --output "$$scratch/template.json" && \
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		-f template.yaml -f "$$scratch/template.json"
 
 typecheck: venv
 	$(BIN)/mypy
@@ -54,7 +72,7 @@ e2e: venv
 property: venv
 	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest tests/unit/test_event_streams.py -q
 
-test: lint typecheck build
+test: lint scan typecheck build
 	$(BIN)/pytest -q
 
 demo: venv
@@ -68,4 +86,4 @@ bench: venv
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -35,7 +35,7 @@ from localcloud import extensions
 from localcloud.async_invocations import AsyncInvocationQueue, EventInvokeConfig
 from localcloud.clock import VirtualClock, wait_until_quiescent
 from localcloud.streams import StreamEventSource, StreamMappingConfig
-from localcloud.template import Resolver, TemplateError, load_template, substitute_definition
+from localcloud.template import Resolver, TemplateError, load_template, parameter_values, substitute_definition
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT_ID = "123456789012"
@@ -255,17 +255,17 @@ class LocalCloud:
     # ----------------------------------------------------------------- deployment
     def _deploy(self) -> None:
         template = load_template(self.template_path)
-        parameters = {
-            name: str(self.parameter_overrides.get(name, spec.get("Default", "")))
-            for name, spec in template.get("Parameters", {}).items()
-        }
-        parameters |= {
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::Partition": "aws",
-            "AWS::StackName": STACK_NAME,
-            "AWS::URLSuffix": "amazonaws.com",
-        }
+        parameters = parameter_values(
+            template,
+            self.parameter_overrides,
+            {
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT_ID,
+                "AWS::Partition": "aws",
+                "AWS::StackName": STACK_NAME,
+                "AWS::URLSuffix": "amazonaws.com",
+            },
+        )
         resolver = Resolver(parameters, template.get("Conditions", {}), self._ref, self._get_att)
         resources = {
             logical_id: resource
@@ -279,6 +279,8 @@ class LocalCloud:
         by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         for logical_id, resource in resources.items():
             by_type.setdefault(resource["Type"], []).append((logical_id, resource))
+        # Not created, as nothing the control plane decides depends on them: KMS keys, log groups (and functions'
+        # LoggingConfig), bucket policies and access logging, alarms, IAM (never enforced here).
         for logical_id, resource in by_type.get("AWS::S3::Bucket", []):
             self._create_bucket(logical_id, resource, resolver)
         for logical_id, resource in by_type.get("AWS::DynamoDB::Table", []):

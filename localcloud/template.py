@@ -1,5 +1,6 @@
 """Read template.yaml as the local cloud needs it: CloudFormation short tags, conditions and the intrinsic
-functions the template uses (Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Not, Fn::Join, Fn::Select)."""
+functions the template uses (Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Not, Fn::Join, Fn::Split,
+Fn::Select)."""
 
 import re
 from collections.abc import Callable
@@ -49,6 +50,16 @@ def load_template(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path}: not a CloudFormation/SAM template (no Resources)")
     return document
+
+
+def parameter_values(template: dict[str, Any], overrides: dict[str, Any], pseudo: dict[str, str]) -> dict[str, Any]:
+    """Each parameter's override or default as CloudFormation passes it (a list for list types), plus `pseudo`."""
+    values: dict[str, Any] = {}
+    for name, spec in template.get("Parameters", {}).items():
+        value = str(overrides.get(name, spec.get("Default", "")))
+        is_list = spec.get("Type") == "CommaDelimitedList" or str(spec.get("Type", "")).startswith("List<")
+        values[name] = value.split(",") if is_list else value
+    return values | pseudo
 
 
 @dataclass
@@ -101,6 +112,9 @@ class Resolver:
             case "Fn::Join":
                 delimiter, items = argument
                 return delimiter.join(str(item) for item in self.resolve(items))
+            case "Fn::Split":
+                delimiter, source = argument
+                return str(self.resolve(source)).split(delimiter)
             case "Fn::Select":
                 index, items = argument
                 return self.resolve(items)[int(self.resolve(index))]

@@ -1,12 +1,30 @@
-"""Validate the control-plane config (default: the bundled one); exit 1 with the problems on stderr."""
+"""Validate the control-plane config (default: the bundled one) and check that the template's IAM allows every
+SageMaker pipeline, endpoint, model and endpoint config it implies; exit 1 with the problems on stderr."""
 
+import shlex
 import sys
+import tomllib
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "layers" / "common"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from controlplane.config import load_config
-from controlplane.errors import ConfigError
+from controlplane.config import load_config  # noqa: E402
+from controlplane.errors import ConfigError  # noqa: E402
+from scripts.sagemaker_access import iam_statements, unmet_needs  # noqa: E402
+
+
+def deployed_overrides(samconfig: Path = ROOT / "samconfig.toml") -> dict[str, dict[str, str]]:
+    """ManagedModelNames as each samconfig.toml environment overrides it (environments that do not: omitted)."""
+    overrides = {}
+    for environment, commands in tomllib.loads(samconfig.read_text(encoding="utf-8")).items():
+        if not isinstance(commands, dict):
+            continue
+        text = commands.get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
+        pairs = dict(item.split("=", 1) for item in shlex.split(text) if "=" in item)
+        if "ManagedModelNames" in pairs:
+            overrides[environment] = {"ManagedModelNames": pairs["ManagedModelNames"]}
+    return overrides
 
 
 def main(argv: list[str]) -> int:
@@ -15,6 +33,13 @@ def main(argv: list[str]) -> int:
         config = load_config(path)
     except ConfigError as error:
         print(error, file=sys.stderr)
+        return 1
+    problems = [f"template.yaml: {problem}" for problem in unmet_needs(config, iam_statements())]
+    for environment, overrides in deployed_overrides().items():
+        unmet = unmet_needs(config, iam_statements(overrides=overrides))
+        problems += [f"samconfig.toml [{environment}] ManagedModelNames: {problem}" for problem in unmet]
+    if problems:
+        print("The template's IAM does not cover the config:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
     print(f"config ok: {len(config.models)} model(s): {', '.join(model.name for model in config.models)}")
     return 0

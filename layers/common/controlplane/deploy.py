@@ -23,7 +23,7 @@ from controlplane.models import (
     RollbackRequest,
     parse_request,
 )
-from controlplane.naming import digest
+from controlplane.naming import digest, endpoint_config_name, sagemaker_model_name
 from controlplane.observability import logger
 from controlplane.ports import (
     AuditRecord,
@@ -297,7 +297,7 @@ def _plan(
         endpoint_name=stage.endpoint_name,
         package_arn=package_arn,
         package_version=version,
-        model_name=f"{model.name}-v{version}-{digest(package_arn, length=8)}",
+        model_name=sagemaker_model_name(model.name, version, package_arn),
         endpoint_config_name=endpoint_config_name,
         variant_name=stage.variant_name,
         instance_type=stage.instance_type,
@@ -352,7 +352,7 @@ def prepare(
         )
     _check_promotion(model, stage, package, ledger)
     fingerprint = f"{stage.instance_type}:{stage.initial_instance_count}:{stage.variant_name}"
-    config_name = f"{stage.endpoint_name[:40]}-v{package.version}-{digest(package.arn, fingerprint, length=8)}"
+    config_name = endpoint_config_name(stage.endpoint_name, package.version, package.arn, fingerprint)
     reason = request.reason or f"deployment to '{stage.name}' requested by {request.requested_by or 'an operator'}"
     return _plan(
         "deploy", model, stage, package.arn, config_name, reason, execution_name,

@@ -46,3 +46,15 @@ def pipeline_display_name(model: str, dataset_uri: str, run_key: str | None = No
     """SageMaker PipelineExecutionDisplayName: at most 82 of [a-zA-Z0-9-], starting alphanumeric."""
     identity = run_identity(model, dataset_uri, run_key)
     return f"{_slug(model, 20)}-{_dataset_label(dataset_uri, 40)}-{identity[:12]}"
+
+
+# SageMaker names start with the model's or the endpoint's name: the template's IAM allows the control plane to
+# create only resources named after the models it manages (template parameter ManagedModelNames).
+def sagemaker_model_name(model: str, version: int, package_arn: str) -> str:
+    """The SageMaker model serving one package version (at most 63 characters)."""
+    return f"{model}-v{version}-{digest(package_arn, length=8)}"
+
+
+def endpoint_config_name(endpoint: str, version: int, package_arn: str, fleet: str) -> str:
+    """One package version on one fleet (instance type, count, variant) of an endpoint (at most 63 characters)."""
+    return f"{endpoint[:40]}-v{version}-{digest(package_arn, fleet, length=8)}"
