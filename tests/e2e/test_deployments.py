@@ -25,7 +25,6 @@ from tests.e2e.support import (
     deploy_outcomes,
     deployment_model,
     endpoint_state,
-    entries,
     failed_invocations,
     invocations,
     ledger_kinds,
