@@ -1,4 +1,4 @@
-"""Command line of the local cloud: `python -m localcloud demo` and `python -m localcloud replay FILE...`."""
+"""Command line of the local cloud: `python -m localcloud demo`, `replay FILE...` and `faults [SCENARIO...]`."""
 
 import argparse
 import logging
@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="run the control plane's story offline and print what happened")
     replay = commands.add_parser("replay", help="what would the control plane do with these EventBridge events?")
     replay.add_argument("files", nargs="+", help="JSON files, each one event or a list of events")
+    faults = commands.add_parser("faults", help="every workflow path with one AWS failure at each call site in turn")
+    faults.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
+    faults.add_argument("--max-sites", type=int, help="at most this many call sites per scenario")
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # moto logs every Fail state as an error; the timeline already shows each execution's end.
@@ -27,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
             from localcloud.demo import run_demo  # noqa: PLC0415
 
             return run_demo(sys.stdout)
+        if arguments.command == "faults":
+            from localcloud.faults import main as run_faults  # noqa: PLC0415
+
+            return run_faults(arguments.scenarios, sys.stdout, arguments.max_sites)
         from localcloud.replay import replay as run_replay  # noqa: PLC0415
 
         return run_replay(arguments.files, sys.stdout)

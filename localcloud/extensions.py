@@ -461,6 +461,32 @@ def _patch_state_timeouts(ext: LocalCloudExtensions) -> None:
 # -- Lambda -------------------------------------------------------------------------------------------------
 
 
+def _patch_lambda_task_error_names(ext: LocalCloudExtensions) -> None:
+    """A Task whose Resource is a Lambda function ARN fails, when Lambda itself refuses the invocation (throttled,
+    service error), with `Lambda.<error code>`: AWS documents `Lambda.TooManyRequestsException`,
+    `Lambda.ServiceException`, ... ("Handling errors in Step Functions workflows", Lambda errors), the names the
+    ASL retries. moto's StateTaskLambda names every such ClientError `Exception`."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (  # noqa: PLC0415
+        lambda_eval_utils,
+        state_task_lambda,
+    )
+
+    original = state_task_lambda.StateTaskLambda._from_error
+
+    def _from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, ClientError):
+            error = ex.response.get("Error", {})
+            payload = {
+                "errorType": f"Lambda.{error.get('Code', 'ServiceException')}",
+                "errorMessage": error.get("Message", ""),
+            }
+            ex = lambda_eval_utils.LambdaFunctionErrorException("Unhandled", json.dumps(payload))
+        return original(self, env, ex)
+
+    _replace(state_task_lambda.StateTaskLambda, "_from_error", _from_error)
+
+
 def _patch_lambda_invoke(ext: LocalCloudExtensions) -> None:
     """Lambda without Docker: `LambdaSimpleBackend.invoke` echoes the payload, even for a function that does
     not exist.
@@ -931,6 +957,7 @@ _PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
     _patch_task_token_callbacks,
     _patch_state_timeouts,
     _patch_lambda_invoke,
+    _patch_lambda_task_error_names,
     _patch_eventbridge_targets,
     _patch_eventbridge_clock,
     _patch_s3_eventbridge,

@@ -4,7 +4,7 @@ cfn-lint checks ASL only inside plain AWS::StepFunctions::StateMachine resources
 AWS::Serverless::StateMachine, so each definition is wrapped in a synthetic template for the check.
 
 The failure policy (README, Reliability): every Task state has a Catch; every Lambda task retries Lambda's
-transient errors and the project's `TransientError`; every retrier backs off with full jitter.
+transient errors (timeouts included) and the project's `TransientError`; every retrier backs off with full jitter.
 """
 
 import json
@@ -48,6 +48,8 @@ LAMBDA_TRANSIENT_ERRORS = frozenset(
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.Unknown",  # how Step Functions reports a function that timed out or ran out of memory
         "TransientError",
     }
 )

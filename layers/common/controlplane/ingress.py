@@ -52,23 +52,24 @@ def on_object_created(
     result = workflows.start_retrain(name, request.model_dump(exclude_none=True))
     if decision.action == "touch":
         ledger.mark_dataset_started(model.name, dataset.uri, result.execution_arn)
-    # StartExecution answers a repeat of a running execution like a start: the write-once record tells them apart.
-    outcome = result.outcome
-    if outcome == "started":
-        first = ledger.record(
-            AuditRecord(
-                record_id=f"{name}#requested",
-                kind="TrainingRequested",
-                model=model.name,
-                reason=reason,
-                at=clock.now(),
-                dataset_uri=dataset.uri,
-                event_id=event.id,
-                execution_arn=result.execution_arn,
-                details={"key": s3_object.key},
-            )
+    # Written however the start answered: a retry after a failed write finds the execution already there and
+    # must still leave the request in the ledger. The write-once record tells a first start from a repeat.
+    first = ledger.record(
+        AuditRecord(
+            record_id=f"{name}#requested",
+            kind="TrainingRequested",
+            model=model.name,
+            reason=reason,
+            at=clock.now(),
+            dataset_uri=dataset.uri,
+            event_id=event.id,
+            execution_arn=result.execution_arn,
+            details={"key": s3_object.key},
         )
-        outcome = "started" if first else "already_started"
+    )
+    outcome: Literal["started", "already_started"] = (
+        "started" if result.outcome == "started" and first else "already_started"
+    )
     logger.info(
         "Retrain workflow " + outcome.replace("_", " "),
         extra={"model": model.name, "dataset_uri": dataset.uri, "execution_arn": result.execution_arn},

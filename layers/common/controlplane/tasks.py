@@ -24,6 +24,8 @@ _TRANSIENT_CODES = frozenset(
         "InternalFailure",
         "ServiceUnavailable",
         "KMSThrottlingException",
+        "RequestThrottled",
+        "SlowDown",
     }
 )
 
