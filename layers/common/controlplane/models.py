@@ -194,12 +194,19 @@ class ModelPackageDetail(_Lenient):
     arn: Annotated[str, Field(pattern=_PACKAGE_ARN)] = Field(alias="ModelPackageArn")
     approval_status: Literal["Approved", "Rejected", "PendingManualApproval"] = Field(alias="ModelApprovalStatus")
     updated_fields: list[str] | None = Field(default=None, alias="UpdatedModelPackageFields")
+    last_modified: datetime | None = Field(default=None, alias="LastModifiedTime")
+    """When the change this event reports was made: every copy of one change carries the same time."""
 
 
 class ModelPackageStateChange(EventBridgeEvent):
     detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
     source: Literal["aws.sagemaker"]
     detail: ModelPackageDetail
+
+    @property
+    def changed_at(self) -> datetime:
+        """The change's time: LastModifiedTime, or the event's time for an event without it."""
+        return self.detail.last_modified or self.time
 
 
 # Endpoint statuses in the API's spelling; events write them IN_SERVICE, UPDATING, ...
