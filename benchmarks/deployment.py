@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 from controlplane.config import load_config
-from controlplane.deploy import deploy_execution_name
 from localcloud import extensions
 from localcloud.cloud import LocalCloud
 from localcloud.demo import register_model_version
@@ -45,7 +44,13 @@ def _deploy(cloud: LocalCloud, auc: float, outcome: str, bake_seconds: float) ->
     since = len(cloud.timeline)
     cloud.client("sagemaker").update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
     cloud.settle()
-    return _costs(cloud, deploy_execution_name("staging", "churn", package), since)
+    # The approval's deployment: its name carries the approval's time, so read it from what ran.
+    [execution_name] = {
+        entry.data["execution"]
+        for entry in cloud.timeline[since:]
+        if entry.kind == "execution" and entry.text.startswith(f"{STATE_MACHINE} execution deploy-staging-")
+    }
+    return _costs(cloud, execution_name, since)
 
 
 def measure(bake_seconds: float, outcome: str) -> dict[str, Any]:

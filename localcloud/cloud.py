@@ -22,7 +22,7 @@ import zipfile
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, Self
@@ -51,6 +51,8 @@ _LOCAL_ENVIRONMENT = {
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
 _OBSERVER_QUEUES = ("localcloud-notifications", "localcloud-bus-events")
+OBSERVER_RULE_PREFIX = "localcloud-"
+"""The local cloud's own rules (they copy bus events to its observer queues) are named with this prefix."""
 
 
 @dataclass(frozen=True)
@@ -111,18 +113,34 @@ class _LogCapture(io.TextIOBase):
         return len(text)
 
 
+def epoch_seconds(moment: Any) -> float | None:
+    """An event's `time` as epoch seconds: ISO 8601, epoch milliseconds as a string (SageMaker's endpoint events)
+    or epoch seconds (moto's own events); None for anything else or for a moment a datetime cannot hold."""
+    try:
+        if isinstance(moment, str):
+            seconds = (
+                int(moment) / 1000
+                if moment.isascii() and moment.isdigit()
+                else datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+            )
+        elif isinstance(moment, int | float) and not isinstance(moment, bool):
+            seconds = float(moment)
+        else:
+            return None
+        datetime.fromtimestamp(seconds, UTC)  # moto formats the time back on delivery
+    except (ValueError, OverflowError, OSError):
+        return None
+    return seconds
+
+
 def _with_epoch_time(event: dict[str, Any]) -> dict[str, Any]:
     """A copy whose `time` is epoch seconds: moto's EventBridge targets expect that inside and format it back to
-    ISO 8601 on delivery. Each target gets its own copy, as moto rewrites `time` in place."""
+    ISO 8601 on delivery. Each target gets its own copy, as moto rewrites `time` in place. A `time` that is no
+    time is left out (handlers then refuse the event for lacking one)."""
     copy = dict(event)
-    moment = copy.get("time")
-    if isinstance(moment, str) and moment.isdigit():  # SageMaker's endpoint events: epoch milliseconds
-        copy["time"] = int(moment) / 1000
-    elif isinstance(moment, str):
-        try:
-            copy["time"] = datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            copy.pop("time")
+    seconds = epoch_seconds(copy.pop("time", None))
+    if seconds is not None:
+        copy["time"] = seconds
     return copy
 
 
@@ -234,7 +252,7 @@ class LocalCloud:
         self._original_send_to_targets = installed
 
         def send_to_targets(rule: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
-            if not rule.name.startswith("localcloud-") and rule.event_pattern.matches_event(original_event):
+            if not rule.name.startswith(OBSERVER_RULE_PREFIX) and rule.event_pattern.matches_event(original_event):
                 targets = ", ".join(cloud.resource_name(target["Arn"]) for target in rule.targets)
                 cloud.record(
                     "rule",
@@ -533,7 +551,7 @@ class LocalCloud:
                 )
             if names.get("Arn", "").startswith(f"arn:aws:events:{REGION}:{ACCOUNT_ID}:event-bus/"):
                 self._create_rule(
-                    f"localcloud-observe-{logical_id}",
+                    f"{OBSERVER_RULE_PREFIX}observe-{logical_id}",
                     {"EventBusName": names["Name"], "EventPattern": {"account": [ACCOUNT_ID]}},
                     [{"Id": "observer", "Arn": arn + "localcloud-bus-events"}],
                 )
@@ -582,14 +600,15 @@ class LocalCloud:
         self.client("s3").put_object(Bucket=bucket or self.data_bucket, Key=key, Body=body)
 
     def put_event(self, event: dict[str, Any], bus_name: str = "default") -> int:
-        """Deliver an AWS-shaped EventBridge event, unchanged, to the matching rules of a bus."""
+        """Deliver an AWS-shaped EventBridge event, unchanged, to the matching rules of a bus; return how many
+        of the template's rules matched (the local cloud's own observer rules receive it too, uncounted)."""
         from moto.events.models import events_backends  # noqa: PLC0415
 
         bus = events_backends[ACCOUNT_ID][REGION].event_buses[bus_name]
         matched = [rule for rule in bus.rules.values() if rule.event_pattern.matches_event(event)]
         for rule in matched:
             rule.send_to_targets(_with_epoch_time(event))
-        return len(matched)
+        return sum(1 for rule in matched if not rule.name.startswith(OBSERVER_RULE_PREFIX))
 
     # ----------------------------------------------------------------- delivery and time
     def _queue_delivery(self, target: dict[str, Any], event: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
 from controlplane.ports import (
     Announcement,
+    ApprovalChange,
     AuditRecord,
     DatasetState,
     Effect,
@@ -211,6 +212,8 @@ class FakeDeploymentLedger(FakeLedger):
         self.endpoints: dict[str, EndpointState] = {}
         self.stage_deployments: dict[tuple[str, str], StageDeployment] = {}
         self.waiters: dict[str, str] = {}
+        self.approvals: dict[str, tuple[str, datetime, datetime]] = {}
+        """package ARN -> (status, changed_at, seen_at), as the DynamoDB ledger keeps them."""
 
     def acquire_endpoint_lock(self, endpoint: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
         current = self.locks.get(endpoint)
@@ -247,6 +250,19 @@ class FakeDeploymentLedger(FakeLedger):
                 self.record_stage_deployment(write)
             case _:
                 super()._apply(write)
+
+    def note_approval_change(self, package_arn: str, status: str, changed_at: datetime) -> ApprovalChange:
+        known = self.approvals.get(package_arn)
+        if known is None or (known[0] != status and known[2] <= changed_at):
+            self.approvals[package_arn] = (status, changed_at, changed_at)
+            return ApprovalChange("changed", status)
+        known_status, known_changed_at, seen_at = known
+        if known_status != status or seen_at > changed_at:
+            return ApprovalChange("stale", known_status)
+        if known_changed_at == changed_at:
+            return ApprovalChange("repeated", status)
+        self.approvals[package_arn] = (status, known_changed_at, changed_at)
+        return ApprovalChange("unchanged", status)
 
     def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
         self.waiters[endpoint] = task_token

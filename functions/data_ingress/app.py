@@ -14,7 +14,7 @@ from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import IngressEnvironment
 from controlplane.errors import InvalidRequest
 from controlplane.ingress import on_object_created
-from controlplane.models import S3ObjectCreated, parse_request
+from controlplane.models import S3ObjectCreated, parse_request, utf8_size
 from controlplane.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -35,8 +35,10 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
     try:
         try:
             payload = json.loads(record.body)
-        except json.JSONDecodeError as error:
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, an oversized number, too deep a nesting
             raise InvalidRequest(f"message body is not JSON ({error}); expected an EventBridge event") from None
+        if utf8_size(json.dumps(payload, ensure_ascii=False)) is None:
+            raise InvalidRequest("message body escapes a lone UTF-16 surrogate: it is not valid Unicode text")
         event = parse_request(S3ObjectCreated, payload, "S3 Object Created event")
     except InvalidRequest as error:
         logger.warning(

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from controlplane.deploy import approval_deploy_execution_name
 from localcloud.cloud import ACCOUNT_ID, REGION, LocalCloud, TimelineEntry
 from localcloud.report import ledger_records, notifications
 
@@ -299,6 +300,18 @@ def endpoint_state(cloud: LocalCloud, endpoint: str) -> dict[str, Any] | None:
 def stage_deployment(cloud: LocalCloud, package_arn: str, stage: str) -> dict[str, Any] | None:
     """The ledger's record of one version's deployment to one stage (status Deployed, RolledBack, Failed)."""
     return _ledger_item(cloud, f"PACKAGE#{package_arn}", f"STAGE#{stage}")
+
+
+def approval_changed_at(cloud: LocalCloud, package_arn: str) -> datetime:
+    """The LastModifiedTime of the version's latest approval change, as the ledger noted it."""
+    item = _ledger_item(cloud, f"PACKAGE#{package_arn}", "APPROVAL")
+    assert item is not None, f"no approval change of {package_arn} reached the control plane"
+    return datetime.fromisoformat(str(item["changed_at"]).replace("Z", "+00:00"))
+
+
+def approval_deploy_name(cloud: LocalCloud, package_arn: str, stage: str = "staging") -> str:
+    """The deploy execution the version's latest approval started (its name carries the approval's time)."""
+    return approval_deploy_execution_name(stage, "churn", package_arn, approval_changed_at(cloud, package_arn))
 
 
 def deploy_outcomes(cloud: LocalCloud) -> dict[str, dict[str, Any]]:

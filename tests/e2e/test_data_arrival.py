@@ -226,3 +226,55 @@ def test_aws_shaped_marker_event_file_trains_once(cloud: LocalCloud) -> None:
     assert len(pipeline_executions(cloud)) == 1
     assert ledger_kinds(cloud) == {"TrainingRequested": 1, "TrainingStarted": 1, "TrainingSucceeded": 1}
     assert entries(cloud, "dlq") == []
+
+
+def test_dataset_with_a_space_in_its_key_trains_once(cloud: LocalCloud) -> None:
+    dataset = "datasets/churn/2026-12-04 rerun/"
+    cloud.put_object(dataset + "part-0.parquet", b"rows" * 100)
+    cloud.put_object(dataset + "_SUCCESS", b"")
+    cloud.settle()
+
+    # The key reached the ingress verbatim (EventBridge does not URL-encode it) and named the dataset.
+    assert captured_s3_event(cloud, dataset + "_SUCCESS")["detail"]["object"]["key"] == dataset + "_SUCCESS"
+    dataset_uri = f"s3://{cloud.data_bucket}/{dataset}"
+    [run] = pipeline_executions(cloud)
+    assert run["status"] == "Succeeded"
+    assert run["display_name"] == pipeline_display_name("churn", dataset_uri)
+    parameters = cloud.client("sagemaker").list_pipeline_parameters_for_execution(PipelineExecutionArn=run["arn"])
+    assert parameters["PipelineParameters"] == [
+        {"Name": "InputDataUri", "Value": dataset_uri},
+        {"Name": "DatasetId", "Value": "2026-12-04 rerun"},
+    ]
+    assert list(execution_outcomes(cloud)) == [retrain_execution_name("churn", dataset_uri)]
+    assert ledger_kinds(cloud) == {"TrainingRequested": 1, "TrainingStarted": 1, "TrainingSucceeded": 1}
+    [requested] = records_of(cloud, "TrainingRequested")
+    assert requested["dataset_uri"] == dataset_uri
+    assert sns_events(cloud) == ["Training Started", "Training Succeeded"]
+    assert dead_letters(cloud) == NO_DEAD_LETTERS
+    assert failed_invocations(cloud) == []
+
+
+def test_key_longer_than_s3_allows_is_recorded_as_rejected_not_dead_lettered(cloud: LocalCloud) -> None:
+    key = "datasets/churn/2026-12-05/" + "x" * (1025 - len("datasets/churn/2026-12-05/"))
+    assert cloud.put_event(s3_object_created_event(cloud.data_bucket, key)) == 1
+    cloud.settle()
+
+    [rejection] = log_lines(cloud, "DataIngressFunction", "Object rejected")
+    assert rejection["reason"] == "the key is 1025 bytes in UTF-8; S3 keys are at most 1024 bytes"
+    [record] = records_of(cloud, "ObjectRejected")
+    assert record["reason"] == rejection["reason"]
+    assert record["model"] == "churn"
+    assert execution_outcomes(cloud) == {}
+    assert dead_letters(cloud) == NO_DEAD_LETTERS
+    assert failed_invocations(cloud) == []
+
+
+def test_event_whose_key_is_not_unicode_text_is_dead_lettered_with_the_reason(cloud: LocalCloud) -> None:
+    forged = s3_object_created_event(cloud.data_bucket, "datasets/churn/\udc80/_SUCCESS")  # no S3 object has it
+    assert cloud.put_event(forged) == 1
+    cloud.settle()
+
+    reasons = {line["reason"] for line in log_lines(cloud, "DataIngressFunction", "Event rejected")}
+    assert reasons == {"message body escapes a lone UTF-16 surrogate: it is not valid Unicode text"}
+    assert dead_letters(cloud) == {"DataEventsDeadLetterQueue": 1, "EventDeliveryDeadLetterQueue": 0}
+    assert execution_outcomes(cloud) == {}

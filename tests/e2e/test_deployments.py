@@ -12,19 +12,22 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from controlplane.deploy import deploy_execution_name, rollback_execution_name
+from controlplane.deploy import deploy_execution_name, rejection_rollback_execution_name
 from localcloud import extensions
 from localcloud.cloud import ACCOUNT_ID, REGION, ROOT, LocalCloud
 from localcloud.report import dead_letters, ledger_records
 from localcloud.sagemaker_endpoints import EndpointOutcome
 from tests.e2e.support import (
     DEPLOY,
+    approval_changed_at,
+    approval_deploy_name,
     approve,
     bus_detail_types,
     deploy_new_version,
     deploy_outcomes,
     deployment_model,
     endpoint_state,
+    entries,
     failed_invocations,
     invocations,
     ledger_kinds,
@@ -207,7 +210,7 @@ def test_first_approval_creates_the_staging_endpoint_on_the_planned_config(cloud
     assert deploy_outcomes(cloud) == {}  # registering is not approving
     approve(cloud, v1)
 
-    name = deploy_execution_name("staging", "churn", v1)
+    name = approval_deploy_name(cloud, v1)
     outcomes = deploy_outcomes(cloud)
     assert list(outcomes) == [name]
     assert outcomes[name]["status"] == "SUCCEEDED"
@@ -259,7 +262,7 @@ def test_failed_endpoint_creation_is_recorded_as_failed(cloud: LocalCloud) -> No
     extensions.set_endpoint_creation(STAGING, "fail", failure_reason="CannotStartContainerError: exec format")
     v1 = deploy_new_version(cloud, auc=0.9)
 
-    outcome = deploy_outcomes(cloud)[deploy_execution_name("staging", "churn", v1)]
+    outcome = deploy_outcomes(cloud)[approval_deploy_name(cloud, v1)]
     assert outcome["status"] == "FAILED"
     assert outcome["error"] == "DeploymentFailed"
     assert outcome["cause"] == "the endpoint is Failed: CannotStartContainerError: exec format"
@@ -395,7 +398,7 @@ def test_update_reaches_sagemaker_with_the_stage_policy(cloud_with_models: Start
     [create] = sdk_calls(cloud, "createEndpoint")
     assert create["parameters"] == {"EndpointName": STAGING, "EndpointConfigName": v1_config}
     [update] = sdk_calls(cloud, "updateEndpoint")
-    assert update["execution"] == deploy_execution_name("staging", "churn", v2)
+    assert update["execution"] == approval_deploy_name(cloud, v2)
     assert update["parameters"] == {
         "EndpointName": STAGING,
         "EndpointConfigName": v2_config,
@@ -441,7 +444,7 @@ def test_gate_failure_leaves_the_serving_version_untouched(
     configs_before = cloud.client("sagemaker").list_endpoint_configs()["EndpointConfigs"]
     v2 = deploy_new_version(cloud, auc=candidate_auc)
 
-    outcome = deploy_outcomes(cloud)[deploy_execution_name("staging", "churn", v2)]
+    outcome = deploy_outcomes(cloud)[approval_deploy_name(cloud, v2)]
     assert outcome["status"] == "FAILED"
     assert outcome["error"] == "DeploymentFailed"
     assert outcome["cause"] == "; ".join(failures)
@@ -475,7 +478,7 @@ def test_silent_sagemaker_rollback_is_detected_and_reported(cloud: LocalCloud) -
     v2 = deploy_new_version(cloud, auc=0.91)
     v2_config = planned_config(cloud, v2)
 
-    outcome = deploy_outcomes(cloud)[deploy_execution_name("staging", "churn", v2)]
+    outcome = deploy_outcomes(cloud)[approval_deploy_name(cloud, v2)]
     assert outcome["status"] == "FAILED"
     assert outcome["error"] == "DeploymentFailed"
     assert outcome["cause"] == (
@@ -513,7 +516,7 @@ def test_update_that_sagemaker_rolls_back_is_reported_with_its_reason(
     failure_reason = describe_endpoint(cloud)["FailureReason"]
     if sagemaker_outcome == "rollback":
         assert "churn-staging-5xx-errors went into ALARM" in failure_reason  # the first AutoRollbackConfiguration alarm
-    outcome = deploy_outcomes(cloud)[deploy_execution_name("staging", "churn", v2)]
+    outcome = deploy_outcomes(cloud)[approval_deploy_name(cloud, v2)]
     assert outcome["status"] == "FAILED"
     assert outcome["error"] == "DeploymentFailed"
     assert outcome["cause"] == (
@@ -537,7 +540,7 @@ def test_smoke_test_failure_makes_the_workflow_roll_the_endpoint_back(cloud: Loc
     v2 = deploy_new_version(cloud, auc=0.91)
     v2_config = planned_config(cloud, v2)
 
-    outcome = deploy_outcomes(cloud)[deploy_execution_name("staging", "churn", v2)]
+    outcome = deploy_outcomes(cloud)[approval_deploy_name(cloud, v2)]
     assert outcome["status"] == "FAILED"
     assert outcome["error"] == "DeploymentFailed"
     assert outcome["cause"].startswith("smoke test invocation failed: ModelError: Received server error (500)")
@@ -574,7 +577,7 @@ def test_update_rollback_failed_is_healed_by_returning_to_the_last_known_good_co
     extensions.set_endpoint_outcome(STAGING, "update_rollback_failed")
     v2 = deploy_new_version(cloud, auc=0.91)
 
-    outcome = deploy_outcomes(cloud)[deploy_execution_name("staging", "churn", v2)]
+    outcome = deploy_outcomes(cloud)[approval_deploy_name(cloud, v2)]
     assert (outcome["status"], outcome["error"]) == ("FAILED", "DeploymentFailed")
     assert outcome["cause"].startswith("the endpoint is UpdateRollbackFailed: ")
     assert "RollbackEndpoint" in outcome["states"]
@@ -595,7 +598,7 @@ def test_throttled_sagemaker_calls_are_retried_until_the_deployment_succeeds(clo
     since = len(cloud.timeline)
     approve(cloud, v2)
 
-    name = deploy_execution_name("staging", "churn", v2)
+    name = approval_deploy_name(cloud, v2)
     outcome = deploy_outcomes(cloud)[name]
     assert (outcome["status"], outcome["states"]) == ("SUCCEEDED", UPDATE_STATES)
     # UpdateEndpoint: two throttled attempts, retried by the state's Retry, then accepted.
@@ -630,13 +633,13 @@ def test_duplicate_approval_events_start_one_deployment(cloud: LocalCloud) -> No
     since = len(cloud.timeline)
     approve(cloud, v2)
 
-    name = deploy_execution_name("staging", "churn", v2)
+    name = approval_deploy_name(cloud, v2)
     actions = registry_ingress_actions(cloud, since)
     # StartExecution is idempotent for the same name and input while the execution runs: each copy of the event
     # gets the one execution back (deterministic name), so none starts a second deployment.
     assert [(action["action"], action["execution_name"]) for action in actions] == [("deploy_started", name)] * 3
     outcomes = deploy_outcomes(cloud)
-    assert sorted(outcomes) == sorted([deploy_execution_name("staging", "churn", v1), name])
+    assert sorted(outcomes) == sorted([approval_deploy_name(cloud, v1), name])
     assert (outcomes[name]["status"], outcomes[name]["states"]) == ("SUCCEEDED", UPDATE_STATES)
     [update] = sdk_calls(cloud, "updateEndpoint")
     assert update["execution"] == name
@@ -664,7 +667,7 @@ def test_metadata_only_change_of_an_approved_version_deploys_nothing(cloud: Loca
         "only ApprovalDescription changed, not the approval status",
         "only ApprovalDescription changed, not the approval status",
     ]
-    assert list(deploy_outcomes(cloud)) == [deploy_execution_name("staging", "churn", v1)]
+    assert list(deploy_outcomes(cloud)) == [approval_deploy_name(cloud, v1)]
     assert sdk_calls(cloud, "updateEndpoint") == []
     assert ledger_records(cloud) == records_before
     assert_serving(cloud, v1, v1_config)
@@ -682,7 +685,7 @@ def test_rejecting_the_serving_version_rolls_the_endpoint_back(cloud: LocalCloud
     set_approval(cloud, v2, "Rejected")
     cloud.settle()
 
-    name = rollback_execution_name(STAGING, f"rejected:{v2}")
+    name = rejection_rollback_execution_name(STAGING, v2, approval_changed_at(cloud, v2))
     [action] = registry_ingress_actions(cloud, since)
     assert (action["action"], action["execution_name"]) == ("rollback_started", name)
     outcome = deploy_outcomes(cloud)[name]
@@ -720,6 +723,56 @@ def test_rejecting_a_version_that_serves_nothing_does_nothing(cloud: LocalCloud)
     assert sns_events(cloud) == ["Deployment Succeeded", "Deployment Succeeded"]
 
 
+def captured_approval_event(cloud: LocalCloud, package_arn: str) -> dict[str, Any]:
+    """The last "Model Package State Change" event that approved the version, as the registry rule received it."""
+    return [
+        entry.data["event"]
+        for entry in entries(cloud, "rule")
+        if entry.data["event"].get("detail-type") == "SageMaker Model Package State Change"
+        and entry.data["event"]["detail"].get("ModelPackageArn") == package_arn
+        and entry.data["event"]["detail"].get("ModelApprovalStatus") == "Approved"
+    ][-1]
+
+
+def test_a_version_approved_again_after_its_rejection_deploys_again_once(cloud: LocalCloud) -> None:
+    v1 = deploy_new_version(cloud, auc=0.9)  # the version a rejection returns to
+    v2 = deploy_new_version(cloud, auc=0.91)  # approved: deployed
+    first_deployment = approval_deploy_name(cloud, v2)
+    set_approval(cloud, v2, "Rejected")  # rejected while serving: rolled back to v1
+    cloud.settle()
+    rollback = rejection_rollback_execution_name(STAGING, v2, approval_changed_at(cloud, v2))
+    assert_serving(cloud, v1, planned_config(cloud, v1))
+    extensions.set_duplicate_model_package_events(2)  # SageMaker may send several events for one change
+    since = len(cloud.timeline)
+    approve(cloud, v2)  # approved again: deployed again
+
+    second_deployment = approval_deploy_name(cloud, v2)
+    assert second_deployment != first_deployment  # Step Functions would refuse the first name for 90 days
+    actions = registry_ingress_actions(cloud, since)
+    assert [action["execution_name"] for action in actions] == [second_deployment] * 2
+    outcomes = deploy_outcomes(cloud)
+    assert (outcomes[rollback]["status"], outcomes[rollback]["states"]) == ("SUCCEEDED", ROLLBACK_STATES)
+    assert (outcomes[second_deployment]["status"], outcomes[second_deployment]["states"]) == (
+        "SUCCEEDED",
+        UPDATE_STATES,
+    )
+    assert_serving(cloud, v2, planned_config(cloud, v2))
+    assert ledger_kinds(cloud) == {"DeploymentSucceeded": 3, "RollbackSucceeded": 1}
+    assert sns_events(cloud)[-2:] == ["Rollback Succeeded", "Deployment Succeeded"]
+
+    # EventBridge delivers the approval once more, under another event id: it is the same change.
+    redelivered = {**captured_approval_event(cloud, v2), "id": "0f5d2c8e-2a41-4c7e-9d0b-3b1f6f9a7e55"}
+    since = len(cloud.timeline)
+    assert cloud.put_event(redelivered) == 1
+    cloud.settle()
+
+    [action] = registry_ingress_actions(cloud, since)
+    assert (action["action"], action["execution_name"]) == ("already_started", second_deployment)
+    assert deploy_outcomes(cloud) == outcomes
+    assert ledger_kinds(cloud) == {"DeploymentSucceeded": 3, "RollbackSucceeded": 1}
+    assert failed_invocations(cloud) == []
+
+
 # -- 9. a burst of approvals ----------------------------------------------------------------------------------
 
 
@@ -732,7 +785,7 @@ def test_approvals_in_a_burst_are_serialized_and_the_newest_version_serves(cloud
     set_approval(cloud, v3)  # the same virtual instant
     cloud.settle()
 
-    v2_name, v3_name = (deploy_execution_name("staging", "churn", arn) for arn in (v2, v3))
+    v2_name, v3_name = (approval_deploy_name(cloud, arn) for arn in (v2, v3))
     outcomes = deploy_outcomes(cloud)
     assert {outcome["status"] for outcome in outcomes.values()} == {"SUCCEEDED"}
     # SageMaker refuses UpdateEndpoint on an Updating endpoint: no attempt ever hit that.
@@ -1075,7 +1128,8 @@ def test_auto_promote_deploys_to_the_next_stage_after_the_bake(cloud_with_models
     assert endpoint_names(cloud) == [STAGING]
     cloud.settle()
 
-    staging_name, prod_name = (deploy_execution_name(stage, "churn", v1) for stage in ("staging", "prod"))
+    staging_name = approval_deploy_name(cloud, v1)
+    prod_name = deploy_execution_name("prod", "churn", v1, staging_name)
     outcomes = deploy_outcomes(cloud)
     assert outcomes[staging_name]["states"][-4:] == ["AutoPromote", "BakeBeforePromotion", "StartPromotion", "Deployed"]
     assert (outcomes[prod_name]["status"], outcomes[prod_name]["states"]) == ("SUCCEEDED", CREATE_STATES)

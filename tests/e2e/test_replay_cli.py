@@ -107,3 +107,53 @@ def test_replay_of_the_sample_bulk_file_by_absolute_path(tmp_path: Path) -> None
     assert summary["executions"]["RetrainStateMachine"] == {"SUCCEEDED": 1}
     assert summary["rejected_events"] == []
     assert summary["ledger_records"] == 3
+
+
+def test_replay_gives_every_event_of_any_json_its_line_and_ends_with_the_summary(tmp_path: Path) -> None:
+    s3_event = s3_object_created_event(BUCKET, "datasets/churn/2026-12-01/_SUCCESS")
+    drift = json.loads((ROOT / "events" / "drift-detected-custom.json").read_text(encoding="utf-8"))
+    files = {
+        "times.json": [{**s3_event, "time": time} for time in (None, {"at": 1}, "99999999999999999999")],
+        "typo.json": {**drift, "detail-type": "Drift Detectd"},
+        "garbage.json": [1, "text", [[]], {"id": {}, "source": "x", "detail-type": "y", "detail": {}}, None],
+        "number.json": 42,
+        "string.json": "hello",
+        "empty.json": [],
+    }
+    paths = {name: write_json(tmp_path / name, document) for name, document in files.items()}
+    paths["broken.json"] = tmp_path / "broken.json"
+    paths["broken.json"].write_text('{"id": ', encoding="utf-8")
+    paths["missing.json"] = tmp_path / "missing.json"
+
+    result = replay(tmp_path, *paths.values())
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = output_lines(result)
+    assert list(lines[-1]) == ["summary"]
+    by_event = {(Path(line["file"]).name, line.get("index")): line for line in lines[:-1] if "file" in line}
+    assert sorted(by_event) == sorted(
+        [("times.json", index) for index in range(3)]
+        + [("typo.json", 0)]
+        + [("garbage.json", index) for index in range(5)]
+        + [("number.json", 0), ("string.json", 0)]
+        + [("empty.json", None), ("broken.json", None), ("missing.json", None)]
+    )
+    time_errors = [by_event[("times.json", index)]["error"] for index in range(3)]
+    assert time_errors == [
+        "not an EventBridge event: 'time' must be like \"2026-11-27T09:00:00Z\", got null",
+        'not an EventBridge event: \'time\' must be like "2026-11-27T09:00:00Z", got {"at": 1}',
+        'not an EventBridge event: \'time\' must be like "2026-11-27T09:00:00Z", got "99999999999999999999"',
+    ]
+    typo = by_event[("typo.json", 0)]
+    assert (typo["matched_rules"], typo["rejected"]) == (0, True)
+    assert by_event[("garbage.json", 0)]["error"] == "expected an EventBridge event (a JSON object), got a number: 1"
+    assert by_event[("garbage.json", 4)]["error"] == "expected an EventBridge event (a JSON object), got null"
+    assert by_event[("string.json", 0)]["error"].endswith('got a string: "hello"')
+    assert "no events (the file holds an empty list)" in by_event[("empty.json", None)]["error"]
+    assert "not JSON" in by_event[("broken.json", None)]["error"]
+    assert "no such file" in by_event[("missing.json", None)]["error"]
+    summary = lines[-1]["summary"]
+    assert len(summary["rejected_events"]) == len(by_event)
+    assert summary["executions"]["RetrainStateMachine"] == {}
+    assert summary["pipeline_executions_started"] == 0

@@ -25,6 +25,7 @@ from controlplane.ports import (
 )
 from localcloud.cloud import ROOT
 from localcloud.template import load_template
+from tests.fakes import FakeDeploymentLedger
 
 REGION = "us-east-1"
 T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -105,6 +106,33 @@ def test_pipeline_run_completes_once_and_keeps_the_task_token(ledger):
     assert (completed.status, completed.failure_reason, completed.task_token) == ("Failed", "OOM", "token")
     assert again is None
     assert unknown is None
+
+
+# (status, hours after T0 of LastModifiedTime) -> (outcome, latest status)
+APPROVAL_HISTORY = [
+    (("Approved", 0), ("changed", "Approved")),
+    (("Approved", 0), ("repeated", "Approved")),  # another copy of the same change
+    (("Approved", 2), ("unchanged", "Approved")),  # e.g. a metadata edit, without UpdatedModelPackageFields
+    (("Rejected", 1), ("stale", "Approved")),  # older than the newest event seen
+    (("Rejected", 3), ("changed", "Rejected")),
+    (("Approved", 0), ("stale", "Rejected")),  # the first approval, redelivered late
+    (("Rejected", 3), ("repeated", "Rejected")),
+    (("Approved", 3), ("changed", "Approved")),  # same second, other status: a change (names keep copies apart)
+    (("Approved", 4), ("unchanged", "Approved")),
+    (("Rejected", 5), ("changed", "Rejected")),
+]
+
+
+@pytest.mark.parametrize("kind", ["dynamodb", "fake"])
+def test_approval_changes_are_numbered_once_each_in_the_adapter_and_its_fake(kind, request):
+    ledger = request.getfixturevalue("ledger") if kind == "dynamodb" else FakeDeploymentLedger()
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/7"
+
+    seen = [
+        ledger.note_approval_change(arn, status, T0 + timedelta(hours=hours)) for (status, hours), _ in APPROVAL_HISTORY
+    ]
+
+    assert [(change.outcome, change.status) for change in seen] == [expected for _, expected in APPROVAL_HISTORY]
 
 
 def test_start_retrain_names_the_execution_and_tolerates_repeats():

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from controlplane import clock, deploy
-from controlplane.config import load_config
+from controlplane.config import load_config, parse_config
 from controlplane.deployment_config import DeploymentPolicy
 from controlplane.errors import InvalidRequest
 from controlplane.models import EndpointStateChange, ModelPackageStateChange
@@ -36,7 +36,12 @@ def world():
 
 
 def package_event(
-    version: int, status: str = "Approved", updated: list[str] | None = None, group: str = "churn-models"
+    version: int,
+    status: str = "Approved",
+    updated: list[str] | None = None,
+    group: str = "churn-models",
+    changed_at: str | None = "2026-11-27T09:00:00Z",
+    event_id: str = "e",
 ):
     detail = {
         "ModelPackageGroupName": group,
@@ -46,9 +51,11 @@ def package_event(
     }
     if updated is not None:
         detail["UpdatedModelPackageFields"] = updated
+    if changed_at is not None:
+        detail["LastModifiedTime"] = changed_at
     return ModelPackageStateChange.model_validate(
-        {"id": "e", "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
-         "time": "2026-11-27T09:00:00Z", "detail": detail}
+        {"id": event_id, "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
+         "time": "2026-11-27T09:00:05Z", "detail": detail}
     )  # fmt: skip
 
 
@@ -122,6 +129,125 @@ def test_rejecting_a_first_version_has_nothing_to_return_to(world):
 
     assert outcome.action == "ignored"
     assert workflows.deploys == {}
+
+
+def serving(ledger: FakeDeploymentLedger, version: int, previous: int) -> None:
+    ledger.put_endpoint_state(
+        EndpointState(
+            "churn-staging", "churn", "staging",
+            serving_package_arn=package_arn(version), previous_package_arn=package_arn(previous),
+        )
+    )  # fmt: skip
+
+
+def registry_history(world, *changes: tuple[str, str]) -> list[deploy.IngressOutcome]:
+    """Deliver one event per (status, LastModifiedTime) of version 7, which serves churn-staging after v6."""
+    ledger, _, _, workflows, _ = world
+    outcomes = []
+    for index, (status, changed_at) in enumerate(changes):
+        event = package_event(7, status, ["ModelApprovalStatus"], changed_at=changed_at, event_id=f"e-{index}")
+        outcomes.append(deploy.on_model_package_change(event, CONFIG, ledger, workflows))
+        if outcomes[-1].action == "deploy_started":
+            serving(ledger, 7, previous=6)
+    return outcomes
+
+
+def test_approved_rejected_approved_again_deploys_again_and_rolls_back_between(world):
+    outcomes = registry_history(
+        world, ("Approved", "2026-11-27T09:00:00Z"), ("Rejected", "2026-11-28T10:00:00Z"),
+        ("Approved", "2026-11-29T11:00:00Z"), ("Rejected", "2026-11-30T12:00:00Z"),
+    )  # fmt: skip
+
+    actions = [outcome.action for outcome in outcomes]
+    assert actions == ["deploy_started", "rollback_started", "deploy_started", "rollback_started"]
+    names = [outcome.execution_name for outcome in outcomes]
+    assert len(set(names)) == 4  # each change is its own execution: Step Functions never reuses a name
+    assert names[0] == deploy.approval_deploy_execution_name("staging", "churn", package_arn(7), T0)
+    assert names[1] == deploy.rejection_rollback_execution_name(
+        "churn-staging", package_arn(7), T0 + timedelta(1, 3600)
+    )
+    assert len(world[3].deploys) == 4
+
+
+def test_copies_of_one_approval_change_start_one_deployment_whatever_their_event_ids(world):
+    ledger, _, _, workflows, _ = world
+    outcomes = [
+        deploy.on_model_package_change(package_event(7, event_id=f"copy-{copy}"), CONFIG, ledger, workflows)
+        for copy in range(3)
+    ]
+
+    # StartExecution answers a repeat of an open execution (same name, same input) like a start.
+    assert len({outcome.execution_name for outcome in outcomes}) == 1
+    assert len(workflows.deploys) == 1
+
+
+def test_a_retried_event_after_a_failed_start_starts_its_deployment(world):
+    ledger, _, _, workflows, _ = world
+    ledger.note_approval_change(package_arn(7), "Approved", datetime(2026, 11, 27, 9, tzinfo=UTC))  # then it failed
+
+    outcome = deploy.on_model_package_change(package_event(7), CONFIG, ledger, workflows)
+
+    assert outcome.action == "deploy_started"
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        pytest.param(
+            [("Approved", "2026-11-27T09:00:00Z"), ("Approved", "2026-11-27T10:00:00Z")],
+            "version 7 stays Approved: no new change",
+            id="later-event-same-status",
+        ),
+        pytest.param(
+            [("Approved", "2026-11-27T09:00:00Z"), ("Rejected", "2026-11-28T09:00:00Z"),
+             ("Approved", "2026-11-27T09:00:00Z")],
+            "older than the latest approval change of version 7 (Rejected)",
+            id="redelivered-old-approval",
+        ),
+        pytest.param(
+            [("Approved", "2026-11-27T09:00:00Z"), ("Approved", "2026-11-29T09:00:00Z"),
+             ("Rejected", "2026-11-28T09:00:00Z")],
+            "older than the latest approval change of version 7 (Approved)",
+            id="rejection-overtaken-by-a-later-approved-event",
+        ),
+    ],
+)  # fmt: skip
+def test_events_that_are_no_new_approval_change_do_nothing(world, changes, why):
+    *earlier, last = registry_history(world, *changes)
+
+    assert last.action == "ignored"
+    assert last.reason == why
+    assert len(world[3].deploys) == len([outcome for outcome in earlier if outcome.execution_name])
+
+
+def test_copies_of_changes_made_in_the_same_second_act_once_each(world):
+    same_second = "2026-11-27T09:00:00Z"
+    outcomes = registry_history(world, ("Approved", same_second), ("Rejected", same_second), ("Approved", same_second))
+
+    # The order of same-second changes is unknown, so each counts; its time-keyed name keeps copies from acting twice.
+    assert outcomes[2].execution_name == outcomes[0].execution_name
+    assert len(world[3].deploys) == 2
+
+
+def test_approval_after_pending_review_deploys_again(world):
+    outcomes = registry_history(
+        world, ("Approved", "2026-11-27T09:00:00Z"), ("PendingManualApproval", "2026-11-28T09:00:00Z"),
+        ("Approved", "2026-11-29T09:00:00Z"),
+    )  # fmt: skip
+
+    assert [outcome.action for outcome in outcomes] == ["deploy_started", "ignored", "deploy_started"]
+
+
+def test_event_without_last_modified_time_is_identified_by_its_time(world):
+    ledger, _, _, workflows, _ = world
+    event = package_event(7, changed_at=None)
+
+    first = deploy.on_model_package_change(event, CONFIG, ledger, workflows)
+    again = deploy.on_model_package_change(event, CONFIG, ledger, workflows)
+
+    assert event.changed_at == datetime(2026, 11, 27, 9, 0, 5, tzinfo=UTC)
+    assert first.execution_name == again.execution_name
+    assert len(workflows.deploys) == 1
 
 
 def plan_for(world, version: int = 7, stage: str | None = None, **registry_args) -> deploy.DeployPlan:
@@ -356,3 +482,26 @@ def test_record_deployed_tracks_previous_and_last_known_good(world):
     assert state.last_known_good_config == v7.endpoint_config_name
     assert promotion.promote is False  # auto_promote is off by default
     assert [kind for kind, _ in ledger.announcements()] == ["Deployment Succeeded", "Deployment Succeeded"]
+
+
+def test_each_deployment_promotes_under_a_name_of_its_own(world):
+    ledger, _, _, _, _ = world
+    config = parse_config(
+        """
+version: 1
+models:
+  - {name: churn, model_package_group: churn-models, pipeline: {name: churn-training},
+     data_trigger: {prefix: datasets/churn/},
+     deployment: {stages: [{name: staging, endpoint_name: churn-staging, auto_promote: true},
+                           {name: prod, endpoint_name: churn-prod}]}}
+"""
+    )
+    plan = plan_for(world)
+    reapproved = plan.model_copy(update={"execution_name": "deploy-staging-churn-v7-approved-again"})
+
+    first = deploy.record_deployed(plan, EXEC, config, ledger)
+    second = deploy.record_deployed(reapproved, EXEC + "-again", config, ledger)
+
+    assert (first.promote, second.promote) == (True, True)
+    assert first.execution_name == deploy.deploy_execution_name("prod", "churn", plan.package_arn, plan.execution_name)
+    assert first.execution_name != second.execution_name

@@ -1,5 +1,6 @@
 """Data arrival decisions with in-memory fakes: one workflow per dataset, whatever the event stream."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from controlplane import clock
 from controlplane.config import parse_config
 from controlplane.ingress import on_object_created
-from controlplane.models import S3ObjectCreated
+from controlplane.models import DATASET_URI_MAX_BYTES, S3_KEY_MAX_BYTES, RetrainRequest, S3ObjectCreated
 from tests.fakes import FakeLedger, FakeWorkflows
 
 CONFIG = parse_config(
@@ -122,3 +123,73 @@ def test_quiet_period_dataset_starts_one_waiting_workflow_and_counts_objects(fro
     assert state.object_count == 5
     assert state.last_object_at == START + timedelta(seconds=120)
     assert state.execution_arn is not None
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        "2026-12-04 rerun",
+        "c++ features",
+        "100% sample",
+        "dt=2026-12-04",
+        "données été データ",
+        "a%20b+c",  # verbatim: never URL-decoded into 'a b c'
+    ],
+)
+def test_any_valid_key_starts_its_dataset_once(dataset):
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+    marker = created(f"datasets/churn/{dataset}/_SUCCESS", 0)
+
+    first = on_object_created(marker, CONFIG, ledger, workflows)
+    again = on_object_created(marker, CONFIG, ledger, workflows)
+
+    assert (first.action, again.action) == ("started", "already_started")
+    ((name, request),) = workflows.started.items()
+    assert request["dataset_uri"] == f"s3://data/datasets/churn/{dataset}/"
+    assert RetrainRequest.model_validate(request).key_prefix == f"datasets/churn/{dataset}/"
+    assert re.fullmatch(r"[A-Za-z0-9-]{1,80}", name)
+    assert ledger.kinds() == ["TrainingRequested"]
+
+
+def test_keys_of_different_datasets_that_slug_alike_start_different_runs():
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+
+    for dataset in ("2026-12-04 rerun", "2026-12-04-rerun", "2026-12-04+rerun"):
+        on_object_created(created(f"datasets/churn/{dataset}/_SUCCESS", 0, event_id=dataset), CONFIG, ledger, workflows)
+
+    assert len(workflows.started) == 3
+
+
+def test_key_longer_than_s3_allows_is_rejected_and_recorded_once():
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+    key = "datasets/churn/long/" + "x" * (S3_KEY_MAX_BYTES - len("datasets/churn/long/") + 1)
+    assert len(key.encode()) == 1025
+    event = created(key, event_id="e-long")
+
+    outcome = on_object_created(event, CONFIG, ledger, workflows)
+    on_object_created(event, CONFIG, ledger, workflows)  # a redelivery records nothing more
+
+    assert outcome.action == "rejected"
+    assert outcome.reason == "the key is 1025 bytes in UTF-8; S3 keys are at most 1024 bytes"
+    assert outcome.model == "churn"
+    assert workflows.started == {}
+    [record] = ledger.records.values()
+    assert (record.kind, record.model, record.reason, record.event_id) == (
+        "ObjectRejected", "churn", outcome.reason, "e-long",
+    )  # fmt: skip
+    assert record.details["bucket"] == "data"
+    assert record.details["key"] == key[:200] + "…"
+
+
+def test_dataset_too_long_for_the_ledger_is_rejected_with_the_reason():
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+    folder = "d" * (DATASET_URI_MAX_BYTES - len("s3://data/datasets/churn/"))  # the URI's '/' makes it 1025 bytes
+    key = f"datasets/churn/{folder}/_SUCCESS"
+    assert len(key.encode()) <= S3_KEY_MAX_BYTES
+
+    outcome = on_object_created(created(key, 0), CONFIG, ledger, workflows)
+
+    assert outcome.action == "rejected"
+    assert outcome.reason.startswith("its dataset cannot be trained: the dataset URI is 1025 bytes in UTF-8")
+    assert workflows.started == {}
+    assert ledger.kinds() == ["ObjectRejected"]

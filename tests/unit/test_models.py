@@ -8,10 +8,13 @@ from pydantic import ValidationError
 
 from controlplane.errors import InvalidRequest
 from controlplane.models import (
+    DATASET_URI_MAX_BYTES,
+    S3_KEY_MAX_BYTES,
     PipelineExecutionStatusChange,
     RetrainRequest,
     S3ObjectCreated,
     parse_request,
+    s3_key_problem,
     split_s3_uri,
 )
 
@@ -146,6 +149,18 @@ def test_s3_object_created_requires_a_key():
         S3ObjectCreated.model_validate(event)
 
 
+@pytest.mark.parametrize(
+    "key",
+    ["datasets/churn/2026-12-04 rerun/_SUCCESS", "datasets/c++/a+b", "datasets/100%20/x%2B", "dt=1/é/データ"],
+)
+def test_s3_object_created_keeps_the_key_verbatim(key):
+    # EventBridge carries the stored key; URL-decoding it would turn '+' into ' ' and '%20' into ' '.
+    event = copy.deepcopy(S3_OBJECT_CREATED)
+    event["detail"]["object"]["key"] = key
+
+    assert S3ObjectCreated.model_validate(event).detail.object.key == key
+
+
 # --- SageMaker pipeline status change ----------------------------------------------------------------------
 
 
@@ -222,8 +237,8 @@ def test_model_name_is_not_checked_against_the_config_here():
         "s3://UPPER/x",
         "s3://data-bucket",  # no key separator
         "s3://ab/x",  # bucket names have at least 3 characters
-        "s3://data-bucket/has space/",
         "data-bucket/datasets/churn/",
+        " s3://data-bucket/datasets/churn/",
     ],
 )
 def test_malformed_dataset_uri_is_rejected_with_the_expected_form(uri):
@@ -231,6 +246,56 @@ def test_malformed_dataset_uri_is_rejected_with_the_expected_form(uri):
         RetrainRequest.model_validate({**VALID_REQUEST, "dataset_uri": uri})
 
     assert raised.value.errors()[0]["loc"] == ("dataset_uri",)
+
+
+ORDINARY_DATA_LAKE_PREFIXES = [
+    "datasets/churn/2026-12-04 rerun/",
+    "datasets/churn/c++ features/",
+    "datasets/churn/100% sample/",
+    "datasets/churn/dt=2026-12-04/",
+    "datasets/churn/données été/",
+    "datasets/churn/データ/",
+]
+
+
+@pytest.mark.parametrize("prefix", ORDINARY_DATA_LAKE_PREFIXES)
+def test_any_characters_of_an_s3_key_make_a_dataset_uri(prefix):
+    request = RetrainRequest.model_validate({**VALID_REQUEST, "dataset_uri": f"s3://data-bucket/{prefix}"})
+
+    assert (request.bucket, request.key_prefix) == ("data-bucket", prefix)
+
+
+def test_dataset_uri_at_the_ledger_key_limit_is_accepted_one_byte_more_is_not():
+    head = "s3://data-bucket/datasets/churn/"
+    at_limit = head + "é" * ((DATASET_URI_MAX_BYTES - len(head) - 1) // 2) + "/"
+    at_limit += "x" * (DATASET_URI_MAX_BYTES - len(at_limit.encode()))
+    assert len(at_limit.encode()) == DATASET_URI_MAX_BYTES
+
+    assert RetrainRequest.model_validate({**VALID_REQUEST, "dataset_uri": at_limit}).dataset_uri == at_limit
+    with pytest.raises(InvalidRequest, match=r"dataset_uri: the dataset URI is 1025 bytes in UTF-8; .* at most 1024"):
+        parse_request(RetrainRequest, {**VALID_REQUEST, "dataset_uri": at_limit + "x"}, "retrain request")
+
+
+def test_dataset_uri_that_is_not_unicode_text_is_rejected():
+    with pytest.raises(InvalidRequest, match=r"dataset_uri: the dataset URI is not valid Unicode text"):
+        parse_request(RetrainRequest, {**VALID_REQUEST, "dataset_uri": "s3://data-bucket/\ud800/"}, "retrain request")
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("a" * S3_KEY_MAX_BYTES, None),
+        ("é" * (S3_KEY_MAX_BYTES // 2), None),
+        ("a" * (S3_KEY_MAX_BYTES + 1), "the key is 1025 bytes in UTF-8; S3 keys are at most 1024 bytes"),
+        ("é" * 513, "the key is 1026 bytes in UTF-8; S3 keys are at most 1024 bytes"),
+        (
+            "datasets/\udc80/_SUCCESS",
+            "the key is not valid Unicode text (it holds a lone UTF-16 surrogate), so no S3 object has it",
+        ),
+    ],
+)
+def test_s3_key_problem_measures_utf8_bytes(key, problem):
+    assert s3_key_problem(key) == problem
 
 
 def test_unknown_field_is_rejected():

@@ -4,6 +4,8 @@ each within the limits AWS enforces."""
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controlplane.naming import pipeline_display_name, pipeline_request_token, retrain_execution_name
 
@@ -64,6 +66,17 @@ def test_request_token_is_the_full_run_identity_the_short_names_abbreviate():
     assert pipeline_display_name("fraud", URI).endswith(token[:12])
 
 
+def valid_names(model: str, dataset_uri: str, run_key: str | None) -> str:
+    """Assert the run's three names are within AWS's limits; return the execution name."""
+    execution_name = retrain_execution_name(model, dataset_uri, run_key)
+    token = pipeline_request_token(model, dataset_uri, run_key)
+    display_name = pipeline_display_name(model, dataset_uri, run_key)
+    assert EXECUTION_NAME.match(execution_name), execution_name
+    assert REQUEST_TOKEN.match(token), token
+    assert DISPLAY_NAME.match(display_name), display_name
+    return execution_name
+
+
 @pytest.mark.parametrize(
     ("model", "dataset_uri", "run_key"),
     [
@@ -77,13 +90,8 @@ def test_request_token_is_the_full_run_identity_the_short_names_abbreviate():
 def test_names_stay_within_aws_limits(model, dataset_uri, run_key):
     assert len(LONGEST_MODEL) == 32
 
-    execution_name = retrain_execution_name(model, dataset_uri, run_key)
-    token = pipeline_request_token(model, dataset_uri, run_key)
-    display_name = pipeline_display_name(model, dataset_uri, run_key)
+    execution_name = valid_names(model, dataset_uri, run_key)
 
-    assert EXECUTION_NAME.match(execution_name), execution_name
-    assert REQUEST_TOKEN.match(token), token
-    assert DISPLAY_NAME.match(display_name), display_name
     # The whole model name survives in the execution name, so an operator can filter on it.
     assert execution_name.startswith(f"retrain-{model}-")
 
@@ -92,3 +100,16 @@ def test_long_odd_uri_keeps_its_most_specific_end():
     name = retrain_execution_name("churn", "s3://data-bucket/datasets/churn/" + "y" * 300 + "/batch 42 (final)/")
 
     assert "-batch-42-final-" in name
+
+
+@settings(max_examples=200)
+@given(
+    folder=st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=300),
+    run_key=st.none() | st.from_regex(r"[A-Za-z0-9-]{1,32}", fullmatch=True),
+)
+def test_any_dataset_key_gets_valid_deterministic_names(folder, run_key):
+    dataset_uri = f"s3://data-bucket/datasets/churn/{folder}/"
+
+    execution_name = valid_names(LONGEST_MODEL, dataset_uri, run_key)
+
+    assert retrain_execution_name(LONGEST_MODEL, dataset_uri, run_key) == execution_name

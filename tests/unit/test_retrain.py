@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from controlplane import clock, retrain
-from controlplane.config import load_config
+from controlplane.config import load_config, parse_config
 from controlplane.errors import InvalidRequest, UnknownModel
 from controlplane.models import PipelineExecutionStatusChange
 from tests.fakes import FakeDescriber, FakeLedger, FakeWorkflows
@@ -60,6 +60,33 @@ def test_prepare_fills_pipeline_parameters_and_deterministic_tokens():
 def test_prepare_rejects_bad_requests_with_what_to_fix(payload, message):
     with pytest.raises(InvalidRequest, match=message):
         retrain.prepare(payload, "run", CONFIG)
+
+
+def test_prepare_accepts_a_dataset_with_spaces_and_keeps_it_verbatim():
+    prepared = plan(dataset_uri="s3://data/datasets/churn/2026-12-04 rerun/")
+
+    assert [(p.Name, p.Value) for p in prepared.pipeline_parameters] == [
+        ("InputDataUri", "s3://data/datasets/churn/2026-12-04 rerun/"),
+        ("DatasetId", "2026-12-04 rerun"),
+    ]
+    assert prepared.display_name.startswith("churn-datasets-churn-2026-12-04-rerun-")
+
+
+def test_pipeline_parameter_longer_than_sagemaker_takes_is_an_invalid_request():
+    config = parse_config(
+        """
+version: 1
+models:
+  - name: churn
+    model_package_group: churn-models
+    data_trigger: {prefix: datasets/churn/}
+    pipeline: {name: churn-training, parameters: {Both: "{dataset_uri},{dataset_uri}"}}
+"""
+    )
+    uri = "s3://data/datasets/churn/" + "x" * 600 + "/"
+
+    with pytest.raises(InvalidRequest, match=r"parameter 'Both' would be 1253 characters .* at most 1024"):
+        retrain.prepare({"model": "churn", "dataset_uri": uri, "reason": "r"}, "run", config)
 
 
 def test_unknown_model_is_an_invalid_request():

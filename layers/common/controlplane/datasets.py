@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from controlplane.config import ControlPlaneConfig, DataTrigger, ModelConfig
+from controlplane.models import dataset_uri_problem, s3_key_problem
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,9 @@ class Dataset:
 
 @dataclass(frozen=True)
 class ObjectDecision:
-    action: Literal["ignore", "trigger", "touch"]
-    """ignore: no effect; trigger: the dataset is complete; touch: the dataset is still arriving."""
+    action: Literal["ignore", "reject", "trigger", "touch"]
+    """ignore: no effect; reject: a key or dataset the control plane cannot carry (recorded with the reason);
+    trigger: the dataset is complete; touch: the dataset is still arriving."""
     reason: str
     model: ModelConfig | None = None
     dataset: Dataset | None = None
@@ -49,6 +51,9 @@ def dataset_folder(trigger: DataTrigger, relative_key: str) -> str | None:
 
 def classify_object(config: ControlPlaneConfig, bucket: str, key: str, size: int) -> ObjectDecision:
     """Decide what one created object means. Pure: no I/O, no clock."""
+    problem = s3_key_problem(key)
+    if problem is not None:
+        return ObjectDecision("reject", problem, config.model_for_key(key))
     if key.endswith("/"):
         return ObjectDecision("ignore", f"'{key}' is a folder placeholder ({size} bytes), not data")
     for output_prefix in config.output_prefixes:
@@ -68,6 +73,9 @@ def classify_object(config: ControlPlaneConfig, bucket: str, key: str, size: int
         )
         return ObjectDecision("ignore", f"'{key}' is not inside a dataset folder (expected {expected})", model)
     dataset = Dataset(model.name, bucket, trigger.prefix + folder, folder.rstrip("/"))
+    problem = dataset_uri_problem(dataset.uri)
+    if problem is not None:
+        return ObjectDecision("reject", f"its dataset cannot be trained: {problem}", model)
     if trigger.mode == "quiet_period":
         return ObjectDecision("touch", f"object arrived in dataset {dataset.uri}", model, dataset)
     file_in_dataset = relative_key[len(folder) :]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
+from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deployment_config import BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
 from controlplane.errors import InvalidRequest, step_error_message
@@ -64,8 +65,21 @@ def package_group(package_arn: str) -> str:
     return package_arn.split(":model-package/", 1)[1].rsplit("/", 1)[0]
 
 
-def deploy_execution_name(stage: str, model: str, package_arn: str) -> str:
-    return f"deploy-{stage}-{model}-v{package_version(package_arn)}-{digest(package_arn, length=8)}"[:80]
+def deploy_execution_name(stage: str, model: str, package_arn: str, cause: str) -> str:
+    """One deployment of a version to a stage per cause: an approval of the package, or the deployment it is
+    promoted from. Step Functions refuses a used name for 90 days, so each new cause needs a new name."""
+    readable = f"deploy-{stage}-{model}-v{package_version(package_arn)}"[:67]
+    return f"{readable}-{digest(package_arn, cause, length=12)}"
+
+
+def approval_deploy_execution_name(stage: str, model: str, package_arn: str, approved_at: datetime) -> str:
+    """The deployment of the approval made at `approved_at` (its LastModifiedTime): every copy of its event
+    maps here, and a later approval of the same version gets a name of its own."""
+    return deploy_execution_name(stage, model, package_arn, f"approved:{iso(approved_at)}")
+
+
+def rejection_rollback_execution_name(endpoint: str, package_arn: str, rejected_at: datetime) -> str:
+    return rollback_execution_name(endpoint, f"rejected:{package_arn}:{iso(rejected_at)}")
 
 
 def rollback_execution_name(endpoint: str, cause: str) -> str:
@@ -168,9 +182,17 @@ def on_model_package_change(
     if detail.updated_fields is not None and "ModelApprovalStatus" not in detail.updated_fields:
         changed = ", ".join(detail.updated_fields) or "nothing"
         return IngressOutcome(action="ignored", reason=f"only {changed} changed, not the approval status")
+    # One change, however many copies of its event arrive, is one action (names carry its time); a later change
+    # of the version (approved again after a rejection) is another. Events that change nothing do nothing.
+    change = ledger.note_approval_change(detail.arn, detail.approval_status, event.changed_at)
+    if change.outcome == "unchanged":
+        return IngressOutcome(action="ignored", reason=f"version {detail.version} stays {change.status}: no new change")
+    if change.outcome == "stale":
+        reason = f"older than the latest approval change of version {detail.version} ({change.status})"
+        return IngressOutcome(action="ignored", reason=reason)
     if detail.approval_status == "Approved":
         stage = model.deployment.stages[0]
-        name = deploy_execution_name(stage.name, model.name, detail.arn)
+        name = approval_deploy_execution_name(stage.name, model.name, detail.arn, event.changed_at)
         request = DeployRequest(
             model_package_arn=detail.arn,
             stage=stage.name,
@@ -182,12 +204,12 @@ def on_model_package_change(
         )
         return IngressOutcome(action=action, reason=f"version {detail.version} approved", execution_name=name)
     if detail.approval_status == "Rejected":
-        return _roll_back_where_serving(model, detail.arn, ledger, workflows)
+        return _roll_back_where_serving(model, detail.arn, event.changed_at, ledger, workflows)
     return IngressOutcome(action="ignored", reason=f"approval status {detail.approval_status}")
 
 
 def _roll_back_where_serving(
-    model: ModelConfig, package_arn: str, ledger: DeploymentLedger, workflows: Workflows
+    model: ModelConfig, package_arn: str, rejected_at: datetime, ledger: DeploymentLedger, workflows: Workflows
 ) -> IngressOutcome:
     assert model.deployment is not None
     started: list[str] = []
@@ -198,7 +220,7 @@ def _roll_back_where_serving(
         if not state.previous_package_arn:
             logger.warning("Rejected version has no predecessor to return to", extra={"endpoint": stage.endpoint_name})
             continue
-        name = rollback_execution_name(stage.endpoint_name, f"rejected:{package_arn}")
+        name = rejection_rollback_execution_name(stage.endpoint_name, package_arn, rejected_at)
         request = RollbackRequest(
             endpoint=stage.endpoint_name,
             to=state.previous_package_arn,
@@ -635,7 +657,7 @@ def record_deployed(
     return Promotion(
         promote=True,
         wait_seconds=stage.bake_minutes * 60,
-        execution_name=deploy_execution_name(following.name, plan.model, plan.package_arn),
+        execution_name=deploy_execution_name(following.name, plan.model, plan.package_arn, plan.execution_name),
         request=request.model_dump(exclude_none=True),
     )
 

@@ -7,14 +7,14 @@ from controlplane import clock
 from controlplane.config import ControlPlaneConfig
 from controlplane.datasets import classify_object
 from controlplane.models import RetrainRequest, S3ObjectCreated
-from controlplane.naming import retrain_execution_name
+from controlplane.naming import digest, retrain_execution_name
 from controlplane.observability import logger
 from controlplane.ports import AuditRecord, Ledger, Workflows
 
 
 @dataclass(frozen=True)
 class ArrivalOutcome:
-    action: Literal["ignored", "waiting", "started", "already_started"]
+    action: Literal["ignored", "rejected", "waiting", "started", "already_started"]
     reason: str
     model: str | None = None
     dataset_uri: str | None = None
@@ -30,6 +30,8 @@ def on_object_created(
     """
     s3_object = event.detail.object
     decision = classify_object(config, event.detail.bucket.name, s3_object.key, s3_object.size)
+    if decision.action == "reject":
+        return _reject(event, decision.reason, decision.model.name if decision.model else None, ledger)
     if decision.action == "ignore" or decision.dataset is None or decision.model is None:
         logger.debug("Object ignored", extra={"key": s3_object.key, "reason": decision.reason})
         return ArrivalOutcome("ignored", decision.reason, decision.model.name if decision.model else None)
@@ -75,3 +77,27 @@ def on_object_created(
         extra={"model": model.name, "dataset_uri": dataset.uri, "execution_arn": result.execution_arn},
     )
     return ArrivalOutcome(outcome, reason, model.name, dataset.uri, result.execution_arn)
+
+
+KEY_EXCERPT_CHARACTERS = 200
+"""How much of a rejected key the log and the ledger keep (a rejected key may be longer than any key may be)."""
+
+
+def _reject(event: S3ObjectCreated, reason: str, model: str | None, ledger: Ledger) -> ArrivalOutcome:
+    """Record an object the control plane cannot train on, once per object event, with the reason."""
+    bucket, s3_object = event.detail.bucket.name, event.detail.object
+    printable = s3_object.key.encode("utf-8", "replace").decode("utf-8")
+    excerpt = printable[:KEY_EXCERPT_CHARACTERS] + ("…" if len(printable) > KEY_EXCERPT_CHARACTERS else "")
+    logger.warning("Object rejected", extra={"bucket": bucket, "key": excerpt, "reason": reason})
+    ledger.record(
+        AuditRecord(
+            record_id=f"object-rejected-{digest(bucket, printable, s3_object.sequencer or event.id)}",
+            kind="ObjectRejected",
+            model=model or "(no model)",
+            reason=reason,
+            at=clock.now(),
+            event_id=event.id,
+            details={"bucket": bucket, "key": excerpt},
+        )
+    )
+    return ArrivalOutcome("rejected", reason, model)

@@ -8,11 +8,62 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from controlplane.errors import InvalidRequest
 
-_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S*)$")
+# Any key: S3 keys may hold any Unicode character (spaces, '+', '%', '=', line breaks included).
+_S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.*)", re.DOTALL)
+S3_KEY_MAX_BYTES = 1024
+"""S3 object keys are at most 1024 bytes of UTF-8."""
+DATASET_URI_MAX_BYTES = 1024
+"""The ledger keys a dataset by its URI, and a DynamoDB sort key is at most 1024 bytes."""
+
+
+def utf8_size(text: str) -> int | None:
+    """The UTF-8 size of `text` in bytes, or None when it is not valid Unicode (a lone surrogate from JSON)."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
+
+
+def s3_key_problem(key: str) -> str | None:
+    """Why no S3 object can have this key, or None."""
+    size = utf8_size(key)
+    if size is None:
+        return "the key is not valid Unicode text (it holds a lone UTF-16 surrogate), so no S3 object has it"
+    if size > S3_KEY_MAX_BYTES:
+        return f"the key is {size} bytes in UTF-8; S3 keys are at most {S3_KEY_MAX_BYTES} bytes"
+    return None
+
+
+def dataset_uri_problem(uri: str) -> str | None:
+    """Why the control plane cannot train on this dataset URI, or None. The ingress and RetrainRequest share it."""
+    if not _S3_URI.fullmatch(uri):
+        return f"'{uri}' is not an S3 URI; write it as s3://<bucket>/<dataset prefix>/"
+    size = utf8_size(uri)
+    if size is None:
+        return "the dataset URI is not valid Unicode text (it holds a lone UTF-16 surrogate)"
+    if size > DATASET_URI_MAX_BYTES:
+        return (
+            f"the dataset URI is {size} bytes in UTF-8; the ledger keys datasets by URI and takes at most "
+            f"{DATASET_URI_MAX_BYTES} bytes (DynamoDB sort key limit): use a shorter dataset prefix"
+        )
+    return None
+
+
+def _usable_dataset_uri(uri: str) -> str:
+    problem = dataset_uri_problem(uri)
+    if problem is not None:
+        raise ValueError(problem)
+    return uri
+
+
+DatasetUri = Annotated[
+    str, AfterValidator(_usable_dataset_uri), Field(json_schema_extra={"pattern": "^s3://[a-z0-9.-]{3,63}/"})
+]
+"""s3://<bucket>/<dataset prefix>/ with any characters in the prefix, within the ledger's key size."""
 
 
 class _Lenient(BaseModel):
@@ -25,6 +76,8 @@ class S3Bucket(_Lenient):
 
 class S3Object(_Lenient):
     key: Annotated[str, Field(min_length=1)]
+    """The key as stored, never URL-decoded: S3's events on EventBridge carry it verbatim, unlike its notifications
+    to SQS/SNS/Lambda ('red+flower.jpg'). AWS S3 User Guide, "EventBridge event message structure" (ev-events)."""
     size: int = 0
     etag: str | None = Field(default=None, validation_alias=AliasChoices("etag", "eTag"))
     version_id: str | None = Field(default=None, alias="version-id")
@@ -87,19 +140,12 @@ class RetrainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: Annotated[str, Field(min_length=1, max_length=64)]
-    dataset_uri: str
+    dataset_uri: DatasetUri
     reason: Annotated[str, Field(min_length=1, max_length=256)]
     run_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$")] | None = None
     """Set to train the same dataset again: each new run key is a new run."""
     wait_for_quiet_period: bool = False
     """Wait until no object arrived in the dataset for the model's quiet period (set by the data ingress)."""
-
-    @field_validator("dataset_uri")
-    @classmethod
-    def _is_s3_folder_uri(cls, uri: str) -> str:
-        if not _S3_URI.match(uri):
-            raise ValueError(f"'{uri}' is not an S3 URI; write it as s3://<bucket>/<dataset prefix>/")
-        return uri
 
     @property
     def bucket(self) -> str:
@@ -111,7 +157,7 @@ class RetrainRequest(BaseModel):
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
-    match = _S3_URI.match(uri)
+    match = _S3_URI.fullmatch(uri)
     if not match:
         raise InvalidRequest(f"'{uri}' is not an S3 URI; write it as s3://<bucket>/<key>")
     return match["bucket"], match["key"]
@@ -148,12 +194,19 @@ class ModelPackageDetail(_Lenient):
     arn: Annotated[str, Field(pattern=_PACKAGE_ARN)] = Field(alias="ModelPackageArn")
     approval_status: Literal["Approved", "Rejected", "PendingManualApproval"] = Field(alias="ModelApprovalStatus")
     updated_fields: list[str] | None = Field(default=None, alias="UpdatedModelPackageFields")
+    last_modified: datetime | None = Field(default=None, alias="LastModifiedTime")
+    """When the change this event reports was made: every copy of one change carries the same time."""
 
 
 class ModelPackageStateChange(EventBridgeEvent):
     detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
     source: Literal["aws.sagemaker"]
     detail: ModelPackageDetail
+
+    @property
+    def changed_at(self) -> datetime:
+        """The change's time: LastModifiedTime, or the event's time for an event without it."""
+        return self.detail.last_modified or self.time
 
 
 # Endpoint statuses in the API's spelling; events write them IN_SERVICE, UPDATING, ...
@@ -274,7 +327,7 @@ class DriftDetectedDetail(BaseModel):
     severity: Literal["low", "medium", "high", "critical"] = "high"
     evidence_uri: str | None = None
     features: list[str] = Field(default_factory=list)
-    dataset_uri: Annotated[str, Field(pattern=_S3_URI.pattern)] | None = None
+    dataset_uri: DatasetUri | None = None
     """Data to retrain on, as s3://<bucket>/<prefix>/."""
     description: Annotated[str, Field(max_length=1024)] | None = None
 

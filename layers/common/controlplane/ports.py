@@ -136,6 +136,17 @@ class StageDeployment:
 
 
 @dataclass(frozen=True)
+class ApprovalChange:
+    """How one "Model Package State Change" event relates to the package's approval history in the ledger."""
+
+    outcome: Literal["changed", "repeated", "unchanged", "stale"]
+    """changed: a new approval status; repeated: a copy of the latest change (a duplicate or a retried event);
+    unchanged: a later event with the same status (e.g. a metadata edit); stale: older than the latest change."""
+    status: str
+    """The package's latest approval status."""
+
+
+@dataclass(frozen=True)
 class Incident:
     """The open (or recovering) drift incident of one kind on one model's endpoint."""
 
@@ -239,6 +250,10 @@ class DeploymentLedger(Protocol):
     def record_stage_deployment(self, deployment: StageDeployment) -> None: ...
 
     def get_stage_deployment(self, package_arn: str, stage: str) -> StageDeployment | None: ...
+
+    def note_approval_change(self, package_arn: str, status: str, changed_at: datetime) -> ApprovalChange:
+        """A status other than the latest counts as a change unless an event newer than `changed_at` was seen."""
+        ...
 
     def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None: ...
 

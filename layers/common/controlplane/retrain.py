@@ -19,6 +19,8 @@ from controlplane.naming import pipeline_display_name, pipeline_request_token
 from controlplane.observability import logger
 from controlplane.ports import AuditRecord, Ledger, PipelineDescriber, PipelineRun, Workflows
 
+PIPELINE_PARAMETER_MAX_CHARACTERS = 1024
+"""SageMaker's limit on a pipeline parameter value (API reference, "Parameter")."""
 # Extra lease on the training slot beyond the pipeline timeout, so a dead workflow frees it eventually.
 SLOT_LEASE_MARGIN_SECONDS = 3_600
 
@@ -69,6 +71,16 @@ def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig) -> Re
         "bucket": request.bucket,
         "dataset_prefix": request.key_prefix,
     }
+    parameters = [
+        PipelineParameter(Name=name, Value=template.format(**values))
+        for name, template in model.pipeline.parameters.items()
+    ]
+    for parameter in parameters:
+        if len(parameter.Value) > PIPELINE_PARAMETER_MAX_CHARACTERS:
+            raise InvalidRequest(
+                f"Pipeline parameter '{parameter.Name}' would be {len(parameter.Value)} characters for this dataset; "
+                f"SageMaker takes at most {PIPELINE_PARAMETER_MAX_CHARACTERS}: use a shorter dataset prefix"
+            )
     return RetrainPlan(
         model=model.name,
         dataset_uri=request.dataset_uri,
@@ -76,10 +88,7 @@ def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig) -> Re
         reason=request.reason,
         execution_name=execution_name,
         pipeline_name=model.pipeline.name,
-        pipeline_parameters=[
-            PipelineParameter(Name=name, Value=template.format(**values))
-            for name, template in model.pipeline.parameters.items()
-        ],
+        pipeline_parameters=parameters,
         request_token=pipeline_request_token(model.name, request.dataset_uri, request.run_key),
         display_name=pipeline_display_name(model.name, request.dataset_uri, request.run_key),
         wait_for_quiet_period=request.wait_for_quiet_period,

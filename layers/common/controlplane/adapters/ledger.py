@@ -14,6 +14,7 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | desired version | ENDPOINT#<endpoint>         | DESIRED     |
 | endpoint waiter | ENDPOINT#<endpoint>         | WAITER      |
 | stage deployment| PACKAGE#<package arn>       | STAGE#<stage> |
+| approval changes| PACKAGE#<package arn>       | APPROVAL    |
 | drift incident  | INCIDENT#<model>#<endpoint> | KIND#<kind> |
 | drift retrain   | MODEL#<model>               | RETRAIN#<time>#<incident> |
 
@@ -34,6 +35,7 @@ from controlplane.clock import iso
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
 from controlplane.ports import (
     Announcement,
+    ApprovalChange,
     AuditRecord,
     DatasetState,
     Effect,
@@ -341,6 +343,37 @@ class DynamoDbLedger:
             status=str(item["status"]),
             deployed_at=_time(item["deployed_at"]),
         )
+
+    def note_approval_change(self, package_arn: str, status: str, changed_at: datetime) -> ApprovalChange:
+        key = {"pk": f"PACKAGE#{package_arn}", "sk": "APPROVAL"}
+        at = iso(changed_at)
+        try:
+            self._table.put_item(
+                Item={**key, "status": status, "changed_at": at, "seen_at": at},
+                ConditionExpression="attribute_not_exists(pk) OR (#status <> :status AND seen_at <= :at)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":status": status, ":at": at},
+            )
+            return ApprovalChange("changed", status)
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+        item = self._table.get_item(Key=key, ConsistentRead=True)["Item"]
+        if item["status"] != status or str(item["seen_at"]) > at:
+            return ApprovalChange("stale", str(item["status"]))
+        if item["changed_at"] == at:
+            return ApprovalChange("repeated", status)
+        try:  # same status, later: remember the time, so that an older change arriving late counts as stale
+            self._table.update_item(
+                Key=key,
+                UpdateExpression="SET seen_at = :at",
+                ConditionExpression="seen_at < :at",
+                ExpressionAttributeValues={":at": at},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+        return ApprovalChange("unchanged", status)
 
     def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
         self._table.put_item(Item={"pk": f"ENDPOINT#{endpoint}", "sk": "WAITER", "task_token": task_token})
