@@ -1082,17 +1082,20 @@ def test_approval_event_whose_arn_is_of_another_group_is_ignored(cloud: LocalClo
     assert_nothing_deployed(cloud)
 
 
-def test_malformed_approval_event_is_dead_lettered_without_a_deployment(cloud: LocalCloud) -> None:
+def test_malformed_approval_event_goes_to_the_failed_invocations_queue_without_a_deployment(cloud: LocalCloud) -> None:
     event = approval_event("churn-models", f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:model-package/churn-models/1")
     del event["detail"]["ModelPackageArn"]
     assert cloud.put_event(event) == 1
     cloud.settle()
 
     attempts = invocations(cloud, "RegistryEventsFunction")
-    assert attempts
+    assert len(attempts) == 3  # Lambda's invocation and two retries
     assert {entry.data["error"]["errorType"] for entry in attempts} == {"InvalidRequest"}
     assert "ModelPackageArn" in attempts[0].data["error"]["errorMessage"]
     assert len(attempts) == 3  # Lambda's asynchronous invocation and its two retries, then the on-failure queue
+    assert entries(cloud, "dlq") == []  # EventBridge delivered it: not a delivery failure
+    [gave_up] = entries(cloud, "lambda-async")
+    assert gave_up.data["record"]["requestContext"]["condition"] == "RetriesExhausted"
     assert dead_letters(cloud)["FailedInvocationsQueue"] == 1
     assert deploy_outcomes(cloud) == {}
     assert_nothing_deployed(cloud)

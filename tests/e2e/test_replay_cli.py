@@ -21,7 +21,7 @@ def replay(cwd: Path, *files: Path | str) -> subprocess.CompletedProcess[str]:
         env=environment,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # only a hang takes this long (real seconds); a loaded machine is merely slower
         check=False,
     )
 

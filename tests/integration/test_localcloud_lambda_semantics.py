@@ -16,9 +16,12 @@ from typing import Any
 
 import pytest
 
+from localcloud.async_invocations import EventInvokeConfig
 from localcloud.clock import DEFAULT_START
 from localcloud.cloud import ACCOUNT_ID, REGION, LocalCloud, TimelineEntry
 from localcloud.report import dead_letters
+from localcloud.streams import StreamMappingConfig
+from localcloud.template import TemplateError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import redrive
@@ -310,3 +313,37 @@ def test_records_older_than_the_maximum_age_are_not_processed(cloud: LocalCloud)
     assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
     assert failure["DDBStreamBatchInfo"]["approximateArrivalOfFirstRecord"] == "2026-11-27T09:00:00Z"
     assert cloud.clock.now() - DEFAULT_START == timedelta(seconds=121)
+
+
+# -- template errors ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"MaximumRetryAttempts": 3}, "MaximumRetryAttempts must be 0-2, got 3"),
+        ({"MaximumEventAgeInSeconds": 30}, "MaximumEventAgeInSeconds must be 60-21600, got 30"),
+        (
+            {"DestinationConfig": {"OnFailure": {"Type": "SNS", "Destination": "arn:aws:sns:us-east-1:1:t"}}},
+            "emulated for an SQS queue only",
+        ),
+    ],
+)
+def test_an_invalid_event_invoke_config_is_rejected_with_what_to_fix(config: dict[str, Any], message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        EventInvokeConfig.from_template("Fn", config)
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"StartingPosition": "AT_TIMESTAMP"}, "StartingPosition must be TRIM_HORIZON or LATEST"),
+        ({"StartingPosition": "LATEST", "BatchSize": 0}, "BatchSize must be 1-10000, got 0"),
+        ({"StartingPosition": "LATEST", "MaximumRetryAttempts": -2}, "MaximumRetryAttempts must be 0-10000 or -1"),
+        ({"StartingPosition": "LATEST", "ParallelizationFactor": 2}, "ParallelizationFactor is not emulated"),
+        ({"StartingPosition": "LATEST", "FilterCriteria": {"Filters": [{"Pattern": "{"}]}}, "is not JSON"),
+    ],
+)
+def test_an_invalid_dynamodb_event_is_rejected_with_what_to_fix(properties: dict[str, Any], message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        StreamMappingConfig.from_template("Fn", properties)
