@@ -687,6 +687,34 @@ def _patch_dynamodb_streams(ext: LocalCloudExtensions) -> None:
     _replace(dynamodb_table.StreamShard, "add", add)
 
 
+def _patch_dynamodb_transaction_rollback(ext: LocalCloudExtensions) -> None:
+    """A cancelled TransactWriteItems writes nothing (DynamoDB API Reference, TransactWriteItems), which moto
+    achieves by replacing each table with a deep copy taken before the transaction: the table object and its
+    stream shard change identity, and `localcloud.streams`, which reads the shard it was given, would never see
+    a later write. Here the copy's contents are put back into the original objects instead."""
+    from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415
+
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        tables = dict(self.tables)
+        try:
+            original(self, transact_items)
+        finally:
+            for name, table in tables.items():
+                restored = self.tables.get(name)
+                if restored is None or restored is table:
+                    continue
+                shard = table.stream_shard
+                table.__dict__.update(restored.__dict__)
+                if shard is not None and restored.stream_shard is not None:
+                    shard.items[:] = restored.stream_shard.items
+                    table.stream_shard = shard
+                self.tables[name] = table
+
+    _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
+
+
 # -- S3 -----------------------------------------------------------------------------------------------------
 
 # moto's event names -> AWS's `detail.reason`.
@@ -962,6 +990,7 @@ _PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
     _patch_eventbridge_clock,
     _patch_s3_eventbridge,
     _patch_dynamodb_streams,
+    _patch_dynamodb_transaction_rollback,
     _patch_sagemaker_pipelines,
     _patch_sfn_integration_parameters,
 )

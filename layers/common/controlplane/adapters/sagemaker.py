@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
+from controlplane.adapters.aws_errors import is_transient
 from controlplane.errors import InvalidRequest
 from controlplane.models import split_s3_uri
 from controlplane.observability import logger
@@ -170,6 +171,8 @@ class SageMakerEndpoints:
         try:
             response = self._runtime.invoke_endpoint(EndpointName=endpoint, Body=payload, ContentType=content_type)
         except ClientError as error:
+            if is_transient(error):  # a throttled smoke test is retried, not failed
+                raise
             return False, f"{_code(error)}: {error.response.get('Error', {}).get('Message', '')}"
         return True, response["Body"].read().decode("utf-8", errors="replace")[:1000]
 
@@ -185,6 +188,8 @@ class MonitoringReports:
         try:
             body = self._s3.get_object(Bucket=bucket, Key=prefix)["Body"].read()
         except ClientError as error:
+            if is_transient(error):  # retried by Lambda's asynchronous invocation, not read as "no violations"
+                raise
             logger.warning("Violation report unreadable", extra={"uri": output_uri, "reason": str(error)})
             return []
         document = json.loads(body)
