@@ -276,5 +276,5 @@ def test_event_whose_key_is_not_unicode_text_is_dead_lettered_with_the_reason(cl
 
     reasons = {line["reason"] for line in log_lines(cloud, "DataIngressFunction", "Event rejected")}
     assert reasons == {"message body escapes a lone UTF-16 surrogate: it is not valid Unicode text"}
-    assert dead_letters(cloud) == {"DataEventsDeadLetterQueue": 1, "EventDeliveryDeadLetterQueue": 0}
+    assert dead_letters(cloud) == {**NO_DEAD_LETTERS, "DataEventsDeadLetterQueue": 1}
     assert execution_outcomes(cloud) == {}
