@@ -49,6 +49,10 @@ THROTTLE_CODES = {
 }
 TIMEOUT = "Timeout"  # the pseudo-operation of a function invocation that times out after its work
 
+# A function that timed out: Step Functions reports it as Lambda.Unknown ("Handle Lambda service exceptions"), and
+# the local cloud names an invocation's error after its exception's class.
+_TimedOut = type("Lambda.Unknown", (Exception,), {})
+
 _caller: contextvars.ContextVar[str | None] = contextvars.ContextVar("localcloud_fault_caller", default=None)
 
 
@@ -86,7 +90,7 @@ class FaultInjector:
     @contextlib.contextmanager
     def installed(self, cloud: LocalCloud) -> Iterator[None]:
         original_call = BaseClient._make_api_call
-        original_invoke = cloud.invoke
+        original_load_handler = cloud._load_handler
         injector = self
 
         def make_api_call(client: BaseClient, operation: str, params: dict[str, Any]) -> Any:
@@ -102,24 +106,28 @@ class FaultInjector:
                     raise ClientError({"Error": error, "ResponseMetadata": metadata}, operation)
             return original_call(client, operation, params)
 
-        def invoke(function: Any, event: Any) -> tuple[Any, dict[str, str] | None]:
-            token = _caller.set(function.logical_id)
-            try:
-                response, error = original_invoke(function, event)
-            finally:
-                _caller.reset(token)
-            if error is None and injector._note(CallSite(function.logical_id, "lambda", TIMEOUT)):
-                # Step Functions reports a function timeout as Lambda.Unknown ("Handle Lambda service exceptions").
-                return None, {"errorType": "Lambda.Unknown", "errorMessage": "Task timed out after 30.00 seconds"}
-            return response, error
+        def load_handler(function: Any) -> Callable[[Any, Any], Any]:
+            handler = original_load_handler(function)
+
+            def run(event: Any, context: Any) -> Any:
+                token = _caller.set(function.logical_id)
+                try:
+                    response = handler(event, context)
+                finally:
+                    _caller.reset(token)
+                if injector._note(CallSite(function.logical_id, "lambda", TIMEOUT)):
+                    raise _TimedOut("Task timed out after 30.00 seconds")
+                return response
+
+            return run
 
         BaseClient._make_api_call = make_api_call  # type: ignore[method-assign]
-        cloud.invoke = invoke  # type: ignore[method-assign]
+        cloud._load_handler = load_handler  # type: ignore[method-assign]
         try:
             yield
         finally:
             BaseClient._make_api_call = original_call  # type: ignore[method-assign]
-            del cloud.invoke
+            del cloud._load_handler
 
 
 # -- scenarios: each drives a fresh local cloud through one workflow path -------------------------------------

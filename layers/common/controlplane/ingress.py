@@ -52,10 +52,9 @@ def on_object_created(
     )
     name = retrain_execution_name(model.name, dataset.uri)
     result = workflows.start_retrain(name, request.model_dump(exclude_none=True))
-    if decision.action == "touch":
-        ledger.mark_dataset_started(model.name, dataset.uri, result.execution_arn)
-    # Written however the start answered: a retry after a failed write finds the execution already there and
-    # must still leave the request in the ledger. The write-once record tells a first start from a repeat.
+    # Written however the start answered, and before the dataset is marked started (after which later objects
+    # only wait): a retry after a failed write finds the execution there and must still leave the request in the
+    # ledger. The write-once record tells a first start from a repeat.
     first = ledger.record(
         AuditRecord(
             record_id=f"{name}#requested",
@@ -69,6 +68,8 @@ def on_object_created(
             details={"key": s3_object.key},
         )
     )
+    if decision.action == "touch":
+        ledger.mark_dataset_started(model.name, dataset.uri, result.execution_arn)
     outcome: Literal["started", "already_started"] = (
         "started" if result.outcome == "started" and first else "already_started"
     )
