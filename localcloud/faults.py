@@ -308,8 +308,9 @@ def _announcement_problems(cloud: LocalCloud, records: list[dict[str, Any]]) -> 
         if "announcement" not in record:
             continue
         record_id = record["record_id"]
-        if record.get("pending_effects"):
-            problems.append(f"{record_id}: effects never delivered: {sorted(record['pending_effects'])}")
+        owed = {*(record.get("pending_effects") or ()), *(record.get("claims") or {})}
+        if owed:
+            problems.append(f"{record_id}: effects never delivered: {sorted(owed)}")
         if notified[record_id] != 1 or published[record_id] != 1:
             problems.append(f"{record_id}: announced {notified[record_id]}x on SNS, {published[record_id]}x on the bus")
     return problems

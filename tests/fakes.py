@@ -9,6 +9,7 @@ from controlplane.ports import (
     Announcement,
     ApprovalChange,
     AuditRecord,
+    Claim,
     DatasetState,
     Effect,
     EndpointInfo,
@@ -33,6 +34,7 @@ class FakeLedger:
         self.slots: dict[str, tuple[str, datetime]] = {}
         self.runs: dict[str, PipelineRun] = {}
         self.pending: dict[str, set[Effect]] = {}
+        self.claims: dict[str, dict[Effect, datetime]] = {}
 
     def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState:
         current = self.datasets.get((model, dataset_uri))
@@ -75,10 +77,25 @@ class FakeLedger:
         return self.records.get(record_id)
 
     def pending_effects(self, record_id: str) -> set[Effect]:
-        return set(self.pending.get(record_id, set()))
+        return set(self.pending.get(record_id, set())) | set(self.claims.get(record_id, {}))
+
+    def claim(self, record_id: str, effect: Effect, now: datetime, stale_before: datetime) -> Claim:
+        claims = self.claims.setdefault(record_id, {})
+        if effect in self.pending.get(record_id, set()):
+            self.pending[record_id].discard(effect)
+        elif effect not in claims:
+            return "delivered"
+        elif claims[effect] >= stale_before:
+            return "in_flight"
+        claims[effect] = now
+        return "claimed"
+
+    def release(self, record_id: str, effect: Effect) -> None:
+        self.claims.get(record_id, {}).pop(effect, None)
+        self.pending.setdefault(record_id, set()).add(effect)
 
     def mark_delivered(self, record_id: str, effect: Effect) -> None:
-        self.pending.get(record_id, set()).discard(effect)
+        self.claims.get(record_id, {}).pop(effect, None)
 
     def starts(self, workflow: str) -> list[WorkflowStart]:
         """The executions of `workflow` the outbox would start, in the order the records were written."""
@@ -166,7 +183,8 @@ class FakeWorkflows:
         return starts[workflow](name, request)
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
-        if task_token in self.stale_tokens:
+        """A token resumes once (Step Functions answers a used one with TaskDoesNotExist)."""
+        if task_token in self.stale_tokens or any(token == task_token for token, _ in self.resumed):
             return False
         self.resumed.append((task_token, output))
         return True
@@ -267,8 +285,12 @@ class FakeDeploymentLedger(FakeLedger):
     def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
         self.waiters[endpoint] = task_token
 
-    def claim_endpoint_waiter(self, endpoint: str) -> str | None:
-        return self.waiters.pop(endpoint, None)
+    def get_endpoint_waiter(self, endpoint: str) -> str | None:
+        return self.waiters.get(endpoint)
+
+    def clear_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
+        if self.waiters.get(endpoint) == task_token:
+            del self.waiters[endpoint]
 
 
 class FakeRegistry:

@@ -12,6 +12,11 @@ CASES = [
     ("deploy-create-update", CallSite("DeployTasksFunction", "dynamodb", "DeleteItem")),
     # SNS throttles the outbox: the announcement comes later, once.
     ("deploy-create-update", CallSite("OutboxFunction", "sns", "Publish")),
+    # The outbox's mark after a send fails: tried again, never sent twice.
+    ("retrain-queue", CallSite("OutboxFunction", "dynamodb", "UpdateItem")),
+    # Resuming the waiting workflow fails after the run's end is recorded: the retried event resumes it.
+    ("retrain-queue", CallSite("PipelineEventsFunction", "stepfunctions", "SendTaskSuccess")),
+    ("deploy-create-update", CallSite("EndpointEventsFunction", "stepfunctions", "SendTaskSuccess")),
     # A throttled smoke test is retried, not taken for a broken model.
     ("deploy-rollback", CallSite("DeployTasksFunction", "sagemaker-runtime", "InvokeEndpoint")),
     # The ingress's record fails after the start: the retry still records the request.

@@ -216,7 +216,7 @@ def test_a_record_and_its_writes_commit_together_or_not_at_all(ledger):
     assert ledger.get_record("sig#signal").start == start
 
 
-def test_pending_effects_are_marked_one_by_one_and_found_by_the_redrive(ledger):
+def test_effects_are_claimed_sent_and_marked_one_by_one_and_found_by_the_redrive(ledger):
     announced = AuditRecord(
         "exec#Decided", "DriftResponseDecided", "churn", "r", T0,
         announcement=Announcement("Drift Response Decided", {"model": "churn", "ratio": 0.5}),
@@ -224,15 +224,28 @@ def test_pending_effects_are_marked_one_by_one_and_found_by_the_redrive(ledger):
     )  # fmt: skip
     ledger.record(announced)
     ledger.record(AuditRecord("quiet", "DriftEvidence", "churn", "r", T0))
-
+    lease = timedelta(minutes=2)
     assert ledger.pending_effects("exec#Decided") == {"sns", "bus", "start"}
     assert ledger.records_with_pending_effects() == ["exec#Decided"]
+
+    assert ledger.claim("exec#Decided", "sns", T0, T0 - lease) == "claimed"
+    assert ledger.claim("exec#Decided", "sns", T0, T0 - lease) == "in_flight"  # another delivery holds it
     ledger.mark_delivered("exec#Decided", "sns")
-    ledger.mark_delivered("exec#Decided", "sns")
+    assert ledger.claim("exec#Decided", "sns", T0, T0 - lease) == "delivered"
+
+    assert ledger.claim("exec#Decided", "bus", T0, T0 - lease) == "claimed"
+    ledger.release("exec#Decided", "bus")  # the send failed
     assert ledger.pending_effects("exec#Decided") == {"bus", "start"}
+    assert ledger.claim("exec#Decided", "bus", T0, T0 - lease) == "claimed"
+    later = T0 + timedelta(minutes=5)  # the delivery holding it died: its claim is taken over
+    assert ledger.claim("exec#Decided", "bus", later, later - lease) == "claimed"
     ledger.mark_delivered("exec#Decided", "bus")
+    assert ledger.claim("exec#Decided", "start", T0, T0 - lease) == "claimed"
+    assert ledger.records_with_pending_effects() == ["exec#Decided"]  # a claimed effect is still owed
     ledger.mark_delivered("exec#Decided", "start")
+
     assert ledger.records_with_pending_effects() == []
+    assert ledger.pending_effects("exec#Decided") == set()
     assert ledger.get_record("exec#Decided").announcement.detail == {"model": "churn", "ratio": 0.5}
 
 

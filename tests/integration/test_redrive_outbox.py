@@ -56,7 +56,8 @@ def test_redrive_delivers_what_is_pending_once_and_empties_the_dead_letter_queue
             start=WorkflowStart("retrain", "retrain-churn-drift-1", {"model": "churn"}),
         )
     )  # fmt: skip
-    ledger.mark_delivered("exec#Decided", "sns")  # the stream delivered SNS before it gave up
+    ledger.claim("exec#Decided", "sns", T0, T0)  # the stream delivered SNS before it gave up
+    ledger.mark_delivered("exec#Decided", "sns")
     boto3.client("sqs").send_message(
         QueueUrl=stack["OutboxDeadLetterQueueUrl"], MessageBody='{"DDBStreamBatchInfo": {}}'
     )

@@ -72,6 +72,42 @@ def test_a_throttled_channel_is_retried_without_repeating_what_was_delivered(fai
     assert list(workflows.started) == ["retrain-churn-x"]
 
 
+def test_a_failed_mark_is_tried_again_and_never_sends_twice(monkeypatch):
+    ledger, announcer, workflows = FakeLedger(), FakeAnnouncer(), FakeWorkflows()
+    ledger.record(decision_record())
+    original, failures = ledger.mark_delivered, []
+
+    def throttled_twice(record_id, effect):
+        if len(failures) < outbox.MARK_ATTEMPTS - 1:
+            failures.append(effect)
+            raise RuntimeError("dynamodb throttled")
+        original(record_id, effect)
+
+    monkeypatch.setattr(ledger, "mark_delivered", throttled_twice)
+    outbox.deliver("exec#Decided", ledger, announcer, workflows)
+
+    assert announcer.notified == [("Drift Response Decided", "exec#Decided")]
+    assert ledger.pending_effects("exec#Decided") == set()
+
+
+def test_a_delivery_that_died_after_its_claim_is_taken_over_after_the_lease(frozen_clock, monkeypatch):
+    ledger, announcer, workflows = FakeLedger(), FakeAnnouncer(), FakeWorkflows()
+    ledger.record(decision_record())
+    monkeypatch.setattr(ledger, "mark_delivered", lambda record_id, effect: (_ for _ in ()).throw(RuntimeError("down")))
+    with pytest.raises(RuntimeError, match="down"):
+        outbox.deliver("exec#Decided", ledger, announcer, workflows)
+    monkeypatch.undo()
+
+    with pytest.raises(outbox.EffectInFlight):  # the claim stands: a retry does not send SNS again
+        outbox.deliver("exec#Decided", ledger, announcer, workflows)
+    assert len(announcer.notified) == 1
+    frozen_clock["now"] = T0 + outbox.CLAIM_LEASE + timedelta(seconds=1)  # nobody finished it: taken over
+    outbox.deliver("exec#Decided", ledger, announcer, workflows)
+
+    assert len(announcer.notified) == 2  # the one case an announcement repeats, with the same record_id
+    assert ledger.pending_effects("exec#Decided") == set()
+
+
 def test_a_record_without_effects_or_unknown_changes_nothing():
     ledger, announcer, workflows = FakeLedger(), FakeAnnouncer(), FakeWorkflows()
     ledger.record(AuditRecord(record_id="quiet", kind="DriftEvidence", model="churn", reason="r", at=T0))

@@ -245,10 +245,12 @@ def on_endpoint_status(
     detail = event.detail
     if detail.status not in SETTLED_ENDPOINT_STATUSES:
         return EndpointEventOutcome(action="ignored", reason=f"status {detail.status} is not settled")
-    token = ledger.claim_endpoint_waiter(detail.endpoint_name)
+    token = ledger.get_endpoint_waiter(detail.endpoint_name)
     if token is None:
         return EndpointEventOutcome(action="ignored", reason="no workflow is waiting on this endpoint")
+    # Resumed before the waiter is cleared: a retry after a failed resume finds the token still there.
     workflows.resume(token, {"status": detail.status, "endpoint_config": detail.endpoint_config_name})
+    ledger.clear_endpoint_waiter(detail.endpoint_name, token)
     return EndpointEventOutcome(action="resumed", reason=f"endpoint {detail.status}")
 
 
@@ -524,9 +526,8 @@ def await_endpoint(
     ledger.set_endpoint_waiter(endpoint, task_token)
     info = endpoints.describe(endpoint)
     if info is not None and info.status in SETTLED_ENDPOINT_STATUSES:
-        token = ledger.claim_endpoint_waiter(endpoint)
-        if token is not None:
-            workflows.resume(token, {"status": info.status, "endpoint_config": info.config_name})
+        workflows.resume(task_token, {"status": info.status, "endpoint_config": info.config_name})
+        ledger.clear_endpoint_waiter(endpoint, task_token)
 
 
 class Verification(_StepModel):

@@ -257,8 +257,12 @@ class DeploymentLedger(Protocol):
 
     def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None: ...
 
-    def claim_endpoint_waiter(self, endpoint: str) -> str | None:
-        """Remove and return the waiting task token, so that exactly one caller resumes it."""
+    def get_endpoint_waiter(self, endpoint: str) -> str | None:
+        """The token of the workflow waiting on the endpoint, if any."""
+        ...
+
+    def clear_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
+        """Forget the waiter, if it is still this token (resume first: a retry then finds the token)."""
         ...
 
 
@@ -336,11 +340,23 @@ class Announcer(Protocol):
         ...
 
 
+Claim = Literal["claimed", "delivered", "in_flight"]
+
+
 class Outbox(Protocol):
     def get_record(self, record_id: str) -> AuditRecord | None: ...
 
     def pending_effects(self, record_id: str) -> set[Effect]:
-        """The effects of the record not delivered yet."""
+        """The effects of the record not delivered yet (claimed ones included)."""
+        ...
+
+    def claim(self, record_id: str, effect: Effect, now: datetime, stale_before: datetime) -> Claim:
+        """Take a pending effect for delivery: `claimed`, or `delivered` when nothing is left to do, or `in_flight`
+        when another delivery holds it since `stale_before` or later (an older claim is taken over)."""
+        ...
+
+    def release(self, record_id: str, effect: Effect) -> None:
+        """Put a claimed effect back to pending (its delivery failed)."""
         ...
 
     def mark_delivered(self, record_id: str, effect: Effect) -> None: ...

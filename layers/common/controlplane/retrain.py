@@ -217,14 +217,18 @@ def on_pipeline_status(
     if detail.current_status == "Failed" and failure_reason is None:
         failure_reason = describer.failure_reason(detail.pipeline_execution_arn)
     run = ledger.complete_pipeline_run(detail.pipeline_execution_arn, detail.current_status, failure_reason)
-    if run is None:
-        return PipelineEventOutcome(action="ignored", reason="pipeline execution already complete (duplicate event)")
-    if run.workflow_ended or (run.task_token is not None and not workflows.resume(run.task_token, _outcome(run))):
+    if run is None:  # a repeat: what the first delivery may not have finished (a failed resume) is done again
+        run = known
+        if run.status not in TERMINAL_PIPELINE_STATUSES:
+            return PipelineEventOutcome(action="ignored", reason="pipeline execution not complete")
+    if run.workflow_ended:
         _record_late_end(run, ledger)
         return PipelineEventOutcome(action="recorded", reason="workflow no longer waiting: slot freed, end recorded")
     if run.task_token is None:
         return PipelineEventOutcome(action="recorded", reason="workflow not waiting yet; it resumes when it does")
-    return PipelineEventOutcome(action="resumed", reason="workflow resumed")
+    if workflows.resume(run.task_token, _outcome(run)):
+        return PipelineEventOutcome(action="resumed", reason="workflow resumed")
+    return PipelineEventOutcome(action="ignored", reason="workflow no longer waiting (already resumed or ended)")
 
 
 def _record_late_end(run: PipelineRun, ledger: Ledger) -> None:

@@ -37,6 +37,7 @@ from controlplane.ports import (
     Announcement,
     ApprovalChange,
     AuditRecord,
+    Claim,
     DatasetState,
     Effect,
     EndpointState,
@@ -78,6 +79,12 @@ def _to_item_value(value: Any) -> Any:
 
 def _from_item_value(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda number: int(number) if number % 1 == 0 else float(number)))
+
+
+def _claims(item: dict[str, Any]) -> dict[str, Any]:
+    """The record's claimed effects and when each was claimed."""
+    claims = item.get("claims")
+    return claims if isinstance(claims, dict) else {}
 
 
 def _time(value: Any) -> datetime:
@@ -177,6 +184,7 @@ class DynamoDbLedger:
             }
         if record.effects():
             item["pending_effects"] = set(record.effects())
+            item["claims"] = {}
         return item
 
     def _put(self, write: LedgerWrite) -> dict[str, Any]:
@@ -212,29 +220,77 @@ class DynamoDbLedger:
 
     def pending_effects(self, record_id: str) -> set[Effect]:
         item = self._table.get_item(
-            Key={"pk": f"AUDIT#{record_id}", "sk": "AUDIT"}, ConsistentRead=True, ProjectionExpression="pending_effects"
+            Key={"pk": f"AUDIT#{record_id}", "sk": "AUDIT"},
+            ConsistentRead=True,
+            ProjectionExpression="pending_effects, claims",
         ).get("Item", {})
         pending = item.get("pending_effects")
+        owed = {*(pending if isinstance(pending, set) else ()), *_claims(item)}
         names: set[Effect] = {"sns", "bus", "start"}
-        return {effect for effect in names if isinstance(pending, set) and effect in pending}
+        return {effect for effect in names if effect in owed}
+
+    def claim(self, record_id: str, effect: Effect, now: datetime, stale_before: datetime) -> Claim:
+        key = {"pk": f"AUDIT#{record_id}", "sk": "AUDIT"}
+        try:
+            self._table.update_item(
+                Key=key,
+                UpdateExpression="DELETE pending_effects :effects SET claims.#effect = :now",
+                ConditionExpression="contains(pending_effects, :effect)",
+                ExpressionAttributeNames={"#effect": effect},
+                ExpressionAttributeValues={":effects": {str(effect)}, ":effect": effect, ":now": iso(now)},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+        else:
+            return "claimed"
+        item = self._table.get_item(Key=key, ConsistentRead=True, ProjectionExpression="claims").get("Item", {})
+        claimed_at = _claims(item).get(effect)
+        if claimed_at is None:
+            return "delivered"
+        if str(claimed_at) >= iso(stale_before):
+            return "in_flight"
+        try:  # a claim older than the lease belongs to a delivery that died: take it over
+            self._table.update_item(
+                Key=key,
+                UpdateExpression="SET claims.#effect = :now",
+                ConditionExpression="claims.#effect = :seen",
+                ExpressionAttributeNames={"#effect": effect},
+                ExpressionAttributeValues={":now": iso(now), ":seen": claimed_at},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            return "in_flight"
+        return "claimed"
+
+    def release(self, record_id: str, effect: Effect) -> None:
+        self._table.update_item(
+            Key={"pk": f"AUDIT#{record_id}", "sk": "AUDIT"},
+            UpdateExpression="ADD pending_effects :effects REMOVE claims.#effect",
+            ExpressionAttributeNames={"#effect": effect},
+            ExpressionAttributeValues={":effects": {str(effect)}},
+        )
 
     def mark_delivered(self, record_id: str, effect: Effect) -> None:
         self._table.update_item(
             Key={"pk": f"AUDIT#{record_id}", "sk": "AUDIT"},
-            UpdateExpression="DELETE pending_effects :effect",
-            ExpressionAttributeValues={":effect": {str(effect)}},
+            UpdateExpression="REMOVE claims.#effect",
+            ExpressionAttributeNames={"#effect": effect},
         )
 
     def records_with_pending_effects(self) -> list[str]:
         """Every record whose effects are not all delivered (for the redrive command; a scan)."""
         query: dict[str, Any] = {
-            "FilterExpression": "attribute_exists(pending_effects)",
-            "ProjectionExpression": "record_id",
+            "FilterExpression": "attribute_exists(pending_effects) OR attribute_exists(claims)",
+            "ProjectionExpression": "record_id, pending_effects, claims",
         }
         found: list[str] = []
         while True:
             response = self._table.scan(**query)
-            found.extend(str(item["record_id"]) for item in response["Items"])
+            found.extend(
+                str(item["record_id"]) for item in response["Items"] if item.get("pending_effects") or _claims(item)
+            )
             if "LastEvaluatedKey" not in response:
                 return found
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -378,10 +434,21 @@ class DynamoDbLedger:
     def set_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
         self._table.put_item(Item={"pk": f"ENDPOINT#{endpoint}", "sk": "WAITER", "task_token": task_token})
 
-    def claim_endpoint_waiter(self, endpoint: str) -> str | None:
-        old = self._table.delete_item(Key={"pk": f"ENDPOINT#{endpoint}", "sk": "WAITER"}, ReturnValues="ALL_OLD")
-        token = old.get("Attributes", {}).get("task_token")
+    def get_endpoint_waiter(self, endpoint: str) -> str | None:
+        key = {"pk": f"ENDPOINT#{endpoint}", "sk": "WAITER"}
+        token = self._table.get_item(Key=key, ConsistentRead=True).get("Item", {}).get("task_token")
         return str(token) if token else None
+
+    def clear_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
+        try:
+            self._table.delete_item(
+                Key={"pk": f"ENDPOINT#{endpoint}", "sk": "WAITER"},
+                ConditionExpression="task_token = :token",
+                ExpressionAttributeValues={":token": task_token},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):  # another workflow waits now: its token stays
+                raise
 
     def register_pipeline_run(self, run: PipelineRun) -> PipelineRun:
         try:
