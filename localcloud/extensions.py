@@ -487,6 +487,20 @@ def _patch_lambda_task_error_names(ext: LocalCloudExtensions) -> None:
     _replace(state_task_lambda.StateTaskLambda, "_from_error", _from_error)
 
 
+def _patch_sdk_error_names(ext: LocalCloudExtensions) -> None:
+    """An `aws-sdk:sagemaker:*` task fails with `SageMaker.<Exception>`, unmodelled errors (throttling included)
+    with `SageMaker.SageMakerException` ("Handling errors in Step Functions workflows": errors of AWS SDK service
+    integrations are named after the service and the exception). moto knows no error name for SageMaker and
+    spells it `sagemaker.sagemakerException`; stands down once moto names it."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        state_task_service_aws_sdk as aws_sdk,
+    )
+
+    names = aws_sdk._SERVICE_ERROR_NAMES
+    if "sagemaker" not in names:
+        _replace(aws_sdk, "_SERVICE_ERROR_NAMES", {**names, "sagemaker": "SageMaker"})
+
+
 def _patch_lambda_invoke(ext: LocalCloudExtensions) -> None:
     """Lambda without Docker: `LambdaSimpleBackend.invoke` echoes the payload, even for a function that does
     not exist.
@@ -985,6 +999,7 @@ _PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
     _patch_task_token_callbacks,
     _patch_state_timeouts,
     _patch_lambda_invoke,
+    _patch_sdk_error_names,
     _patch_lambda_task_error_names,
     _patch_eventbridge_targets,
     _patch_eventbridge_clock,

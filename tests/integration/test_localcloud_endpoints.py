@@ -567,9 +567,9 @@ def test_step_functions_sdk_integration_sees_throttling_as_a_catchable_sagemaker
 
     described = _run(clock, caught, "caught")
     output = json.loads(described["output"])
-    # moto names aws-sdk errors "<api>.<api>Exception" in lower case; AWS says "SageMaker.SageMakerException".
-    assert output["Error"] == "sagemaker.sagemakerException"
-    assert output["Cause"].startswith("Rate exceeded (Service: sagemaker, Status Code: 400")
+    # As AWS names an unmodelled error of an aws-sdk SageMaker task (moto alone says "sagemaker.sagemakerException").
+    assert output["Error"] == "SageMaker.SageMakerException"
+    assert output["Cause"].startswith("Rate exceeded (Service: SageMaker, Status Code: 400")
 
     extensions.inject_sagemaker_throttling("DescribeModelPackage", times=2)
     described = _run(clock, retried, "retried")
