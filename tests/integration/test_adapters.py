@@ -271,3 +271,33 @@ def test_a_workflow_that_stops_waiting_marks_its_run(ledger):
     assert (marked.workflow_ended, marked.status) == (True, "Executing")
     assert completed is not None
     assert (completed.workflow_ended, completed.status) == (True, "Succeeded")
+
+
+def test_the_newest_training_dataset_is_kept_on_its_own_item(ledger):
+    def requested(dataset: str, at: datetime, kind: str = "TrainingRequested") -> AuditRecord:
+        return AuditRecord(
+            f"{dataset}#{kind}", kind, "churn", "r", at, dataset_uri=f"s3://data/datasets/churn/{dataset}/"
+        )
+
+    assert ledger.latest_dataset("churn") is None
+    ledger.record(requested("d1", T0))
+    ledger.record(requested("d2", T0 + timedelta(hours=1), "TrainingStarted"))
+    ledger.record(requested("d0", T0 - timedelta(hours=1)))  # delivered late: older than what is noted
+    ledger.record(
+        AuditRecord(
+            "x#DriftEvidence", "DriftEvidence", "churn", "r", T0 + timedelta(hours=2), dataset_uri="s3://other/"
+        )
+    )
+
+    assert ledger.latest_dataset("churn") == "s3://data/datasets/churn/d2/"
+
+
+def test_history_and_lineage_read_every_page(ledger):
+    uri = "s3://data/datasets/churn/big/"
+    padding = "x" * 350_000  # three records fill DynamoDB's 1 MB page
+    for index in range(5):
+        at = T0 + timedelta(minutes=index)
+        ledger.record(AuditRecord(f"r{index}", "DriftEvidence", "churn", padding, at, dataset_uri=uri))
+
+    assert [record.record_id for record in ledger.history("churn")] == [f"r{index}" for index in range(5)]
+    assert len(ledger.lineage(uri)) == 5

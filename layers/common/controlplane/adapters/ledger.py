@@ -17,6 +17,7 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | approval changes| PACKAGE#<package arn>       | APPROVAL    |
 | drift incident  | INCIDENT#<model>#<endpoint> | KIND#<kind> |
 | drift retrain   | MODEL#<model>               | RETRAIN#<time>#<incident> |
+| newest dataset  | MODEL#<model>               | LATEST_DATASET |
 
 An audit record carries the effects that must follow it (`announcement`, `start`) and the names of those not
 delivered yet (`pending_effects`, a string set that DynamoDB removes when it empties): the outbox.
@@ -54,6 +55,8 @@ from controlplane.ports import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+# Records whose dataset becomes the model's newest training dataset.
+_TRAINING_KINDS = frozenset({"TrainingRequested", "TrainingStarted"})
 _AUDIT_FIELDS = ("dataset_uri", "event_id", "execution_arn", "pipeline_execution_arn", "status")
 
 
@@ -130,6 +133,12 @@ class DynamoDbLedger:
         )
 
     def record(self, record: AuditRecord, *also: LedgerWrite) -> bool:
+        written = self._write_record(record, also)
+        if record.dataset_uri and record.kind in _TRAINING_KINDS:  # again on a retry: the note may have failed
+            self._note_latest_dataset(record)
+        return written
+
+    def _write_record(self, record: AuditRecord, also: tuple[LedgerWrite, ...]) -> bool:
         item = self._audit_item(record)
         if not also:
             try:
@@ -605,31 +614,45 @@ class DynamoDbLedger:
 
     def latest_dataset(self, model: str) -> str | None:
         """The dataset of the model's newest training (any trigger, manual included)."""
-        query: dict[str, Any] = {
-            "IndexName": "ByModel",
-            "KeyConditionExpression": Key("by_model").eq(f"MODEL#{model}"),
-            "ScanIndexForward": False,
-        }
+        key = {"pk": f"MODEL#{model}", "sk": "LATEST_DATASET"}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return str(item["dataset_uri"]) if item else None
+
+    def _note_latest_dataset(self, record: AuditRecord) -> None:
+        """Keep the model's newest training dataset on an item of its own (no scan of the model's history)."""
+        try:
+            self._table.update_item(
+                Key={"pk": f"MODEL#{record.model}", "sk": "LATEST_DATASET"},
+                UpdateExpression="SET dataset_uri = :uri, #at = :at",
+                ConditionExpression="attribute_not_exists(#at) OR #at <= :at",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={":uri": record.dataset_uri, ":at": iso(record.at)},
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):  # a newer dataset is already noted
+                raise
+
+    def _query_all(self, **query: Any) -> list[dict[str, Any]]:
+        """Every item a query matches, page after page (DynamoDB returns at most 1 MB a page)."""
+        items: list[dict[str, Any]] = []
         while True:
             response = self._table.query(**query)
-            for item in response["Items"]:
-                if item.get("kind") in {"TrainingStarted", "TrainingRequested"} and item.get("dataset_uri"):
-                    return str(item["dataset_uri"])
+            items.extend(response["Items"])
             if "LastEvaluatedKey" not in response:
-                return None
+                return items
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def lineage(self, dataset_uri: str) -> list[AuditRecord]:
         """Every audit record about a dataset, oldest first."""
-        response = self._table.query(
+        items = self._query_all(
             IndexName="ByDataset", KeyConditionExpression=Key("by_dataset").eq(f"DATASET#{dataset_uri}")
         )
-        return [self._audit(item) for item in response["Items"]]
+        return [self._audit(item) for item in items]
 
     def history(self, model: str) -> list[AuditRecord]:
         """Every audit record about a model, oldest first."""
-        response = self._table.query(IndexName="ByModel", KeyConditionExpression=Key("by_model").eq(f"MODEL#{model}"))
-        return [self._audit(item) for item in response["Items"]]
+        items = self._query_all(IndexName="ByModel", KeyConditionExpression=Key("by_model").eq(f"MODEL#{model}"))
+        return [self._audit(item) for item in items]
 
     @staticmethod
     def _audit(item: dict[str, Any]) -> AuditRecord:
