@@ -84,6 +84,10 @@ def _from_item_value(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda number: int(number) if number % 1 == 0 else float(number)))
 
 
+def _run_values(run: PipelineRun) -> dict[str, str]:
+    return {":model": run.model, ":uri": run.dataset_uri, ":exec": run.execution_arn, ":status": run.status}
+
+
 def _claims(item: dict[str, Any]) -> dict[str, Any]:
     """The record's claimed effects and when each was claimed."""
     claims = item.get("claims")
@@ -469,12 +473,7 @@ class DynamoDbLedger:
                 ),
                 ConditionExpression="attribute_not_exists(pk) OR execution_arn = :exec",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":model": run.model,
-                    ":uri": run.dataset_uri,
-                    ":exec": run.execution_arn,
-                    ":status": run.status,
-                },
+                ExpressionAttributeValues=_run_values(run),
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except ClientError as error:
@@ -500,13 +499,7 @@ class DynamoDbLedger:
                 "#status = if_not_exists(#status, :status)"
             ),
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":true": True,
-                ":model": run.model,
-                ":uri": run.dataset_uri,
-                ":exec": run.execution_arn,
-                ":status": run.status,
-            },
+            ExpressionAttributeValues={":true": True, **_run_values(run)},
             ReturnValues="ALL_NEW",
         )["Attributes"]
         return self._run(item)
