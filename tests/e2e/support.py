@@ -314,6 +314,17 @@ def approval_deploy_name(cloud: LocalCloud, package_arn: str, stage: str = "stag
     return approval_deploy_execution_name(stage, "churn", package_arn, approval_changed_at(cloud, package_arn))
 
 
+def outcomes_of(cloud: LocalCloud, state_machine: str) -> dict[str, dict[str, Any]]:
+    """`execution_outcomes` of one state machine (its logical id), by execution name."""
+    from localcloud.report import execution_outcomes  # noqa: PLC0415 - keeps this section's imports with it
+
+    return {
+        name: outcome
+        for name, outcome in execution_outcomes(cloud).items()
+        if outcome["state_machine"] == state_machine
+    }
+
+
 def deploy_outcomes(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
     """`execution_outcomes` of the deploy state machine only, by execution name."""
     from localcloud.report import execution_outcomes  # noqa: PLC0415 - keeps this section's imports with it

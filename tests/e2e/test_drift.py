@@ -40,6 +40,7 @@ from tests.e2e.support import (
     ledger_kinds,
     ledger_time,
     log_lines,
+    outcomes_of,
     put_drift_detected,
     records_of,
     sns_events,
@@ -148,14 +149,6 @@ def drift_model(**policy: Any) -> dict[str, Any]:
 
 def describe_endpoint(cloud: LocalCloud, name: str) -> dict[str, Any]:
     return dict(cloud.client("sagemaker").describe_endpoint(EndpointName=name))
-
-
-def outcomes_of(cloud: LocalCloud, state_machine: str) -> dict[str, dict[str, Any]]:
-    return {
-        name: outcome
-        for name, outcome in execution_outcomes(cloud).items()
-        if outcome["state_machine"] == state_machine
-    }
 
 
 def signal_responses(cloud: LocalCloud, since: int = 0) -> list[dict[str, Any]]:
