@@ -1,5 +1,6 @@
-"""Validate the control-plane config (default: the bundled one) and check that the template's IAM allows every
-SageMaker pipeline, endpoint, model and endpoint config it implies; exit 1 with the problems on stderr."""
+"""Validate the control-plane config (default: the bundled one) and check it against the template: its IAM must allow
+every SageMaker pipeline, endpoint, model and endpoint config the config implies, and its DriftDetected rule must
+match exactly the config's drift detectors; exit 1 with the problems on stderr."""
 
 import shlex
 import sys
@@ -9,22 +10,46 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from controlplane.config import load_config  # noqa: E402
+from controlplane.config import ControlPlaneConfig, load_config  # noqa: E402
 from controlplane.errors import ConfigError  # noqa: E402
+from localcloud.template import load_template  # noqa: E402
 from scripts.sagemaker_access import iam_statements, unmet_needs  # noqa: E402
+
+# The template parameters that must agree with the config.
+CHECKED_PARAMETERS = ("ManagedModelNames", "DriftDetectorSources")
 
 
 def deployed_overrides(samconfig: Path = ROOT / "samconfig.toml") -> dict[str, dict[str, str]]:
-    """ManagedModelNames as each samconfig.toml environment overrides it (environments that do not: omitted)."""
+    """The CHECKED_PARAMETERS each samconfig.toml environment overrides (environments that override none: omitted)."""
     overrides = {}
     for environment, commands in tomllib.loads(samconfig.read_text(encoding="utf-8")).items():
         if not isinstance(commands, dict):
             continue
         text = commands.get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
         pairs = dict(item.split("=", 1) for item in shlex.split(text) if "=" in item)
-        if "ManagedModelNames" in pairs:
-            overrides[environment] = {"ManagedModelNames": pairs["ManagedModelNames"]}
+        checked = {name: pairs[name] for name in CHECKED_PARAMETERS if name in pairs}
+        if checked:
+            overrides[environment] = checked
     return overrides
+
+
+def detector_source_problems(config: ControlPlaneConfig, parameter_value: str) -> list[str]:
+    """Where DriftDetectorSources (the DriftDetected rule's sources) and the config's drift detectors differ."""
+    listed = {source.strip() for source in parameter_value.split(",") if source.strip()}
+    configured = config.detector_sources()
+    problems = [
+        f"drift detector source '{source}' is not in DriftDetectorSources, so the rule drops its events; add it"
+        for source in sorted(configured - listed)
+    ]
+    problems += [
+        f"DriftDetectorSources lists '{source}', which no model's drift.detectors names; remove it"
+        for source in sorted(listed - configured)
+    ]
+    return problems
+
+
+def template_default(name: str, template_path: Path = ROOT / "template.yaml") -> str:
+    return str(load_template(template_path)["Parameters"][name].get("Default", ""))
 
 
 def main(argv: list[str]) -> int:
@@ -35,11 +60,19 @@ def main(argv: list[str]) -> int:
         print(error, file=sys.stderr)
         return 1
     problems = [f"template.yaml: {problem}" for problem in unmet_needs(config, iam_statements())]
+    problems += [
+        f"template.yaml: {problem}"
+        for problem in detector_source_problems(config, template_default("DriftDetectorSources"))
+    ]
     for environment, overrides in deployed_overrides().items():
-        unmet = unmet_needs(config, iam_statements(overrides=overrides))
-        problems += [f"samconfig.toml [{environment}] ManagedModelNames: {problem}" for problem in unmet]
+        if "ManagedModelNames" in overrides:
+            unmet = unmet_needs(config, iam_statements(overrides={"ManagedModelNames": overrides["ManagedModelNames"]}))
+            problems += [f"samconfig.toml [{environment}] ManagedModelNames: {problem}" for problem in unmet]
+        if "DriftDetectorSources" in overrides:
+            differ = detector_source_problems(config, overrides["DriftDetectorSources"])
+            problems += [f"samconfig.toml [{environment}]: {problem}" for problem in differ]
     if problems:
-        print("The template's IAM does not cover the config:\n  " + "\n  ".join(problems), file=sys.stderr)
+        print("The template does not match the config:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
     print(f"config ok: {len(config.models)} model(s): {', '.join(model.name for model in config.models)}")
     return 0

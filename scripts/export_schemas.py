@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "common"))
 
 from controlplane.models import (  # noqa: E402
+    DecisionRequest,
     DeployRequest,
     DriftDetectedDetail,
     DriftRequest,
@@ -21,6 +22,7 @@ SCHEMAS = {
     "rollback-request.schema.json": RollbackRequest,
     "drift-request.schema.json": DriftRequest,
     "drift-detected-detail.schema.json": DriftDetectedDetail,
+    "decision-request.schema.json": DecisionRequest,
 }
 
 

@@ -11,6 +11,7 @@ from controlplane.ports import (
     AuditRecord,
     Claim,
     DatasetState,
+    DecisionWait,
     Effect,
     EndpointInfo,
     EndpointState,
@@ -344,6 +345,7 @@ class FakeEndpoints:
 class FakeDriftLedger(FakeDeploymentLedger):
     def __init__(self) -> None:
         super().__init__()
+        self.decisions: dict[str, DecisionWait] = {}
         self.incidents: dict[tuple[str, str, str], Incident] = {}
         self.retrains: dict[str, dict[tuple[datetime, str], datetime]] = {}
         self.datasets_seen: dict[str, str] = {}
@@ -372,8 +374,36 @@ class FakeDriftLedger(FakeDeploymentLedger):
                 self.put_incident(write.incident, write.expected_id)
             case RetrainNote():
                 self.note_retrain(write.model, write.at, write.incident_id)
+            case DecisionWait():
+                self.decisions[write.incident_id] = write
             case _:
                 super()._apply(write)
+
+    def get_decision(self, incident_id: str) -> DecisionWait | None:
+        return self.decisions.get(incident_id)
+
+    def claim_decision(
+        self, incident_id: str, decision_execution_arn: str, answered_by: str, action: str
+    ) -> DecisionWait | None:
+        current = self.decisions.get(incident_id)
+        if current is None or not (
+            current.status == "waiting" or current.decision_execution_arn == decision_execution_arn
+        ):
+            return None
+        claimed = replace(
+            current,
+            status="answered",
+            answered_by=answered_by,
+            action=action,
+            decision_execution_arn=decision_execution_arn,
+        )
+        self.decisions[incident_id] = claimed
+        return claimed
+
+    def expire_decision(self, incident_id: str, decision_execution_arn: str) -> None:
+        current = self.decisions.get(incident_id)
+        if current and current.status == "answered" and current.decision_execution_arn == decision_execution_arn:
+            self.decisions[incident_id] = replace(current, status="expired")
 
     def retrain_times(self, model: str, since: datetime) -> list[datetime]:
         return sorted(at for at in self.retrains.get(model, {}).values() if at >= since)

@@ -22,13 +22,17 @@ class Dependencies:
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
     reports: MonitoringReports
+    data_bucket: str
 
 
 @cache
 def dependencies() -> Dependencies:
     env = DriftSignalsEnvironment.from_os()
     return Dependencies(
-        load_config(env.CONTROLPLANE_CONFIG_PATH), DynamoDbLedger(env.LEDGER_TABLE), MonitoringReports()
+        load_config(env.CONTROLPLANE_CONFIG_PATH),
+        DynamoDbLedger(env.LEDGER_TABLE),
+        MonitoringReports(frozenset({env.DATA_BUCKET, env.SAGEMAKER_DEFAULT_BUCKET})),
+        env.DATA_BUCKET,
     )
 
 
@@ -58,6 +62,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if signal is None:
         logger.debug("Not a signal about a model under control", extra={"detail_type": event.get("detail-type")})
         return {"action": "ignored", "reason": "not about a model under control"}
-    outcome = drift.on_signal(signal, dependencies().config, dependencies().ledger)
+    deps = dependencies()
+    outcome = drift.on_signal(signal, deps.config, deps.ledger, deps.data_bucket)
     logger.info("Drift signal handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()

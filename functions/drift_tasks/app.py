@@ -20,12 +20,19 @@ from controlplane.tasks import run_action
 class Dependencies:
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
+    data_bucket: str
+    decision_state_machine_arn: str
 
 
 @cache
 def dependencies() -> Dependencies:
     env = DriftTasksEnvironment.from_os()
-    return Dependencies(load_config(env.CONTROLPLANE_CONFIG_PATH), DynamoDbLedger(env.LEDGER_TABLE))
+    return Dependencies(
+        load_config(env.CONTROLPLANE_CONFIG_PATH),
+        DynamoDbLedger(env.LEDGER_TABLE),
+        env.DATA_BUCKET,
+        env.DECISION_STATE_MACHINE_ARN,
+    )
 
 
 def _context(task: dict[str, Any]) -> drift.DriftContext:
@@ -37,7 +44,8 @@ def _decision(task: dict[str, Any]) -> drift.Decision:
 
 
 def prepare(task: dict[str, Any]) -> dict[str, Any]:
-    return drift.prepare(task["request"], task["execution_name"], dependencies().config).model_dump(mode="json")
+    deps = dependencies()
+    return drift.prepare(task["request"], task["execution_name"], deps.config, deps.data_bucket).model_dump(mode="json")
 
 
 def decide(task: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +56,15 @@ def decide(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def ask_human(task: dict[str, Any]) -> dict[str, Any]:
-    drift.ask_human(task["task_token"], _context(task), _decision(task), dependencies().ledger)
+    deps = dependencies()
+    drift.ask_human(
+        task["task_token"],
+        _context(task),
+        _decision(task),
+        task["execution_arn"],
+        deps.decision_state_machine_arn,
+        deps.ledger,
+    )
     return {}
 
 

@@ -21,13 +21,17 @@ class Dependencies:
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
     workflows: StepFunctionsWorkflows
+    data_bucket: str
 
 
 @cache
 def dependencies() -> Dependencies:
     env = RetrainTasksEnvironment.from_os()
     return Dependencies(
-        load_config(env.CONTROLPLANE_CONFIG_PATH), DynamoDbLedger(env.LEDGER_TABLE), StepFunctionsWorkflows()
+        load_config(env.CONTROLPLANE_CONFIG_PATH),
+        DynamoDbLedger(env.LEDGER_TABLE),
+        StepFunctionsWorkflows(),
+        env.DATA_BUCKET,
     )
 
 
@@ -36,7 +40,8 @@ def _plan(task: dict[str, Any]) -> retrain.RetrainPlan:
 
 
 def prepare(task: dict[str, Any]) -> dict[str, Any]:
-    return retrain.prepare(task["request"], task["execution_name"], dependencies().config).model_dump()
+    deps = dependencies()
+    return retrain.prepare(task["request"], task["execution_name"], deps.config, deps.data_bucket).model_dump()
 
 
 def check_quiet_period(task: dict[str, Any]) -> dict[str, Any]:

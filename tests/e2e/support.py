@@ -314,6 +314,17 @@ def approval_deploy_name(cloud: LocalCloud, package_arn: str, stage: str = "stag
     return approval_deploy_execution_name(stage, "churn", package_arn, approval_changed_at(cloud, package_arn))
 
 
+def outcomes_of(cloud: LocalCloud, state_machine: str) -> dict[str, dict[str, Any]]:
+    """`execution_outcomes` of one state machine (its logical id), by execution name."""
+    from localcloud.report import execution_outcomes  # noqa: PLC0415 - keeps this section's imports with it
+
+    return {
+        name: outcome
+        for name, outcome in execution_outcomes(cloud).items()
+        if outcome["state_machine"] == state_machine
+    }
+
+
 def deploy_outcomes(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
     """`execution_outcomes` of the deploy state machine only, by execution name."""
     from localcloud.report import execution_outcomes  # noqa: PLC0415 - keeps this section's imports with it
@@ -387,10 +398,34 @@ def put_drift_detected(cloud: LocalCloud, detail: dict[str, Any], source: str = 
 
 def execution_input(cloud: LocalCloud, state_machine: str, name: str) -> Any:
     """The input an execution of one state machine (its logical id) was started with."""
-    arn = cloud.state_machine_arn(state_machine).replace(":stateMachine:", ":execution:") + f":{name}"
+    arn = execution_arn(cloud, state_machine, name)
     return json.loads(cloud.client("stepfunctions").describe_execution(executionArn=arn)["input"])
 
 
 def drift_incident(cloud: LocalCloud, model: str, endpoint: str, kind: str) -> dict[str, Any] | None:
     """The ledger's current drift incident of one model, endpoint and kind of signal (open or recovering)."""
     return _ledger_item(cloud, f"INCIDENT#{model}#{endpoint}", f"KIND#{kind}")
+
+
+# -- human decisions ----------------------------------------------------------------------------------------
+
+DECISION = "DecisionStateMachine"
+DECISION_REJECTED = ["Answer", "RecordRejection", "Rejected"]
+
+
+def execution_arn(cloud: LocalCloud, state_machine: str, name: str) -> str:
+    return cloud.state_machine_arn(state_machine).replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+def answer_decision(cloud: LocalCloud, name: str, answer: Any) -> None:
+    """An operator's answer to a "Drift Decision Requested": StartExecution on the decision state machine, run until
+    nothing but timers is left (the drift workflow it resumes included)."""
+    cloud.client("stepfunctions").start_execution(
+        stateMachineArn=cloud.state_machine_arn(DECISION), name=name, input=json.dumps(answer)
+    )
+    cloud.settle(fire_timers=False)
+
+
+def decision_item(cloud: LocalCloud, incident_id: str) -> dict[str, Any] | None:
+    """The ledger's question to a human about an incident (status, task token while it waits, who answered)."""
+    return _ledger_item(cloud, f"DECISION#{incident_id}", "WAITING")

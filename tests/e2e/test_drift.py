@@ -18,23 +18,29 @@ from localcloud.cloud import LocalCloud
 from localcloud.extensions import emit_monitoring_run, raise_alarm
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
 from tests.e2e.support import (
+    DECISION,
+    DECISION_REJECTED,
     DEPLOY,
     DRIFT,
     NO_DEAD_LETTERS,
     RETRAIN,
     SUCCEEDED_STATES,
+    answer_decision,
     bus_detail_types,
+    decision_item,
     deploy_new_version,
     deployment_model,
     drift_incident,
     endpoint_state,
     entries,
+    execution_arn,
     execution_input,
     failed_invocations,
     invocations,
     ledger_kinds,
     ledger_time,
     log_lines,
+    outcomes_of,
     put_drift_detected,
     records_of,
     sns_events,
@@ -55,7 +61,6 @@ RETRAIN_RESPONSE = ROLLBACK_RESPONSE = NOTHING_STARTED = [*_UNTIL_DECIDED, "Reco
 WAITING_FOR_HUMAN = [*_UNTIL_DECIDED, "AskHuman"]
 TIMED_OUT = [*WAITING_FOR_HUMAN, "ApplyDefault"]
 ANSWERED = [*WAITING_FOR_HUMAN, "ApplyAnswer"]
-BAD_ANSWER = [*WAITING_FOR_HUMAN, "ApplyAnswer", "ApplyDefault"]
 REJECTED = ["ReceiveRequest", "Prepare", "RecordRejection", "Rejected"]
 # The deploy workflow putting an endpoint back on a version it served: no gate, the recorded config.
 DEPLOY_ROLLBACK_STATES = [
@@ -132,10 +137,11 @@ def two_versions_in_prod(cloud: LocalCloud) -> tuple[str, str, str]:
 
 
 def drift_model(**policy: Any) -> dict[str, Any]:
-    """The churn model (staging, then prod) with this `drift:` section and its two alarms."""
+    """The churn model (staging, then prod) with this `drift:` section, its two alarms and the Evidently detector."""
     stages = [{"name": "staging", "endpoint_name": STAGING}, {"name": "prod", "endpoint_name": PROD}]
     alarms = [{"alarm_name": FEATURE_DRIFT, "kind": "data_drift"}, {"alarm_name": AUC_DROP, "kind": "model_quality"}]
-    return {**deployment_model(stages), "drift": {"alarms": alarms, **policy}}
+    detectors = [{"source": "custom.evidently"}]
+    return {**deployment_model(stages), "drift": {"alarms": alarms, "detectors": detectors, **policy}}
 
 
 # -- reading the cloud --------------------------------------------------------------------------------------
@@ -143,14 +149,6 @@ def drift_model(**policy: Any) -> dict[str, Any]:
 
 def describe_endpoint(cloud: LocalCloud, name: str) -> dict[str, Any]:
     return dict(cloud.client("sagemaker").describe_endpoint(EndpointName=name))
-
-
-def outcomes_of(cloud: LocalCloud, state_machine: str) -> dict[str, dict[str, Any]]:
-    return {
-        name: outcome
-        for name, outcome in execution_outcomes(cloud).items()
-        if outcome["state_machine"] == state_machine
-    }
 
 
 def signal_responses(cloud: LocalCloud, since: int = 0) -> list[dict[str, Any]]:
@@ -317,7 +315,7 @@ def test_quality_drop_long_after_the_last_deployment_asks_a_human_then_dismisses
     [asked] = decision_requests(cloud)
     assert asked["reason"] == "model_quality, but no deployment in the rollback window"
     assert (asked["proposed_action"], asked["default_action"], asked["timeout_seconds"]) == (None, "dismiss", 3600)
-    assert asked["task_token"]
+    assert "task_token" not in asked
     assert records_of(cloud, "DriftResponseDecided") == []
 
     cloud.settle()  # nobody answers
@@ -493,49 +491,53 @@ def test_retrain_budget_spent_asks_a_human_until_a_day_has_passed(cloud_with_mod
 
 # -- 5. require_approval ------------------------------------------------------------------------------------
 
-# Each case: the operator's answer (None: nobody answers), the path after AskHuman, the action carried out,
-# the reason recorded, and how long after the question the decision was made.
-APPROVAL_CASES: dict[str, tuple[str | None, list[str], str, str | None, int]] = {
+# Each case: the operator's answer through the decision workflow (None: nobody answers), the path after AskHuman,
+# the action carried out, the reason recorded, and how long after the question the decision was made.
+APPROVAL_CASES: dict[str, tuple[dict[str, str] | None, list[str], str, str, int]] = {
     "retrain": (
-        '{"action": "retrain", "by": "alice"}',
+        {"action": "retrain", "by": "alice", "reason": "drift confirmed"},
         ANSWERED,
         "retrain",
-        "retrain decided by alice: data_drift on churn-prod; approval required",
+        "retrain decided by alice: drift confirmed",
         5,
     ),
     "dismiss": (
-        '{"action": "dismiss", "by": "bob", "reason": "seasonal, expected"}',
+        {"action": "dismiss", "by": "bob", "reason": "seasonal, expected"},
         ANSWERED,
         "dismiss",
         "dismiss decided by bob: seasonal, expected",
         5,
     ),
     "no-answer": (None, TIMED_OUT, "retrain", "no answer in time; default: retrain", 30),
-    # the recorded reason of a malformed answer: see the xfail test below
-    "malformed": ('{"action": "panic"}', BAD_ANSWER, "retrain", None, 5),
 }
+
+
+def require_approval_question(cloud_with_models: StartCloud, **detail: Any) -> tuple[LocalCloud, str, str, str]:
+    """A churn data-drift signal under require_approval (30 min, default retrain), parked on its question.
+    Returns the cloud, the dataset trained, the incident id and the drift execution's name."""
+    cloud = cloud_with_models(
+        [drift_model(require_approval=True, approval_timeout_minutes=30, default_action="retrain")]
+    )
+    dataset = train_dataset(cloud, "2026-11-27")
+    put_drift_detected(cloud, {"model": "churn", "endpoint": PROD, "kind": "data_drift", **detail})
+    cloud.settle(fire_timers=False)
+    [asked] = decision_requests(cloud)
+    [drift_name] = outcomes_of(cloud, DRIFT)
+    return cloud, dataset, asked["incident_id"], drift_name
 
 
 @pytest.mark.parametrize("case", list(APPROVAL_CASES))
 def test_required_approval_waits_for_a_human_answer(cloud_with_models: StartCloud, case: str) -> None:
     answer, path, action, reason, minutes = APPROVAL_CASES[case]
-    cloud = cloud_with_models(
-        [drift_model(require_approval=True, approval_timeout_minutes=30, default_action="retrain")]
+    evidence = "s3://mlops-local-databucket/evidently/churn-prod/2026-11-27/report.html"
+    cloud, dataset, incident_id, drift_name = require_approval_question(
+        cloud_with_models, evidence_uri=evidence, features=["age"]
     )
-    dataset = train_dataset(cloud, "2026-11-27")
-    evidence = f"s3://{cloud.data_bucket}/evidently/churn-prod/2026-11-27/report.html"
-    put_drift_detected(
-        cloud,
-        {"model": "churn", "endpoint": PROD, "kind": "data_drift", "evidence_uri": evidence, "features": ["age"]},
-    )
-    cloud.settle(fire_timers=False)
     asked_at = cloud.clock.now()
 
-    [drift_name] = outcomes_of(cloud, DRIFT)
     parked = outcomes_of(cloud, DRIFT)[drift_name]
     assert (parked["status"], parked["states"]) == ("RUNNING", WAITING_FOR_HUMAN)
     [asked] = decision_requests(cloud)
-    incident_id = asked["incident_id"]
     assert drift_name == drift_execution_name(PROD, incident_id)
     assert (asked["model"], asked["endpoint"], asked["reason"]) == (
         "churn",
@@ -543,24 +545,29 @@ def test_required_approval_waits_for_a_human_answer(cloud_with_models: StartClou
         "data_drift on churn-prod; approval required",
     )
     assert (asked["proposed_action"], asked["default_action"], asked["timeout_seconds"]) == ("retrain", "retrain", 1800)
-    assert asked["answer_with"].startswith("aws stepfunctions send-task-success --task-token <token> --task-output")
-    incident = drift_incident(cloud, "churn", PROD, "data_drift")
-    assert incident is not None
-    assert incident["task_token"] == asked["task_token"]
+    decision_arn = cloud.state_machine_arn(DECISION)
+    assert asked["answer_with"] == (
+        f"aws stepfunctions start-execution --state-machine-arn {decision_arn} --input "
+        f'\'{{"incident_id": "{incident_id}", "action": "retrain", "by": "<your name>", "reason": "<why>"}}\''
+    )
+    assert "task_token" not in asked
+    waiting = decision_item(cloud, incident_id)
+    assert waiting is not None
+    assert (waiting["status"], waiting["drift_execution_arn"]) == ("waiting", execution_arn(cloud, DRIFT, drift_name))
+    announced = json.dumps(sns_messages(cloud) + [entry.data for entry in entries(cloud, "bus")])
+    assert waiting["task_token"] not in announced
     assert records_of(cloud, "DriftResponseDecided") == []
     assert len(outcomes_of(cloud, RETRAIN)) == 1  # only the dataset's own training
 
     if answer is not None:
         cloud.advance(minutes * 60)
-        cloud.client("stepfunctions").send_task_success(taskToken=asked["task_token"], output=answer)
+        answer_decision(cloud, "answer-1", {"incident_id": incident_id, **answer})
     cloud.settle(fire_timers=answer is None)
 
     outcome = outcomes_of(cloud, DRIFT)[drift_name]
     assert (outcome["status"], outcome["states"]) == ("SUCCEEDED", [*path, "RecordDecision", "Done"])
     [decided] = records_of(cloud, "DriftResponseDecided")
-    assert decided["status"] == action
-    if reason is not None:
-        assert decided["reason"] == reason
+    assert (decided["status"], decided["reason"]) == (action, reason)
     assert ledger_time(decided) == asked_at + timedelta(minutes=minutes)
     retrain_name = retrain_execution_name("churn", dataset, f"drift-{incident_id[:12]}")
     expected_details: dict[str, Any] = {
@@ -577,26 +584,32 @@ def test_required_approval_waits_for_a_human_answer(cloud_with_models: StartClou
         assert len(outcomes_of(cloud, RETRAIN)) == 1
     assert decided["details"] == expected_details
     assert sns_events(cloud).count("Drift Response Decided") == 1
-    rejected_answers = [
-        "DriftTasksFunction invoked with task apply_answer -> InvalidRequest: Invalid decision: action: Input should "
-        "be 'rollback', 'retrain' or 'dismiss' (got 'panic')"
-    ]
-    assert failed_invocations(cloud) == (rejected_answers if case == "malformed" else [])
+    closed = decision_item(cloud, incident_id)
+    assert closed is not None
+    assert (closed["status"], closed["action"], "task_token" in closed) == ("closed", action, False)
+    if answer is not None:
+        [answered] = records_of(cloud, "DecisionAnswered")
+        assert answered["execution_arn"] == execution_arn(cloud, DECISION, "answer-1")  # CloudTrail: who started it
+        assert (answered["details"]["by"], answered["status"]) == (answer["by"], action)
+        assert outcomes_of(cloud, DECISION)["answer-1"]["status"] == "SUCCEEDED"
+    assert failed_invocations(cloud) == []
 
 
-def test_malformed_answer_is_recorded_as_rejected_not_as_no_answer(cloud_with_models: StartCloud) -> None:
-    cloud = cloud_with_models([drift_model(require_approval=True, default_action="retrain")])
-    train_dataset(cloud, "2026-11-27")
-    put_drift_detected(cloud, {"model": "churn", "endpoint": PROD, "kind": "data_drift"})
-    cloud.settle(fire_timers=False)
-    [asked] = decision_requests(cloud)
-    cloud.client("stepfunctions").send_task_success(taskToken=asked["task_token"], output='{"action": "panic"}')
-    cloud.settle(fire_timers=False)
+def test_a_malformed_answer_is_rejected_and_leaves_the_question_open(cloud_with_models: StartCloud) -> None:
+    cloud, _, incident_id, drift_name = require_approval_question(cloud_with_models)
+    answer_decision(cloud, "panic-1", {"incident_id": incident_id, "action": "panic", "by": "carol", "reason": "r"})
 
+    rejected = outcomes_of(cloud, DECISION)["panic-1"]
+    cause = "Invalid decision: action: Input should be 'rollback', 'retrain' or 'dismiss' (got 'panic')"
+    assert (rejected["status"], rejected["error"], rejected["cause"]) == ("FAILED", "InvalidRequest", cause)
+    assert rejected["states"] == DECISION_REJECTED
+    [record] = records_of(cloud, "DecisionRejected")
+    assert (record["reason"], record["model"]) == (cause, "churn")
+    assert outcomes_of(cloud, DRIFT)[drift_name]["status"] == "RUNNING"  # still waiting for a usable answer
+
+    answer_decision(cloud, "answer-2", {"incident_id": incident_id, "action": "dismiss", "by": "carol", "reason": "ok"})
     [decided] = records_of(cloud, "DriftResponseDecided")
-    assert decided["status"] == "retrain"
-    assert "no answer in time" not in decided["reason"]
-    assert "panic" in decided["reason"]
+    assert (decided["status"], decided["reason"]) == ("dismiss", "dismiss decided by carol: ok")
 
 
 # -- 6. Model Monitor runs ----------------------------------------------------------------------------------

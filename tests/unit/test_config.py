@@ -268,3 +268,44 @@ def test_two_models_may_not_share_a_model_package_group():
 
     with pytest.raises(ConfigError, match=r"model_package_group \['churn-models'\] is used by more than one model"):
         parse_config(config_text(CHURN, churn2))
+
+
+# --- trust: detectors and dataset locations ----------------------------------------------------------------
+
+
+def test_bundled_config_trusts_its_evidently_detector_for_churn():
+    assert bundled_config().detector_sources() == {"custom.evidently"}
+    assert bundled_config().model("churn").drift.detector_sources == {"custom.evidently"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("    drift: {detectors: [{source: aws.sagemaker}]}\n", "'aws.sagemaker' is reserved"),
+        ("    drift: {detectors: [{source: mlops.controlplane}]}\n", "'mlops.controlplane' is reserved"),
+        ("    drift: {detectors: [{source: 'has space'}]}\n", "drift.detectors[0].source"),
+        (
+            "    drift: {retrain_dataset_uri: 's3://other/datasets/fraud/x/'}\n",
+            "drift.retrain_dataset_uri 's3://other/datasets/fraud/x/' is neither under data_trigger.prefix "
+            "'datasets/churn/' nor under allowed_dataset_prefixes",
+        ),
+        ("    allowed_dataset_prefixes: ['s3://shared/churn']\n", "allowed_dataset_prefixes[0]"),
+        ("    allowed_dataset_prefixes: ['datasets/churn/']\n", "allowed_dataset_prefixes[0]"),
+    ],
+)
+def test_untrustworthy_detectors_and_dataset_locations_are_config_errors(extra, expected):
+    with pytest.raises(ConfigError) as raised:
+        parse_config(config_text(CHURN + extra))
+    assert expected in str(raised.value)
+
+
+def test_a_retrain_dataset_in_an_allowed_location_is_accepted():
+    extra = (
+        "    allowed_dataset_prefixes: ['s3://shared/churn/']\n"
+        "    drift: {retrain_dataset_uri: 's3://shared/churn/golden/'}\n"
+    )
+    model = parse_config(config_text(CHURN + extra)).model("churn")
+
+    assert model.dataset_location_problem("s3://shared/churn/golden/", "data") is None
+    assert model.dataset_location_problem("s3://data/datasets/churn/2026-11-27/", "data") is None
+    assert model.dataset_location_problem("s3://shared/churnish/x/", "data") is not None

@@ -93,7 +93,7 @@ def test_repeated_signals_make_one_incident_and_one_workflow(frozen_clock):
     for minute in range(4):
         frozen_clock["now"] = T0 + timedelta(minutes=minute)
         signal = drift.signal_from_custom(custom(event_id=f"c{minute}"))
-        outcomes.append(drift.on_signal(signal, CONFIG, ledger).action)
+        outcomes.append(drift.on_signal(signal, CONFIG, ledger, "data").action)
 
     assert outcomes == ["incident_opened", "evidence_added", "evidence_added", "evidence_added"]
     assert len(ledger.starts("drift")) == 1
@@ -107,20 +107,20 @@ def test_a_flapping_alarm_stays_one_incident_but_a_later_one_is_new(frozen_clock
         frozen_clock["now"] = T0 + timedelta(minutes=minute)
         stamp = (T0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
         signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift", value, stamp), CONFIG)
-        drift.on_signal(signal, CONFIG, ledger)
+        drift.on_signal(signal, CONFIG, ledger, "data")
     assert len(ledger.starts("drift")) == 1
     assert [kind for kind, _ in ledger.announcements()] == ["Drift Resolved", "Drift Resolved"]
 
     frozen_clock["now"] = T0 + timedelta(minutes=15 + 31)
     later = drift.signal_from_alarm(alarm("churn-prod-feature-drift", "ALARM", "2026-11-27T09:46:00Z"), CONFIG)
-    assert drift.on_signal(later, CONFIG, ledger).action == "incident_opened"
+    assert drift.on_signal(later, CONFIG, ledger, "data").action == "incident_opened"
     assert len(ledger.starts("drift")) == 2
 
 
 def test_signals_for_endpoints_not_under_control_are_recorded_not_acted_on():
     ledger = FakeDriftLedger()
 
-    outcome = drift.on_signal(drift.signal_from_custom(custom(endpoint="someone-else")), CONFIG, ledger)
+    outcome = drift.on_signal(drift.signal_from_custom(custom(endpoint="someone-else")), CONFIG, ledger, "data")
 
     assert outcome.action == "ignored"
     assert ledger.starts("drift") == []
@@ -130,7 +130,7 @@ def test_signals_for_endpoints_not_under_control_are_recorded_not_acted_on():
 def context_for(kind: str, **extra) -> drift.DriftContext:
     signal = drift.signal_from_custom(custom(kind=kind))
     return drift.prepare(
-        {"incident_id": "inc-1", "signal": signal.model_dump(mode="json"), **extra}, "drift-run", CONFIG
+        {"incident_id": "inc-1", "signal": signal.model_dump(mode="json"), **extra}, "drift-run", CONFIG, "data"
     )
 
 
@@ -209,30 +209,122 @@ def test_require_approval_turns_every_action_into_a_question():
     assert decision.timeout_seconds == policy.approval_timeout_minutes * 60
 
 
+DECISION_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:stack-decision"
+
+
+def asked(ledger: FakeDriftLedger, context: drift.DriftContext, question: drift.Decision) -> None:
+    drift.ask_human("token-1", context, question, "arn:drift-run", DECISION_ARN, ledger)
+
+
+def answered(ledger: FakeDriftLedger, answer: dict, execution: str = "arn:decision:answer-1") -> dict:
+    """What the decision workflow resumes the drift workflow with, after claiming the question in the ledger."""
+    assert ledger.claim_decision(answer["incident_id"], execution, answer["by"], answer["action"]) is not None
+    return {**answer, "decision_execution_arn": execution}
+
+
 def test_a_human_answer_or_the_timeout_default_becomes_the_action():
     ledger = FakeDriftLedger()
     ledger.datasets_seen["churn"] = DATASET
     context = context_for("bias")
     question = drift.decide_response(context, POLICY, ledger)
+    asked(ledger, context, question)
 
-    approved = drift.apply_answer(context, question, {"action": "retrain", "by": "alice"}, CONFIG, ledger)
-    dismissed = drift.apply_answer(
-        context, question, {"action": "dismiss", "by": "bob", "reason": "known seasonality"}, CONFIG, ledger
-    )
+    answer = answered(ledger, {"incident_id": "inc-1", "action": "retrain", "by": "alice", "reason": "confirmed"})
+    approved = drift.apply_answer(context, question, answer, CONFIG, ledger)
     timed_out = drift.apply_answer(context, question, None, CONFIG, ledger)
 
-    assert (approved.action, approved.reason) == ("retrain", "retrain decided by alice: no automatic response to bias")
-    assert dismissed.action == "dismiss"
-    assert "known seasonality" in dismissed.reason
+    assert (approved.action, approved.reason) == ("retrain", "retrain decided by alice: confirmed")
+    assert approved.start_input["dataset_uri"] == DATASET
     assert (timed_out.action, timed_out.reason) == ("dismiss", "no answer in time; default: dismiss")
+    assert approved.asked_human
+    assert timed_out.asked_human
     with pytest.raises(InvalidRequest, match="action"):
-        drift.apply_answer(context, question, {"action": "panic"}, CONFIG, ledger)
+        drift.apply_answer(context, question, {**answer, "action": "panic"}, CONFIG, ledger)
+
+
+def test_a_human_may_choose_the_dataset_of_a_retrain():
+    ledger = FakeDriftLedger()
+    context = context_for("bias")
+    question = drift.decide_response(context, POLICY, ledger)
+    asked(ledger, context, question)
+    chosen = "s3://data/datasets/churn/2026-11-01/"
+
+    answer = answered(
+        ledger, {"incident_id": "inc-1", "action": "retrain", "by": "alice", "reason": "r", "dataset_uri": chosen}
+    )
+    decided = drift.apply_answer(context, question, answer, CONFIG, ledger)
+
+    assert (decided.action, decided.start_input["dataset_uri"]) == ("retrain", chosen)
+
+
+def test_the_question_keeps_the_token_in_the_ledger_and_the_announcement_says_how_to_answer():
+    ledger = FakeDriftLedger()
+    context = context_for("bias")
+    question = drift.decide_response(context, POLICY, ledger)
+
+    asked(ledger, context, question)
+
+    [(detail_type, detail)] = ledger.announcements()
+    assert detail_type == "Drift Decision Requested"
+    assert "token-1" not in str(detail)
+    assert detail["incident_id"] == "inc-1"
+    assert detail["answer_with"] == (
+        f"aws stepfunctions start-execution --state-machine-arn {DECISION_ARN} --input "
+        '\'{"incident_id": "inc-1", "action": "retrain|rollback|dismiss", "by": "<your name>", "reason": "<why>"}\''
+    )
+    waiting = ledger.get_decision("inc-1")
+    assert (waiting.status, waiting.task_token, waiting.drift_execution_arn) == ("waiting", "token-1", "arn:drift-run")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"incident_id": "inc-2"}, "An answer about incident 'inc-2' reached the workflow of incident 'inc-1'"),
+        ({"decision_execution_arn": "arn:forged"}, "did not come through the decision workflow"),
+    ],
+)
+def test_an_answer_that_did_not_come_through_the_decision_workflow_is_refused(change, message):
+    ledger = FakeDriftLedger()
+    context = context_for("bias")
+    question = drift.decide_response(context, POLICY, ledger)
+    asked(ledger, context, question)
+    answer = answered(ledger, {"incident_id": "inc-1", "action": "rollback", "by": "mallory", "reason": "r"})
+
+    with pytest.raises(InvalidRequest, match=message):
+        drift.apply_answer(context, question, {**answer, **change}, CONFIG, ledger)
+
+
+def test_an_answer_sent_with_the_token_alone_is_refused():
+    ledger = FakeDriftLedger()
+    context = context_for("bias")
+    question = drift.decide_response(context, POLICY, ledger)
+    asked(ledger, context, question)  # nobody claimed the question through the decision workflow
+    forged = {"incident_id": "inc-1", "action": "rollback", "by": "alice", "reason": "r", "decision_execution_arn": "x"}
+
+    with pytest.raises(InvalidRequest, match="did not come through the decision workflow"):
+        drift.apply_answer(context, question, forged, CONFIG, ledger)
+
+
+def test_recording_the_response_closes_the_question():
+    ledger = FakeDriftLedger()
+    context = context_for("bias")
+    question = drift.decide_response(context, POLICY, ledger)
+    asked(ledger, context, question)
+    decided = drift.apply_answer(context, question, None, CONFIG, ledger)
+
+    drift.record_decision(context, decided, "arn:drift-run", ledger)
+
+    closed = ledger.get_decision("inc-1")
+    assert (closed.status, closed.task_token, closed.action) == ("closed", None, "dismiss")
+    assert closed.reason == "no answer in time; default: dismiss"
 
 
 def test_manual_requests_are_validated_and_forced():
     ledger = FakeDriftLedger()
     serving(ledger, T0 - timedelta(days=30))
-    context = drift.prepare({"endpoint": "churn-prod", "action": "rollback", "reason": "bad week"}, "manual-1", CONFIG)
+    context = drift.prepare(
+        {"endpoint": "churn-prod", "action": "rollback", "reason": "bad week"}, "manual-1", CONFIG, "data"
+    )
 
     decision = drift.decide_response(context, POLICY, ledger)
 
@@ -245,7 +337,7 @@ def test_manual_requests_are_validated_and_forced():
         (["churn-prod"], "expected a JSON object"),
     ]:
         with pytest.raises(InvalidRequest, match=message):
-            drift.prepare(bad, "manual-2", CONFIG)
+            drift.prepare(bad, "manual-2", CONFIG, "data")
 
 
 def test_decision_is_recorded_once_with_its_evidence():
@@ -272,8 +364,8 @@ def test_a_redelivered_signal_changes_nothing():
     ledger = FakeDriftLedger()
     signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
 
-    first = drift.on_signal(signal, CONFIG, ledger)
-    again = drift.on_signal(signal, CONFIG, ledger)
+    first = drift.on_signal(signal, CONFIG, ledger, "data")
+    again = drift.on_signal(signal, CONFIG, ledger, "data")
 
     assert (first.action, again.action) == ("incident_opened", "ignored")
     assert ledger.get_incident("churn", "churn-prod", "data_drift").signal_count == 1
@@ -301,3 +393,68 @@ def test_a_cooldown_longer_than_a_day_still_applies(frozen_clock):
     decision = drift.decide_response(context_for("data_drift"), policy, ledger)
 
     assert "cooldown" in decision.reason
+
+
+def custom_from(source: str, **detail) -> DriftDetected:
+    return DriftDetected.model_validate(
+        {"id": f"{source}-1", "detail-type": "Drift Detected", "source": source, "time": "2026-11-27T09:00:00Z",
+         "detail": {"model": "churn", "endpoint": "churn-prod", "kind": "model_quality", **detail}}
+    )  # fmt: skip
+
+
+def test_a_signal_from_a_detector_the_model_does_not_list_is_recorded_and_changes_nothing():
+    ledger = FakeDriftLedger()
+    serving(ledger, T0 - timedelta(hours=2))  # a quality signal would roll prod back
+
+    outcome = drift.on_signal(drift.signal_from_custom(custom_from("intern.laptop")), CONFIG, ledger, "data")
+
+    reason = "source 'intern.laptop' is not a drift detector of model 'churn' (its drift.detectors: custom.evidently)"
+    assert (outcome.action, outcome.reason) == ("ignored", reason)
+    assert ledger.starts("drift") == []
+    assert ledger.incidents == {}
+    [record] = ledger.records.values()
+    assert (record.kind, record.status, record.reason) == ("DriftIgnored", "Rejected", reason)
+    assert record.details["detector"] == "intern.laptop"
+    assert [kind for kind, _ in ledger.announcements()] == ["Drift Signal Rejected"]
+
+
+@pytest.mark.parametrize(
+    ("dataset_uri", "message"),
+    [
+        ("s3://attacker-owned-bucket/poison/", "its datasets lie under s3://data/datasets/churn/"),
+        ("s3://data/datasets/fraud/2026/11/27/", "Dataset 's3://data/datasets/fraud/2026/11/27/' is not allowed"),
+    ],
+)
+def test_a_signal_naming_a_dataset_outside_the_models_data_is_recorded_and_changes_nothing(dataset_uri, message):
+    ledger = FakeDriftLedger()
+    signal = drift.signal_from_custom(custom_from("custom.evidently", kind="data_drift", dataset_uri=dataset_uri))
+
+    outcome = drift.on_signal(signal, CONFIG, ledger, "data")
+
+    assert outcome.action == "ignored"
+    assert message in outcome.reason
+    assert ledger.starts("drift") == []
+    assert ledger.incidents == {}
+    assert [(record.kind, record.details["dataset_uri"]) for record in ledger.records.values()] == [
+        ("DriftIgnored", dataset_uri)
+    ]
+    with pytest.raises(InvalidRequest, match=f"Untrusted drift signal: .*{message}"):  # started by hand: refused too
+        drift.prepare({"signal": signal.model_dump(mode="json")}, "forged-run", CONFIG, "data")
+
+
+def test_an_allowlisted_dataset_of_a_listed_detector_opens_the_incident():
+    config = CONFIG.model_copy(
+        update={
+            "models": tuple(
+                model.model_copy(update={"allowed_dataset_prefixes": ("s3://shared-features/churn/",)})
+                if model.name == "churn"
+                else model
+                for model in CONFIG.models
+            )
+        }
+    )
+    signal = drift.signal_from_custom(
+        custom_from("custom.evidently", kind="data_drift", dataset_uri="s3://shared-features/churn/2026-11-27/")
+    )
+
+    assert drift.on_signal(signal, config, FakeDriftLedger(), "data").action == "incident_opened"

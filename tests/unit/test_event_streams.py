@@ -129,12 +129,15 @@ def test_drift_signals_make_one_record_each_and_one_workflow_per_incident(drawn,
     ledger = FakeDriftLedger()
 
     outcomes = [
-        run_at(delays, i, lambda s=signal: drift.on_signal(s, CONFIG, ledger)) for i, signal in enumerate(stream)
+        run_at(delays, i, lambda s=signal: drift.on_signal(s, CONFIG, ledger, "data"))
+        for i, signal in enumerate(stream)
     ]
 
     opened = [outcome for outcome in outcomes if outcome.action == "incident_opened"]
     assert len(ledger.starts("drift")) == len(opened) == ledger.kinds().count("DriftIncidentOpened")
     assert len(ledger.records) <= len(distinct)  # a redelivered signal records nothing
     assert all(ledger.records[f"{signal.signal_id}#signal"] for signal in distinct if signal.state == "alarm")
-    again = [run_at(delays, 0, lambda s=signal: drift.on_signal(s, CONFIG, ledger).action) for signal in distinct]
+    again = [
+        run_at(delays, 0, lambda s=signal: drift.on_signal(s, CONFIG, ledger, "data").action) for signal in distinct
+    ]
     assert set(again) == {"ignored"}

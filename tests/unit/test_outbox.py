@@ -135,7 +135,7 @@ def test_a_new_incident_and_its_workflow_start_are_one_write(frozen_clock):
     ledger = FakeDriftLedger()
     signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
 
-    outcome = drift.on_signal(signal, CONFIG, ledger)
+    outcome = drift.on_signal(signal, CONFIG, ledger, "data")
 
     (start,) = ledger.starts("drift")
     assert start.name == outcome.execution_name
@@ -153,11 +153,11 @@ def test_a_signal_racing_another_for_the_incident_becomes_its_evidence(frozen_cl
     def record_after_the_other(record, *also):
         if also and not raced["done"]:  # the other signal opens the incident between our read and our write
             raced["done"] = True
-            assert drift.on_signal(first, CONFIG, ledger).action == "incident_opened"
+            assert drift.on_signal(first, CONFIG, ledger, "data").action == "incident_opened"
         return original(record, *also)
 
     monkeypatch.setattr(ledger, "record", record_after_the_other)
-    outcome = drift.on_signal(second, CONFIG, ledger)
+    outcome = drift.on_signal(second, CONFIG, ledger, "data")
 
     assert outcome.action == "evidence_added"
     assert len(ledger.starts("drift")) == 1
@@ -167,7 +167,7 @@ def test_a_signal_racing_another_for_the_incident_becomes_its_evidence(frozen_cl
 def test_a_conflict_writes_nothing():
     ledger = FakeDriftLedger()
     signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
-    drift.on_signal(signal, CONFIG, ledger)
+    drift.on_signal(signal, CONFIG, ledger, "data")
     incident = ledger.get_incident("churn", "churn-prod", "data_drift")
 
     record = AuditRecord(record_id="late", kind="DriftEvidence", model="churn", reason="r", at=T0)
@@ -180,7 +180,7 @@ def test_a_retried_retrain_decision_counts_once_against_the_budget():
     ledger = FakeDriftLedger()
     ledger.datasets_seen["churn"] = "s3://data/datasets/churn/2026-11-27/"
     signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
-    context = drift.prepare({"incident_id": "inc-1", "signal": signal.model_dump(mode="json")}, "exec", CONFIG)
+    context = drift.prepare({"incident_id": "inc-1", "signal": signal.model_dump(mode="json")}, "exec", CONFIG, "data")
     policy = CONFIG.model("churn").drift
     decision = drift.decide_response(context, policy.model_copy(update={"require_approval": False}), ledger)
     assert decision.action == "retrain"
@@ -194,7 +194,10 @@ def test_a_retried_retrain_decision_counts_once_against_the_budget():
 
 def _retrain_state(outcome: dict | None = None, error: dict | None = None) -> dict:
     plan = retrain.prepare(
-        {"model": "churn", "dataset_uri": "s3://data/datasets/churn/2026-11-27/", "reason": "t"}, "run-churn", CONFIG
+        {"model": "churn", "dataset_uri": "s3://data/datasets/churn/2026-11-27/", "reason": "t"},
+        "run-churn",
+        CONFIG,
+        "data",
     )
     state = {"plan": plan.model_dump(), "pipeline": {"arn": PIPELINE_ARN}}
     return state | ({"pipeline_outcome": outcome} if outcome else {}) | ({"error": error} if error else {})

@@ -1,5 +1,6 @@
 """The retrain workflow's decisions, each a pure function over fakes."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,7 +32,7 @@ def plan(model: str = "churn", **overrides) -> retrain.RetrainPlan:
         "reason": "test",
         **overrides,
     }
-    return retrain.prepare(request, f"run-{model}", CONFIG)
+    return retrain.prepare(request, f"run-{model}", CONFIG, "data")
 
 
 def test_prepare_fills_pipeline_parameters_and_deterministic_tokens():
@@ -59,7 +60,7 @@ def test_prepare_fills_pipeline_parameters_and_deterministic_tokens():
 )
 def test_prepare_rejects_bad_requests_with_what_to_fix(payload, message):
     with pytest.raises(InvalidRequest, match=message):
-        retrain.prepare(payload, "run", CONFIG)
+        retrain.prepare(payload, "run", CONFIG, "data")
 
 
 def test_prepare_accepts_a_dataset_with_spaces_and_keeps_it_verbatim():
@@ -86,12 +87,12 @@ models:
     uri = "s3://data/datasets/churn/" + "x" * 600 + "/"
 
     with pytest.raises(InvalidRequest, match=r"parameter 'Both' would be 1253 characters .* at most 1024"):
-        retrain.prepare({"model": "churn", "dataset_uri": uri, "reason": "r"}, "run", config)
+        retrain.prepare({"model": "churn", "dataset_uri": uri, "reason": "r"}, "run", config, "data")
 
 
 def test_unknown_model_is_an_invalid_request():
     with pytest.raises(UnknownModel, match="known models: churn, fraud"):
-        retrain.prepare({"model": "x", "dataset_uri": "s3://data/x/", "reason": "r"}, "run", CONFIG)
+        retrain.prepare({"model": "x", "dataset_uri": "s3://data/x/", "reason": "r"}, "run", CONFIG, "data")
 
 
 def test_quiet_period_waits_for_the_rest_of_the_period(frozen_clock):
@@ -238,3 +239,40 @@ def test_rejection_is_recorded_with_the_message_an_operator_needs():
     assert rejection.message == "Model 'x' is not configured"
     assert ledger.kinds() == ["RequestRejected"]
     assert ledger.announcements()[0][0] == "Training Request Rejected"
+
+
+@pytest.mark.parametrize(
+    ("dataset_uri", "message"),
+    [
+        (
+            "s3://attacker-owned-bucket/datasets/churn/2026-11-27/",
+            "Dataset 's3://attacker-owned-bucket/datasets/churn/2026-11-27/' is not allowed for model 'churn': its "
+            "datasets lie under s3://data/datasets/churn/ (data_trigger.prefix in the stack's data bucket, or "
+            "allowed_dataset_prefixes in the config)",
+        ),
+        ("s3://data/datasets/fraud/2026/11/27/", "is not allowed for model 'churn': its datasets lie under"),
+        ("s3://data/datasets/churn/../fraud/2026/11/27/", "remove its '.' and '..' segments"),
+    ],
+)
+def test_a_dataset_outside_the_models_data_is_refused_saying_what_is_allowed(dataset_uri, message):
+    with pytest.raises(InvalidRequest, match=re.escape(message)):
+        plan(dataset_uri=dataset_uri)
+
+
+def test_an_allowlisted_location_may_be_trained_on():
+    config = parse_config(
+        """
+version: 1
+models:
+  - name: churn
+    model_package_group: churn-models
+    data_trigger: {prefix: datasets/churn/}
+    pipeline: {name: churn-training}
+    allowed_dataset_prefixes: ["s3://shared-features/churn/"]
+"""
+    )
+    request = {"model": "churn", "dataset_uri": "s3://shared-features/churn/2026-11-27/", "reason": "r"}
+
+    assert retrain.prepare(request, "run", config, "data").dataset_uri == request["dataset_uri"]
+    with pytest.raises(InvalidRequest, match="under s3://data/datasets/churn/ or s3://shared-features/churn/"):
+        retrain.prepare({**request, "dataset_uri": "s3://shared-features/fraud/x/"}, "run", config, "data")

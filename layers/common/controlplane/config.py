@@ -25,6 +25,7 @@ PARAMETER_PLACEHOLDERS = frozenset({"model", "dataset_uri", "dataset_id", "bucke
 _NAME = r"^[a-z0-9](-?[a-z0-9])*$"
 _PIPELINE_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$"
 _GROUP_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+_DATASET_PREFIX = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(\S*/)?$"
 
 
 class _Strict(BaseModel):
@@ -115,6 +116,35 @@ class ModelConfig(_Strict):
     """Where approved versions of this model are deployed; without it, approvals are recorded, not deployed."""
     drift: DriftPolicy | None = None
     """How drift and quality signals about this model are answered; without it, they are recorded only."""
+    allowed_dataset_prefixes: tuple[Annotated[str, Field(pattern=_DATASET_PREFIX)], ...] = ()
+    """Locations besides s3://<data bucket>/<data_trigger.prefix> this model may train on, each s3://<bucket>/<prefix>/."""
+
+    @model_validator(mode="after")
+    def _retrain_dataset_is_allowed(self) -> Self:
+        """The bucket is the stack's, known only when deployed (see `dataset_location_problem`); the key is known."""
+        uri = self.drift.retrain_dataset_uri if self.drift else None
+        if uri is None or uri.startswith(self.allowed_dataset_prefixes):
+            return self
+        key = uri.removeprefix("s3://").partition("/")[2]
+        if not key.startswith(self.data_trigger.prefix):
+            raise ValueError(
+                f"drift.retrain_dataset_uri '{uri}' is neither under data_trigger.prefix '{self.data_trigger.prefix}' "
+                "nor under allowed_dataset_prefixes; move the dataset or add its prefix to allowed_dataset_prefixes"
+            )
+        return self
+
+    def dataset_location_problem(self, dataset_uri: str, data_bucket: str) -> str | None:
+        """Why this model may not train on `dataset_uri`, saying what is allowed; None when it may."""
+        allowed = (f"s3://{data_bucket}/{self.data_trigger.prefix}", *self.allowed_dataset_prefixes)
+        where = " or ".join(allowed)
+        if not dataset_uri.startswith(allowed):
+            return (
+                f"Dataset '{dataset_uri}' is not allowed for model '{self.name}': its datasets lie under {where} "
+                "(data_trigger.prefix in the stack's data bucket, or allowed_dataset_prefixes in the config)"
+            )
+        if {".", ".."} & set(dataset_uri.removeprefix("s3://").split("/")):
+            return f"Dataset '{dataset_uri}' is not allowed for model '{self.name}': remove its '.' and '..' segments"
+        return None
 
     @model_validator(mode="after")
     def _drift_endpoints_are_stages(self) -> Self:
@@ -197,6 +227,10 @@ class ControlPlaneConfig(_Strict):
                 if stage.endpoint_name == endpoint_name:
                     return model, stage
         return None
+
+    def detector_sources(self) -> frozenset[str]:
+        """Every configured drift detector's EventBridge source (the DriftDetected rule must match exactly these)."""
+        return frozenset(source for model in self.models if model.drift for source in model.drift.detector_sources)
 
     def drift_alarm(self, alarm_name: str) -> tuple[ModelConfig, DriftAlarm] | None:
         for model in self.models:

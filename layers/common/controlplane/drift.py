@@ -31,6 +31,7 @@ from controlplane.naming import digest, retrain_execution_name
 from controlplane.ports import (
     Announcement,
     AuditRecord,
+    DecisionWait,
     DriftLedger,
     Incident,
     IncidentChange,
@@ -74,6 +75,8 @@ class DriftSignal(_StepModel):
     evidence_uri: str | None = None
     features: list[str] = []
     dataset_uri: str | None = None
+    detector: str | None = None
+    """A custom signal's EventBridge source, which the model's drift.detectors must list."""
 
 
 def signal_from_alarm(event: AlarmStateChange, config: ControlPlaneConfig) -> DriftSignal | None:
@@ -144,6 +147,7 @@ def signal_from_custom(event: DriftDetected) -> DriftSignal:
         evidence_uri=detail.evidence_uri,
         features=detail.features,
         dataset_uri=detail.dataset_uri,
+        detector=event.source,
     )
 
 
@@ -168,17 +172,36 @@ def _controlled(signal: DriftSignal, config: ControlPlaneConfig) -> ModelConfig 
     return model
 
 
-def on_signal(signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger) -> SignalOutcome:
+def untrusted_signal(signal: DriftSignal, model: ModelConfig, data_bucket: str) -> str | None:
+    """Why a signal about a model under control may not be acted on (a detector the model does not list, a
+    dataset outside the model's data); None when it may."""
+    if signal.source == "custom":
+        sources = model.drift.detector_sources if model.drift else frozenset()
+        if signal.detector not in sources:
+            configured = ", ".join(sorted(sources)) or "none"
+            return (
+                f"source '{signal.detector}' is not a drift detector of model '{model.name}' (its drift.detectors: "
+                f"{configured})"
+            )
+    if signal.dataset_uri is not None:
+        return model.dataset_location_problem(signal.dataset_uri, data_bucket)
+    return None
+
+
+def on_signal(signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger, data_bucket: str) -> SignalOutcome:
     """One incident per model, endpoint and kind of signal (so a quality drop is never swallowed by an open
     data-drift incident): a new one starts the drift workflow; the rest is evidence. The incident's change and
-    the signal's record (which carries the start or the announcement) are one write."""
+    the signal's record (which carries the start or the announcement) are one write. An untrusted signal is
+    recorded, announced and changes nothing."""
     try:
-        return _apply_signal(signal, config, ledger)
+        return _apply_signal(signal, config, ledger, data_bucket)
     except WriteConflict:  # another signal changed the incident meanwhile: decide again on what is there now
-        return _apply_signal(signal, config, ledger)
+        return _apply_signal(signal, config, ledger, data_bucket)
 
 
-def _apply_signal(signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger) -> SignalOutcome:
+def _apply_signal(
+    signal: DriftSignal, config: ControlPlaneConfig, ledger: DriftLedger, data_bucket: str
+) -> SignalOutcome:
     now = clock.now()
     model = _controlled(signal, config)
     if model is None or model.drift is None:
@@ -195,6 +218,25 @@ def _apply_signal(signal: DriftSignal, config: ControlPlaneConfig, ledger: Drift
             )
         )
         return SignalOutcome(action="ignored", reason=f"{why} endpoint '{signal.endpoint}'")
+    untrusted = untrusted_signal(signal, model, data_bucket)
+    if untrusted is not None:
+        record = AuditRecord(
+            record_id=f"{signal.signal_id}#ignored",
+            kind="DriftIgnored",
+            model=model.name,
+            reason=untrusted,
+            at=now,
+            status="Rejected",
+            details={
+                "endpoint": signal.endpoint,
+                "source": signal.source,
+                "kind": signal.kind,
+                "detector": signal.detector,
+                "dataset_uri": signal.dataset_uri,
+            },
+        )
+        record_and_announce(record, "Drift Signal Rejected", ledger)
+        return SignalOutcome(action="ignored", reason=untrusted)
     policy = model.drift
     if ledger.has_record(_signal_record_id(signal)):
         return SignalOutcome(action="ignored", reason="signal already handled (a redelivered event)")
@@ -292,7 +334,7 @@ class DriftContext(_StepModel):
     execution_name: str
 
 
-def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig) -> DriftContext:
+def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig, data_bucket: str) -> DriftContext:
     """A signal-triggered incident, or an operator's decision for an endpoint; InvalidRequest says what to fix."""
     if not isinstance(payload, dict):
         raise InvalidRequest('Invalid drift request: expected a JSON object like {"endpoint": ..., "action": ...}')
@@ -301,6 +343,9 @@ def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig) -> Dr
         model = _controlled(signal, config)
         if model is None:
             raise InvalidRequest(f"Endpoint '{signal.endpoint}' is not a stage of any configured model")
+        untrusted = untrusted_signal(signal, model, data_bucket)
+        if untrusted is not None:
+            raise InvalidRequest(f"Untrusted drift signal: {untrusted}")
         return DriftContext(
             incident_id=str(payload.get("incident_id") or digest(signal.signal_id, length=16)),
             model=model.name, endpoint=signal.endpoint, kind=signal.kind, reason=signal.reason, signal=signal,
@@ -326,6 +371,8 @@ class Decision(_StepModel):
     default_action: Action = "dismiss"
     start_execution: str | None = None
     start_input: dict[str, Any] | None = None
+    asked_human: bool = False
+    """A human was asked (answered or not): recording the response closes the question."""
 
 
 def _deployed_recently(context: DriftContext, policy: DriftPolicy, ledger: DriftLedger, now: datetime) -> bool:
@@ -351,8 +398,12 @@ def _rollback(context: DriftContext, ledger: DriftLedger) -> tuple[str, dict[str
     return rollback_execution_name(context.endpoint, f"incident:{context.incident_id}"), request.model_dump()
 
 
-def _retrain(context: DriftContext, policy: DriftPolicy, ledger: DriftLedger) -> tuple[str, dict[str, Any]] | None:
-    dataset = (context.signal.dataset_uri if context.signal else None) or policy.retrain_dataset_uri
+def _retrain(
+    context: DriftContext, policy: DriftPolicy, ledger: DriftLedger, chosen_dataset: str | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """The retrain start, on the dataset a human chose, else the signal's, the policy's or the newest one; the
+    retrain workflow refuses any of them outside the model's data."""
+    dataset = chosen_dataset or (context.signal.dataset_uri if context.signal else None) or policy.retrain_dataset_uri
     dataset = dataset or ledger.latest_dataset(context.model)
     if dataset is None:
         return None
@@ -405,11 +456,18 @@ def decide_response(
     return proposal
 
 
-def _resolve(context: DriftContext, policy: DriftPolicy, ledger: DriftLedger, action: Action, reason: str) -> Decision:
+def _resolve(
+    context: DriftContext,
+    policy: DriftPolicy,
+    ledger: DriftLedger,
+    action: Action,
+    reason: str,
+    chosen_dataset: str | None = None,
+) -> Decision:
     """Turn an action into the execution that carries it out, or into a notification when it cannot be done."""
     if action == "dismiss":
         return Decision(action="dismiss", reason=reason)
-    target = _rollback(context, ledger) if action == "rollback" else _retrain(context, policy, ledger)
+    target = _rollback(context, ledger) if action == "rollback" else _retrain(context, policy, ledger, chosen_dataset)
     if target is None:
         missing = "no earlier healthy version to roll back to" if action == "rollback" else "no dataset to retrain on"
         return Decision(action="notify", reason=f"{reason}, but {missing}")
@@ -418,9 +476,14 @@ def _resolve(context: DriftContext, policy: DriftPolicy, ledger: DriftLedger, ac
 
 
 class HumanAnswer(_StepModel):
+    """What the decision workflow (controlplane.decisions) resumes the drift workflow with."""
+
+    incident_id: str
+    decision_execution_arn: str
     action: Action
-    by: str | None = None
-    reason: str | None = None
+    by: str
+    reason: str
+    dataset_uri: str | None = None
 
 
 def apply_answer(
@@ -432,25 +495,51 @@ def apply_answer(
     problem: dict[str, Any] | None = None,
 ) -> Decision:
     """A human's answer becomes the decision carried out; without a usable one (`problem`: the timeout or the
-    rejected answer), the policy's default action applies."""
+    rejected answer), the policy's default action applies. Only an answer the decision workflow claimed in the
+    ledger for this incident counts: a task token used any other way is refused."""
     policy = config.model(context.model).drift or DriftPolicy()
     if answer is None:
         if problem is not None and problem.get("Error") != "States.Timeout":
             why = f"answer rejected ({step_error_message(problem)})"
         else:
             why = "no answer in time"
-        return _resolve(context, policy, ledger, decision.default_action, f"{why}; default: {decision.default_action}")
+        decided = _resolve(
+            context, policy, ledger, decision.default_action, f"{why}; default: {decision.default_action}"
+        )
+        return decided.model_copy(update={"asked_human": True})
     human = parse_request(HumanAnswer, answer, "decision")
-    who = human.by or "an operator"
-    return _resolve(
-        context, policy, ledger, human.action, f"{human.action} decided by {who}: {human.reason or decision.reason}"
-    )
+    if human.incident_id != context.incident_id:
+        raise InvalidRequest(
+            f"An answer about incident '{human.incident_id}' reached the workflow of incident '{context.incident_id}'"
+        )
+    waiting = ledger.get_decision(context.incident_id)
+    if waiting is None or waiting.decision_execution_arn != human.decision_execution_arn:
+        raise InvalidRequest(
+            f"The answer for incident '{context.incident_id}' did not come through the decision workflow "
+            "(stack output DecisionStateMachineArn), which alone may answer"
+        )
+    reason = f"{human.action} decided by {human.by}: {human.reason}"
+    decided = _resolve(context, policy, ledger, human.action, reason, human.dataset_uri)
+    return decided.model_copy(update={"asked_human": True})
 
 
-def ask_human(task_token: str, context: DriftContext, decision: Decision, ledger: DriftLedger) -> None:
-    """Ask for a decision: the notification carries the command that answers it."""
+def ask_human(
+    task_token: str,
+    context: DriftContext,
+    decision: Decision,
+    execution_arn: str,
+    decision_state_machine_arn: str,
+    ledger: DriftLedger,
+) -> None:
+    """Ask for a decision. The task token stays in the ledger, written with the request's record; the notification
+    names the incident and the command that answers it through the decision workflow."""
     answer = json.dumps(
-        {"action": decision.proposed_action or "retrain|rollback|dismiss", "by": "you", "reason": "..."}
+        {
+            "incident_id": context.incident_id,
+            "action": decision.proposed_action or "retrain|rollback|dismiss",
+            "by": "<your name>",
+            "reason": "<why>",
+        }
     )
     requested = Announcement(
         "Drift Decision Requested",
@@ -462,8 +551,9 @@ def ask_human(task_token: str, context: DriftContext, decision: Decision, ledger
             "proposed_action": decision.proposed_action,
             "default_action": decision.default_action,
             "timeout_seconds": decision.timeout_seconds,
-            "answer_with": f"aws stepfunctions send-task-success --task-token <token> --task-output '{answer}'",
-            "task_token": task_token,
+            "answer_with": (
+                f"aws stepfunctions start-execution --state-machine-arn {decision_state_machine_arn} --input '{answer}'"
+            ),
         },
     )
     record = AuditRecord(
@@ -473,14 +563,19 @@ def ask_human(task_token: str, context: DriftContext, decision: Decision, ledger
         reason=decision.reason,
         at=clock.now(),
         status="waiting",
+        execution_arn=execution_arn,
         details={"incident_id": context.incident_id, "endpoint": context.endpoint},
         announcement=requested,
     )
-    incident = ledger.get_incident(context.model, context.endpoint, context.kind)
-    also: tuple[LedgerWrite, ...] = ()
-    if incident is not None and incident.incident_id == context.incident_id:
-        also = (IncidentChange(replace(incident, task_token=task_token), incident.incident_id),)
-    ledger.record(record, *also)
+    waiting = DecisionWait(
+        incident_id=context.incident_id,
+        model=context.model,
+        endpoint=context.endpoint,
+        status="waiting",
+        drift_execution_arn=execution_arn,
+        task_token=task_token,
+    )
+    ledger.record(record, waiting)
 
 
 def record_decision(context: DriftContext, decision: Decision, execution_arn: str, ledger: DriftLedger) -> None:
@@ -515,8 +610,15 @@ def record_decision(context: DriftContext, decision: Decision, execution_arn: st
         "incident_id": context.incident_id,
         "started_execution": decision.start_execution,
     }
-    budget = (RetrainNote(context.model, clock.now(), context.incident_id),) if decision.action == "retrain" else ()
-    record_and_announce(record, "Drift Response Decided", ledger, detail, also=budget)
+    also: list[LedgerWrite] = []
+    if decision.action == "retrain":
+        also.append(RetrainNote(context.model, clock.now(), context.incident_id))
+    if decision.asked_human:  # the question is closed: its token is removed, later answers are refused
+        also.append(
+            DecisionWait(context.incident_id, context.model, context.endpoint, "closed", action=decision.action,
+                         reason=decision.reason)
+        )  # fmt: skip
+    record_and_announce(record, "Drift Response Decided", ledger, detail, also=tuple(also))
 
 
 def record_failure(

@@ -2,7 +2,9 @@
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from controlplane.ports import CONTROL_PLANE_EVENT_SOURCE
 
 SignalKind = Literal[
     "data_drift", "data_quality", "model_quality", "bias", "explainability", "error_rate", "latency", "custom"
@@ -24,8 +26,27 @@ class DriftAlarm(_Strict):
     """Default: the endpoint of the model's last stage (production)."""
 
 
+class DriftDetector(_Strict):
+    """A detector (Evidently, a custom job) whose "Drift Detected" events about this model are trusted."""
+
+    source: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$")]
+    """The EventBridge `source` of its events; the stack parameter DriftDetectorSources must list it."""
+
+    @field_validator("source")
+    @classmethod
+    def _not_reserved(cls, source: str) -> str:
+        if source.startswith("aws.") or source == CONTROL_PLANE_EVENT_SOURCE:
+            raise ValueError(
+                f"'{source}' is reserved (AWS services use aws.*, the control plane's announcements "
+                f"{CONTROL_PLANE_EVENT_SOURCE}); give the detector a source of its own, e.g. custom.evidently"
+            )
+        return source
+
+
 class DriftPolicy(_Strict):
     alarms: tuple[DriftAlarm, ...] = ()
+    detectors: tuple[DriftDetector, ...] = ()
+    """The detectors whose "Drift Detected" events are signals about this model; events from others are ignored."""
     incident_window_minutes: Minutes = 360
     """An open incident absorbs new signals (as evidence) for this long after it opened."""
     recovery_grace_minutes: Minutes = 30
@@ -43,6 +64,10 @@ class DriftPolicy(_Strict):
     approval_timeout_minutes: Minutes = 60
     default_action: Action = "dismiss"
     """What happens when nobody answers a request for a decision in time."""
+
+    @property
+    def detector_sources(self) -> frozenset[str]:
+        return frozenset(detector.source for detector in self.detectors)
 
     @model_validator(mode="after")
     def _kinds_do_not_conflict(self) -> Self:

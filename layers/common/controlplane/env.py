@@ -31,6 +31,7 @@ class IngressEnvironment(_Environment):
 
 class RetrainTasksEnvironment(_Environment):
     LEDGER_TABLE: str
+    DATA_BUCKET: str
 
 
 class PipelineEventsEnvironment(_Environment):
@@ -54,10 +55,19 @@ class EndpointEventsEnvironment(_Environment):
 
 class DriftSignalsEnvironment(_Environment):
     LEDGER_TABLE: str
+    DATA_BUCKET: str
+    SAGEMAKER_DEFAULT_BUCKET: str
 
 
 class DriftTasksEnvironment(_Environment):
     LEDGER_TABLE: str
+    DATA_BUCKET: str
+    DECISION_STATE_MACHINE_ARN: str
+
+
+class DecisionTasksEnvironment(_Environment):
+    LEDGER_TABLE: str
+    DATA_BUCKET: str
 
 
 class OutboxEnvironment(_Environment):

@@ -6,9 +6,18 @@ cause a wrong action (bucket and key, statuses, model names, S3 URIs).
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from controlplane.errors import InvalidRequest
 
@@ -345,3 +354,27 @@ class DriftRequest(BaseModel):
     endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
     action: Literal["retrain", "rollback", "dismiss"]
     reason: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+INCIDENT_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+
+
+class DecisionRequest(BaseModel):
+    """A human's answer to a "Drift Decision Requested": the input of the decision state machine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    incident_id: Annotated[str, Field(pattern=INCIDENT_ID_PATTERN)]
+    """The incident_id of the Drift Decision Requested notification."""
+    action: Literal["rollback", "retrain", "dismiss"]
+    by: Annotated[str, Field(min_length=1, max_length=128)]
+    """Who answers, as they claim; the execution's ARN (recorded with it) leads to the real principal in CloudTrail."""
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
+    dataset_uri: DatasetUri | None = None
+    """retrain only: the dataset to train on (in the model's data); default: the one the policy would choose."""
+
+    @model_validator(mode="after")
+    def _dataset_only_for_retrain(self) -> Self:
+        if self.dataset_uri is not None and self.action != "retrain":
+            raise ValueError(f"dataset_uri applies only to action 'retrain', not '{self.action}'; remove it")
+        return self

@@ -33,6 +33,10 @@ class PipelineRun:
     pipeline end frees the training slot."""
 
 
+CONTROL_PLANE_EVENT_SOURCE = "mlops.controlplane"
+"""The `source` of every announcement on the control plane's bus; its resource policy lets only the outbox use it."""
+
+
 @dataclass(frozen=True)
 class Announcement:
     """What operators (SNS) and other teams (the control plane's bus) are told about a record."""
@@ -158,7 +162,30 @@ class Incident:
     kind: str
     signal_count: int
     recovered_at: datetime | None = None
+
+
+DecisionStatus = Literal["waiting", "answered", "expired", "closed"]
+
+
+@dataclass(frozen=True)
+class DecisionWait:
+    """A drift workflow's question to a human about an incident. The task token that resumes the workflow stays
+    here, in the ledger: the announcement names the incident, and only the decision workflow answers.
+
+    waiting: asked; answered: a decision execution claimed it and resumes the workflow; expired: the workflow no
+    longer waited when the answer came; closed: the response was decided (the token is gone)."""
+
+    incident_id: str
+    model: str
+    endpoint: str
+    status: DecisionStatus
+    drift_execution_arn: str | None = None
     task_token: str | None = None
+    answered_by: str | None = None
+    action: str | None = None
+    decision_execution_arn: str | None = None
+    reason: str | None = None
+    """closed: the response decided."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +207,7 @@ class RetrainNote:
 
 
 # Ledger items committed in one transaction with an audit record: all of them, or none.
-LedgerWrite = EndpointState | StageDeployment | IncidentChange | RetrainNote
+LedgerWrite = EndpointState | StageDeployment | IncidentChange | RetrainNote | DecisionWait
 
 
 class WriteConflict(Exception):
@@ -287,6 +314,25 @@ class DriftLedger(Protocol):
 
     def latest_dataset(self, model: str) -> str | None:
         """The URI of the newest dataset the model has seen, if any."""
+        ...
+
+    def get_decision(self, incident_id: str) -> DecisionWait | None: ...
+
+
+class DecisionLedger(Protocol):
+    def record(self, record: AuditRecord, *also: LedgerWrite) -> bool: ...
+
+    def get_decision(self, incident_id: str) -> DecisionWait | None: ...
+
+    def claim_decision(
+        self, incident_id: str, decision_execution_arn: str, answered_by: str, action: str
+    ) -> DecisionWait | None:
+        """Mark the waiting decision answered by this execution (again, for a retry of the same execution); None
+        when it is not waiting for it (answered by another, expired, closed)."""
+        ...
+
+    def expire_decision(self, incident_id: str, decision_execution_arn: str) -> None:
+        """The workflow no longer waited for this execution's answer: mark the decision expired."""
         ...
 
 

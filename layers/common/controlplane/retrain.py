@@ -57,12 +57,16 @@ def _dataset_id(model: ModelConfig, key_prefix: str) -> str:
     return key_prefix.removeprefix(model.data_trigger.prefix).strip("/") or key_prefix.strip("/")
 
 
-def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig) -> RetrainPlan:
-    """Validate a request (from the ingress or an operator) and plan the run; InvalidRequest says what to fix."""
+def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig, data_bucket: str) -> RetrainPlan:
+    """Validate a request (from the ingress, a drift response or an operator) and plan the run; InvalidRequest says
+    what to fix. Every training passes here, so here the dataset must lie where its model's data may."""
     if not isinstance(payload, dict):
         raise InvalidRequest('Invalid retrain request: expected a JSON object like {"model": ..., "dataset_uri": ...}')
     request = parse_request(RetrainRequest, payload, "retrain request")
     model = config.model(request.model)
+    problem = model.dataset_location_problem(request.dataset_uri, data_bucket)
+    if problem is not None:
+        raise InvalidRequest(problem)
     dataset_id = _dataset_id(model, request.key_prefix)
     values = {
         "model": model.name,

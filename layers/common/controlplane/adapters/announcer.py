@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from controlplane.ports import Announcement
+from controlplane.ports import CONTROL_PLANE_EVENT_SOURCE, Announcement
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sns import SNSClient
 
-EVENT_SOURCE = "mlops.controlplane"
+EVENT_SOURCE = CONTROL_PLANE_EVENT_SOURCE
 
 
 class Announcer:

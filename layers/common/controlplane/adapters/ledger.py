@@ -18,6 +18,7 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | drift incident  | INCIDENT#<model>#<endpoint> | KIND#<kind> |
 | drift retrain   | MODEL#<model>               | RETRAIN#<time>#<incident> |
 | newest dataset  | MODEL#<model>               | LATEST_DATASET |
+| human decision  | DECISION#<incident id>      | WAITING     |
 
 An audit record carries the effects that must follow it (`announcement`, `start`) and the names of those not
 delivered yet (`pending_effects`, a string set that DynamoDB removes when it empties): the outbox.
@@ -40,6 +41,7 @@ from controlplane.ports import (
     AuditRecord,
     Claim,
     DatasetState,
+    DecisionWait,
     Effect,
     EndpointState,
     Incident,
@@ -215,6 +217,8 @@ class DynamoDbLedger:
                     "ConditionExpression": "incident_id = :expected",
                     "ExpressionAttributeValues": {":expected": expected},
                 }
+            case DecisionWait():
+                return {"Item": self._decision_item(write)}
             case RetrainNote():
                 return {
                     "Item": {
@@ -561,7 +565,6 @@ class DynamoDbLedger:
             kind=str(item["kind"]),
             signal_count=int(str(item["signal_count"])),
             recovered_at=_time(item["recovered_at"]) if item.get("recovered_at") else None,
-            task_token=str(item["task_token"]) if item.get("task_token") else None,
         )
 
     def put_incident(self, incident: Incident, expected_id: str | None) -> bool:
@@ -593,9 +596,66 @@ class DynamoDbLedger:
         }
         if incident.recovered_at is not None:
             item["recovered_at"] = iso(incident.recovered_at)
-        if incident.task_token is not None:
-            item["task_token"] = incident.task_token
         return item
+
+    @staticmethod
+    def _decision_item(decision: DecisionWait) -> dict[str, Any]:
+        item: dict[str, Any] = {"pk": f"DECISION#{decision.incident_id}", "sk": "WAITING"}
+        item.update({name: value for name, value in vars(decision).items() if value is not None})
+        return item
+
+    def get_decision(self, incident_id: str) -> DecisionWait | None:
+        item = self._table.get_item(Key={"pk": f"DECISION#{incident_id}", "sk": "WAITING"}, ConsistentRead=True).get(
+            "Item"
+        )
+        return self._decision(item) if item else None
+
+    @staticmethod
+    def _decision(item: dict[str, Any]) -> DecisionWait:
+        fields = {name: str(item[name]) for name in DecisionWait.__dataclass_fields__ if item.get(name) is not None}
+        return DecisionWait(**fields)  # type: ignore[arg-type]  # status: written only from DecisionStatus
+
+    def claim_decision(
+        self, incident_id: str, decision_execution_arn: str, answered_by: str, action: str
+    ) -> DecisionWait | None:
+        try:
+            item = self._table.update_item(
+                Key={"pk": f"DECISION#{incident_id}", "sk": "WAITING"},
+                UpdateExpression="SET #status = :answered, answered_by = :by, #action = :action, "
+                "decision_execution_arn = :me",
+                ConditionExpression="#status = :waiting OR decision_execution_arn = :me",
+                ExpressionAttributeNames={"#status": "status", "#action": "action"},
+                ExpressionAttributeValues={
+                    ":answered": "answered",
+                    ":waiting": "waiting",
+                    ":by": answered_by,
+                    ":action": action,
+                    ":me": decision_execution_arn,
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            raise
+        return self._decision(item)
+
+    def expire_decision(self, incident_id: str, decision_execution_arn: str) -> None:
+        try:
+            self._table.update_item(
+                Key={"pk": f"DECISION#{incident_id}", "sk": "WAITING"},
+                UpdateExpression="SET #status = :expired",
+                ConditionExpression="decision_execution_arn = :me AND #status = :answered",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":expired": "expired",
+                    ":answered": "answered",
+                    ":me": decision_execution_arn,
+                },
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):  # closed meanwhile: nothing to expire
+                raise
 
     def retrain_times(self, model: str, since: datetime) -> list[datetime]:
         response = self._table.query(

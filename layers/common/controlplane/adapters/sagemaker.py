@@ -178,13 +178,22 @@ class SageMakerEndpoints:
 
 
 class MonitoringReports:
-    """Model Monitor writes `constraint_violations.json` under the monitoring job's output URI."""
+    """Model Monitor writes `constraint_violations.json` under the monitoring job's output URI. Reports are read
+    only from `readable_buckets` (the data bucket and SageMaker's default bucket, as the function's IAM allows):
+    any processing job can name an output, and the control plane reads no location it did not choose."""
 
-    def __init__(self, s3: "S3Client | None" = None):
+    def __init__(self, readable_buckets: frozenset[str], s3: "S3Client | None" = None):
+        self._readable = readable_buckets
         self._s3 = s3 or boto3.client("s3")
 
     def violations(self, output_uri: str) -> list[dict[str, Any]]:
         bucket, prefix = split_s3_uri(output_uri.rstrip("/") + "/constraint_violations.json")
+        if bucket not in self._readable:
+            logger.warning(
+                "Violation report not read: outside the data bucket and SageMaker's default bucket",
+                extra={"uri": output_uri, "readable_buckets": sorted(self._readable)},
+            )
+            return []
         try:
             body = self._s3.get_object(Bucket=bucket, Key=prefix)["Body"].read()
         except ClientError as error:

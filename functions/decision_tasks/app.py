@@ -1,0 +1,63 @@
+"""Tasks of the decision workflow (statemachines/decision.asl.json): a human's answer resumes a drift workflow.
+
+The only function allowed to send task success to the drift workflow (see template.yaml)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from controlplane import decisions
+from controlplane.adapters.ledger import DynamoDbLedger
+from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.config import ControlPlaneConfig, load_config
+from controlplane.env import DecisionTasksEnvironment
+from controlplane.observability import logger, metrics, tracer
+from controlplane.tasks import run_action
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    config: ControlPlaneConfig
+    ledger: DynamoDbLedger
+    workflows: StepFunctionsWorkflows
+    data_bucket: str
+
+
+@cache
+def dependencies() -> Dependencies:
+    env = DecisionTasksEnvironment.from_os()
+    return Dependencies(
+        load_config(env.CONTROLPLANE_CONFIG_PATH),
+        DynamoDbLedger(env.LEDGER_TABLE),
+        StepFunctionsWorkflows(),
+        env.DATA_BUCKET,
+    )
+
+
+def answer(task: dict[str, Any]) -> dict[str, Any]:
+    deps = dependencies()
+    outcome = decisions.answer(
+        task["request"], task["execution_arn"], deps.config, deps.data_bucket, deps.ledger, deps.workflows
+    )
+    return outcome.model_dump()
+
+
+def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
+    return decisions.record_rejected(
+        task["request"], task["error"], task["execution_name"], task["execution_arn"], dependencies().ledger
+    )
+
+
+ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    action.__name__: action for action in (answer, record_rejected)
+}
+
+
+@logger.inject_lambda_context(correlation_id_path="execution_name")
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_action(ACTIONS, event)
