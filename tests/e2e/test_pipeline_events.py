@@ -66,7 +66,7 @@ def test_duplicate_terminal_status_events_change_nothing(cloud: LocalCloud) -> N
 
     handled = invocations(cloud, "PipelineEventsFunction", since=mark)
     assert len(handled) == 2
-    assert ignored_because("already complete", handled), responses(handled)
+    assert ignored_because("no longer waiting (already resumed or ended)", handled), responses(handled)
     assert [entry.data["error"] for entry in handled] == [None, None]
     assert snapshot(cloud) == before
     assert ledger_kinds(cloud)["TrainingSucceeded"] == 1
