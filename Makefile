@@ -12,7 +12,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum requirements/checkov.l
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv lint scan typecheck check-config build test unit integration e2e property demo replay bench clean
+.PHONY: venv lint scan typecheck check-config build test unit integration e2e property demo replay bench clean up
 
 $(STAMP): requirements/dev.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
@@ -77,6 +77,12 @@ test: lint scan typecheck build
 
 demo: venv
 	$(BIN)/python -m localcloud demo
+
+# The local cloud served on http://127.0.0.1:4566 until Ctrl-C; `make up SPEED=600 PORT=4567` to change either.
+SPEED ?= 60
+PORT ?= 4566
+up: venv
+	$(BIN)/python -m localcloud serve --port $(PORT) --speed $(SPEED)
 
 # make replay FILES="events/s3-dataset-churn-bulk.json events/pipeline-execution-failed.json"
 replay: venv
