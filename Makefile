@@ -6,6 +6,7 @@ PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements/dev.lock | cut -d' ' -f1)
+PROJECT_STAMP := $(VENV)/.project-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # checkov pins an older boto3 than aws-sam-cli: it gets a virtual environment of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum requirements/checkov.lock | cut -d' ' -f1)
@@ -23,7 +24,12 @@ $(STAMP): requirements/dev.lock
 	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/layers/common" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mlops-control-plane.pth"
 	touch $@
 
-venv: $(STAMP)
+# The project itself, editable, for its console script `mlops` (its dependencies are in the lock already).
+$(PROJECT_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(STAMP) $(PROJECT_STAMP)
 
 $(CHECKOV_STAMP): requirements/checkov.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
