@@ -13,7 +13,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum requirements/checkov.l
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv lint scan typecheck check-config build test unit integration e2e property demo replay bench clean up
+.PHONY: venv lint scan typecheck check-config build test unit integration e2e property demo replay bench clean up diagrams
 
 $(STAMP): requirements/dev.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
@@ -93,6 +93,10 @@ up: venv
 # make replay FILES="events/s3-dataset-churn-bulk.json events/pipeline-execution-failed.json"
 replay: venv
 	$(BIN)/python -m localcloud replay $(FILES)
+
+# The Mermaid flowcharts of statemachines/*.asl.json in README.md (tests/unit/test_diagrams.py checks them).
+diagrams: venv
+	$(BIN)/python scripts/diagrams.py
 
 bench: venv
 	$(BIN)/python -m benchmarks
