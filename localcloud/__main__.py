@@ -4,6 +4,7 @@
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -33,7 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     advance = commands.add_parser("advance", help="jump a served local cloud's virtual clock forward")
     advance.add_argument("seconds", type=float, help="virtual seconds to let pass (everything due on the way runs)")
-    advance.add_argument("--endpoint-url", default="http://127.0.0.1:4566", help="the served local cloud's URL")
+    advance.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("MLOPS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        help="the served local cloud's URL (default: MLOPS_ENDPOINT_URL, else http://127.0.0.1:4566)",
+    )
     arguments = parser.parse_args(argv)
     if arguments.command == "advance":
         return _advance(arguments.endpoint_url, arguments.seconds)
