@@ -6,13 +6,14 @@ PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin/python3.13) $(
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements/dev.lock | cut -d' ' -f1)
+PROJECT_STAMP := $(VENV)/.project-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # checkov pins an older boto3 than aws-sam-cli: it gets a virtual environment of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum requirements/checkov.lock | cut -d' ' -f1)
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv lint scan typecheck check-config build test unit integration e2e property demo replay bench clean
+.PHONY: venv lint scan typecheck check-config build test unit integration e2e property demo replay bench clean up diagrams
 
 $(STAMP): requirements/dev.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
@@ -23,7 +24,12 @@ $(STAMP): requirements/dev.lock
 	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/layers/common" > "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mlops-control-plane.pth"
 	touch $@
 
-venv: $(STAMP)
+# The project itself, editable, for its console script `mlops` (its dependencies are in the lock already).
+$(PROJECT_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+venv: $(STAMP) $(PROJECT_STAMP)
 
 $(CHECKOV_STAMP): requirements/checkov.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
@@ -78,9 +84,19 @@ test: lint scan typecheck build
 demo: venv
 	$(BIN)/python -m localcloud demo
 
+# The local cloud served on http://127.0.0.1:4566 until Ctrl-C; `make up SPEED=600 PORT=4567` to change either.
+SPEED ?= 60
+PORT ?= 4566
+up: venv
+	$(BIN)/python -m localcloud serve --port $(PORT) --speed $(SPEED)
+
 # make replay FILES="events/s3-dataset-churn-bulk.json events/pipeline-execution-failed.json"
 replay: venv
 	$(BIN)/python -m localcloud replay $(FILES)
+
+# The Mermaid flowcharts of statemachines/*.asl.json in README.md (tests/unit/test_diagrams.py checks them).
+diagrams: venv
+	$(BIN)/python scripts/diagrams.py
 
 bench: venv
 	$(BIN)/python -m benchmarks

@@ -167,6 +167,8 @@ class LocalCloud:
         self.stream_sources: list[StreamEventSource] = []
         self.state_machines: dict[str, str] = {}
         self.physical: dict[str, dict[str, str]] = {}
+        self.outputs: dict[str, dict[str, str]] = {}
+        """The template's Outputs as deployed here: key -> {"Value", "Description"}."""
         self._sequence = itertools.count(1)
         self._execution_status: dict[str, str] = {}
         self._clients: dict[str, Any] = {}
@@ -322,6 +324,11 @@ class LocalCloud:
         for logical_id, resource in by_type.get("AWS::Serverless::Function", []):
             self._wire_function_events(self.functions[logical_id], resource, resolver)
         self._create_observers()
+        self.outputs = {
+            key: {"Value": str(resolver.resolve(output["Value"])), "Description": str(output.get("Description", ""))}
+            for key, output in template.get("Outputs", {}).items()
+            if "Condition" not in output or resolver.condition(output["Condition"])
+        }
         self.record("deploy", f"deployed {len(resources)} resources of {self.template_path.name} on moto")
 
     def _physical_names(self, logical_id: str, resource: dict[str, Any], resolver: Resolver) -> dict[str, str]:

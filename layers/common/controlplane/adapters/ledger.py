@@ -351,6 +351,18 @@ class DynamoDbLedger:
     def release_endpoint_lock(self, endpoint: str, holder: str) -> None:
         self._release_lease({"pk": f"ENDPOINT#{endpoint}", "sk": "LOCK"}, holder)
 
+    def _lease(self, key: dict[str, str]) -> tuple[str, datetime] | None:
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return (str(item["holder"]), _time(item["lease_until"])) if item else None
+
+    def pipeline_slot(self, model: str) -> tuple[str, datetime] | None:
+        """The execution holding the model's training slot and the end of its lease (released: None)."""
+        return self._lease({"pk": f"MODEL#{model}", "sk": "SLOT#pipeline"})
+
+    def endpoint_lock(self, endpoint: str) -> tuple[str, datetime] | None:
+        """The execution holding the endpoint's deployment lock and the end of its lease (released: None)."""
+        return self._lease({"pk": f"ENDPOINT#{endpoint}", "sk": "LOCK"})
+
     def raise_desired_version(self, endpoint: str, version: int) -> int:
         key = {"pk": f"ENDPOINT#{endpoint}", "sk": "DESIRED"}
         try:

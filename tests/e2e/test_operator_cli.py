@@ -1,0 +1,199 @@
+"""The `mlops` console script, run as a subprocess against the served local cloud (also a subprocess)."""
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.e2e.served import HANG_GUARD_SECONDS, Served, served_local_cloud
+
+MLOPS = str(Path(sys.executable).parent / "mlops")  # the console script `make venv` installs
+DATASET = "s3://mlops-local-databucket/datasets/churn/2026-11-27/"
+PACKAGE_1 = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/1"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    with served_local_cloud(speed=0) as cloud:
+        yield cloud
+
+
+def _client(served: Served, service: str) -> Any:
+    return boto3.client(  # type: ignore[call-overload]
+        service, endpoint_url=served.url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+def mlops(served: Served, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MLOPS, *arguments],
+        check=False,
+        env=served.environment(),
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_SECONDS,
+    )
+
+
+def mlops_json(served: Served, *arguments: str) -> Any:
+    result = mlops(served, *arguments, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def mlops_while_time_passes(
+    served: Served, *arguments: str, step_seconds: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run a `--wait` command while the virtual clock moves `step_seconds` at a time (the cloud runs at speed 0)."""
+    process = subprocess.Popen(
+        [MLOPS, *arguments], env=served.environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    for _ in range(int(HANG_GUARD_SECONDS / 0.2)):
+        if process.poll() is not None:
+            break
+        served.advance(step_seconds)
+        time.sleep(0.2)  # let the CLI poll: how often only changes how far the clock has moved when it notices
+    stdout, stderr = process.communicate(timeout=HANG_GUARD_SECONDS)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def register_version(served: Served, version: int, auc: float, generated_by: str | None = None) -> str:
+    """What the pipeline's RegisterModel step does: a package with its evaluation, then approved."""
+    key = f"controlplane/evaluations/churn-v{version}.json"
+    body = json.dumps({"binary_classification_metrics": {"auc": {"value": auc}}}).encode()
+    _client(served, "s3").put_object(Bucket="mlops-local-databucket", Key=key, Body=body)
+    sagemaker = _client(served, "sagemaker")
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName="churn-models",
+        InferenceSpecification={
+            "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:1"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelMetrics={
+            "ModelQuality": {
+                "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://mlops-local-databucket/{key}"}
+            }
+        },
+        **({"MetadataProperties": {"GeneratedBy": generated_by}} if generated_by else {}),
+        ModelApprovalStatus="PendingManualApproval",
+    )["ModelPackageArn"]
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    return str(arn)
+
+
+def test_an_operator_follows_a_dataset_from_training_to_prod(served: Served) -> None:
+    s3 = _client(served, "s3")
+    s3.put_object(Bucket="mlops-local-databucket", Key="datasets/churn/2026-11-27/part-0.csv", Body=b"rows")
+    s3.put_object(Bucket="mlops-local-databucket", Key="datasets/churn/2026-11-27/_SUCCESS", Body=b"")
+    served.advance(0)
+    (churn,) = mlops_json(served, "status", "churn")
+    assert [(t["state"], t["dataset_uri"]) for t in churn["trainings"]] == [("training", DATASET)]
+
+    served.advance(15 * 60)
+    (churn,) = mlops_json(served, "status", "churn")
+    assert churn["trainings"] == []
+    assert churn["last_training"]["kind"] == "TrainingSucceeded"
+    kinds = [record["kind"] for record in mlops_json(served, "history", "churn")]
+    assert kinds.count("TrainingSucceeded") == 1
+
+    again = mlops(served, "retrain", "churn", DATASET, "--reason", "by accident")
+    assert again.returncode == 0
+    assert "already succeeded; nothing to do" in " ".join(again.stdout.split())
+
+    pipeline_run = churn["last_training"]["pipeline_execution_arn"]
+    assert register_version(served, 1, 0.91, generated_by=pipeline_run) == PACKAGE_1
+    served.advance(15 * 60)
+    (churn,) = mlops_json(served, "status", "churn")
+    assert [(s["stage"], s["serving_version"]) for s in churn["stages"]] == [("staging", 1), ("prod", None)]
+
+    served.advance(30 * 60)  # staging's bake time
+    promoted = mlops_while_time_passes(served, "promote", "churn", "1", "--to", "prod", "--by", "alice", "--wait")
+    assert promoted.returncode == 0, promoted.stderr
+    assert "-> WaitForEndpoint" in promoted.stdout
+    assert promoted.stdout.rstrip().endswith("SUCCEEDED")
+    (churn,) = mlops_json(served, "status", "churn")
+    assert [(s["stage"], s["serving_version"]) for s in churn["stages"]] == [("staging", 1), ("prod", 1)]
+
+    tree = mlops_json(served, "lineage", DATASET)
+    (run,) = [child for child in tree["children"] if child["pipeline_execution_arn"] == pipeline_run]
+    (package,) = [child for child in run["children"] if child["node"] == "package"]
+    assert package["model_package_arn"] == PACKAGE_1
+    deployments = [child["details"]["stage"] for child in package["children"] if child["node"] == "deployment"]
+    assert deployments == ["staging", "prod"]
+    assert mlops_json(served, "lineage", PACKAGE_1) == tree  # a package's lineage starts at its dataset
+
+
+def test_a_failed_workflow_exits_1_with_its_cause(served: Served) -> None:
+    _client(served, "s3").put_object(Bucket="mlops-local-databucket", Key="datasets/churn/d2/_SUCCESS", Body=b"")
+    served.advance(15 * 60)
+    register_version(served, 2, 0.92)
+    served.advance(15 * 60)
+    refused = mlops_while_time_passes(served, "rollback", "churn-staging", "--reason", "already there", "--wait")
+    assert refused.returncode == 1
+    said = " ".join(refused.stdout.split())
+    assert "FAILED: InvalidRequest: Endpoint 'churn-staging' already serves version 2" in said
+    assert "stackTrace" not in said
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["retrain", "churm", DATASET, "--reason", "r"], "model 'churm' is not configured; known models: churn, fraud"),
+        (
+            ["retrain", "churn", "datasets/x/", "--reason", "r"],
+            "dataset_uri: Value error, 'datasets/x/' is not an S3 URI",
+        ),
+        (["promote", "churn", "1", "--to", "staging", "--by", "a"], "cannot promote to 'staging': choose one of prod"),
+        (["rollback", "nowhere", "--reason", "r"], "endpoint 'nowhere' has no deployment in the ledger"),
+        (["decide", "abc", "--action", "dismiss", "--by", "a", "--reason", "r"], "incident_id: String should match"),
+        (["status", "--stack", "nope"], "stack 'nope' not found in us-east-1"),
+        (["lineage", "s3://mlops-local-databucket/datasets/none/"], "nothing in the ledger about dataset"),
+    ],
+)
+def test_bad_requests_say_what_to_fix_before_anything_is_sent(served: Served, arguments: list[str], says: str) -> None:
+    result = mlops(served, *arguments)
+    assert result.returncode == 2
+    assert says in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_decide_starts_the_decision_workflow_with_exactly_its_contract(served: Served) -> None:
+    """The decision workflow is another branch's: a Pass state machine stands in for it, under a stack whose
+    outputs add DecisionStateMachineArn to the served cloud's."""
+    sfn = _client(served, "stepfunctions")
+    stand_in = sfn.create_state_machine(
+        name="decision-stand-in",
+        definition=json.dumps({"StartAt": "Accept", "States": {"Accept": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/localcloud",
+    )["stateMachineArn"]
+    cloudformation = _client(served, "cloudformation")
+    outputs = cloudformation.describe_stacks(StackName="mlops-local")["Stacks"][0]["Outputs"]
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {
+            **{output["OutputKey"]: {"Value": output["OutputValue"]} for output in outputs},
+            "DecisionStateMachineArn": {"Value": stand_in},
+        },
+    }
+    cloudformation.create_stack(StackName="with-decisions", TemplateBody=json.dumps(template))
+    arguments = ["decide", "0123456789abcdef", "--action", "retrain", "--by", "alice", "--reason", "confirmed"]
+    answer = mlops_json(served, *arguments, "--dataset-uri", DATASET, "--stack", "with-decisions", "--wait")
+    assert answer["status"] == "SUCCEEDED"
+    execution = sfn.describe_execution(executionArn=answer["execution_arn"])
+    assert json.loads(execution["input"]) == {
+        "incident_id": "0123456789abcdef",
+        "action": "retrain",
+        "by": "alice",
+        "reason": "confirmed",
+        "dataset_uri": DATASET,
+    }
+    assert execution["name"].startswith("decision-0123456789abcdef-")
+    repeated = mlops_json(served, *arguments, "--dataset-uri", DATASET, "--stack", "with-decisions")
+    assert (repeated["outcome"], repeated["execution_arn"]) == ("done", answer["execution_arn"])
