@@ -321,13 +321,7 @@ def decide(
 ) -> None:
     """Answer a drift incident's pending decision (`mlops status` lists them)."""
     request = workflows.decide(incident_id, action, by, reason, dataset_uri)
-    connection = _connect(**aws)
-    if request.workflow in connection.outputs:
-        _act(connection, request, wait, as_json)
-        return
-    # A stack without the decision workflow: the drift workflow itself waits for the answer.
-    execution_arn = workflows.answer_waiting_decision(connection, _config(), request)
-    _follow(connection, workflows.Started(execution_arn, "answered"), request, wait, as_json)
+    _act(_connect(**aws), request, wait, as_json)
 
 
 @main.command()

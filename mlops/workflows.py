@@ -7,35 +7,20 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deploy import deploy_execution_name, rollback_execution_name
-from controlplane.drift import HumanAnswer, drift_execution_name
-from controlplane.drift_config import SignalKind
-from controlplane.models import DatasetUri, DeployRequest, RetrainRequest, RollbackRequest
+from controlplane.models import DecisionRequest, DeployRequest, RetrainRequest, RollbackRequest
 from controlplane.naming import digest, retrain_execution_name
 from controlplane.ports import AuditRecord
 from mlops.connection import Connection, OperatorError, describe_aws_error
 
 _MAX_EXECUTION_NAME = 80
 _POLL_SECONDS = 0.5
-
-
-class DecisionRequest(BaseModel):
-    """The input of the decision workflow (stack output DecisionStateMachineArn): a human's answer to a drift
-    incident."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    incident_id: Annotated[str, Field(pattern=r"^[a-f0-9]{16}$")]
-    action: Literal["rollback", "retrain", "dismiss"]
-    by: Annotated[str, Field(min_length=1, max_length=128)]
-    reason: Annotated[str, Field(min_length=1, max_length=256)]
-    dataset_uri: DatasetUri | None = None
 
 
 @dataclass(frozen=True)
@@ -154,40 +139,6 @@ def decide(incident_id: str, action: str, by: str, reason: str, dataset_uri: str
     fields = {"incident_id": incident_id, "action": action, "by": by, "reason": reason, "dataset_uri": dataset_uri}
     request = validated(DecisionRequest, fields)
     return Request("DecisionStateMachineArn", f"decision-{incident_id}-{digest(action, length=8)}", request)
-
-
-def answer_waiting_decision(connection: Connection, config: ControlPlaneConfig, request: Request) -> str:
-    """For a stack without the decision workflow: send the answer to the drift workflow waiting on the incident
-    (its task token is on the incident); returns that drift execution's ARN."""
-    answer = validated(HumanAnswer, {key: request.input.get(key) for key in ("action", "by", "reason")})
-    incident_id = request.input["incident_id"]
-    ledger = connection.ledger
-    for model in config.models:
-        records = ledger.history(model.name)
-        if not any(record.details.get("incident_id") == incident_id for record in records):
-            continue
-        requested = pending_decisions(records).get(incident_id)
-        if requested is None:
-            raise OperatorError(
-                f"incident {incident_id} is not waiting for a decision; `mlops history {model.name}` shows it"
-            )
-        endpoint = str(requested.details["endpoint"])
-        for kind in get_args(SignalKind):
-            incident = ledger.get_incident(model.name, endpoint, kind)
-            if incident is not None and incident.incident_id == incident_id and incident.task_token:
-                try:
-                    connection.client("stepfunctions").send_task_success(
-                        taskToken=incident.task_token, output=json.dumps(answer)
-                    )
-                except ClientError as error:
-                    raise OperatorError(f"the decision could not be sent: {describe_aws_error(error)}") from None
-                return _execution_arn(
-                    connection.output("DriftStateMachineArn"), drift_execution_name(endpoint, incident_id)
-                )
-        raise OperatorError(
-            f"incident {incident_id} is not waiting for a decision; `mlops status {model.name}` shows it"
-        )
-    raise OperatorError(f"incident {incident_id} not found; `mlops status` lists open incidents and pending decisions")
 
 
 def _execution_arn(state_machine_arn: str, name: str) -> str:

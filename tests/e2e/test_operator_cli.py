@@ -165,35 +165,21 @@ def test_bad_requests_say_what_to_fix_before_anything_is_sent(served: Served, ar
 
 
 def test_decide_starts_the_decision_workflow_with_exactly_its_contract(served: Served) -> None:
-    """The decision workflow is another branch's: a Pass state machine stands in for it, under a stack whose
-    outputs add DecisionStateMachineArn to the served cloud's."""
-    sfn = _client(served, "stepfunctions")
-    stand_in = sfn.create_state_machine(
-        name="decision-stand-in",
-        definition=json.dumps({"StartAt": "Accept", "States": {"Accept": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/localcloud",
-    )["stateMachineArn"]
-    cloudformation = _client(served, "cloudformation")
-    outputs = cloudformation.describe_stacks(StackName="mlops-local")["Stacks"][0]["Outputs"]
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-        "Outputs": {
-            **{output["OutputKey"]: {"Value": output["OutputValue"]} for output in outputs},
-            "DecisionStateMachineArn": {"Value": stand_in},
-        },
-    }
-    cloudformation.create_stack(StackName="with-decisions", TemplateBody=json.dumps(template))
     arguments = ["decide", "0123456789abcdef", "--action", "retrain", "--by", "alice", "--reason", "confirmed"]
-    answer = mlops_json(served, *arguments, "--dataset-uri", DATASET, "--stack", "with-decisions", "--wait")
-    assert answer["status"] == "SUCCEEDED"
-    execution = sfn.describe_execution(executionArn=answer["execution_arn"])
-    assert json.loads(execution["input"]) == {
+
+    result = mlops(served, *arguments, "--dataset-uri", DATASET, "--wait")
+
+    assert result.returncode == 1  # no incident waits: the decision workflow refuses the answer, and says why
+    assert "No decision is waiting for incident '0123456789abcdef'" in " ".join(result.stdout.split())
+    sfn = _client(served, "stepfunctions")
+    machine = _client(served, "cloudformation").describe_stacks(StackName="mlops-local")["Stacks"][0]["Outputs"]
+    arn = next(output["OutputValue"] for output in machine if output["OutputKey"] == "DecisionStateMachineArn")
+    [execution] = sfn.list_executions(stateMachineArn=arn)["executions"]
+    assert execution["name"].startswith("decision-0123456789abcdef-")
+    assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {
         "incident_id": "0123456789abcdef",
         "action": "retrain",
         "by": "alice",
         "reason": "confirmed",
         "dataset_uri": DATASET,
     }
-    assert execution["name"].startswith("decision-0123456789abcdef-")
-    repeated = mlops_json(served, *arguments, "--dataset-uri", DATASET, "--stack", "with-decisions")
-    assert (repeated["outcome"], repeated["execution_arn"]) == ("done", answer["execution_arn"])
