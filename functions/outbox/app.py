@@ -3,6 +3,7 @@
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -39,6 +40,13 @@ def handle_record(record: DynamoDBRecord) -> dict[str, Any]:
     delivery = deliver(pk.removeprefix("AUDIT#"), ledger, announcer, workflows)
     if delivery.delivered:
         metrics.add_metric(name="EffectsDelivered", unit="Count", value=len(delivery.delivered))
+    if "sns" in delivery.delivered and delivery.announced is not None:
+        announced = delivery.announced
+        # One metric per announcement, by event and model: the dashboard's trainings, deployments, rollbacks,
+        # incidents and decisions (records of several models share a batch, so each gets its own dimensions).
+        with single_metric(name="Announcements", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
+            metric.add_dimension(name="event", value=announced.detail_type)
+            metric.add_dimension(name="model", value=str(announced.detail.get("model", "(none)")))
     return delivery.model_dump()
 
 

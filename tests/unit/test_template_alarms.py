@@ -1,6 +1,8 @@
 """Every failure the control plane cannot handle by itself raises an alarm: each state machine's failed or timed-out
 executions, and each queue where what could not be processed waits."""
 
+import json
+
 from localcloud.cloud import ROOT
 from localcloud.template import load_template
 
@@ -41,3 +43,24 @@ def test_every_dead_letter_and_failure_destination_queue_has_an_alarm():
         "OutboxDeadLetterQueue",
     }
     assert parked <= _watched("ApproximateNumberOfMessagesVisible", "QueueName")
+
+
+def test_the_dashboard_draws_every_alarm_workflow_function_and_dead_letter_queue():
+    body = RESOURCES["ControlPlaneDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body if isinstance(body, str) else body[0])["widgets"]
+    drawn = json.dumps(widgets)
+
+    alarms = {name for name, resource in RESOURCES.items() if resource["Type"] == "AWS::CloudWatch::Alarm"}
+    [alarm_widget] = [widget for widget in widgets if widget["type"] == "alarm"]
+    assert set(alarm_widget["properties"]["alarms"]) == {f"${{{name}.Arn}}" for name in alarms}
+    for kind in ("AWS::Serverless::StateMachine", "AWS::Serverless::Function"):
+        for name in (name for name, resource in RESOURCES.items() if resource["Type"] == kind):
+            assert f"${{{name}}}" in drawn, f"{name} is not on the dashboard"
+    for queue in (
+        "DataEventsDeadLetterQueue",
+        "EventDeliveryDeadLetterQueue",
+        "FailedInvocationsQueue",
+        "OutboxDeadLetterQueue",
+    ):
+        assert f"${{{queue}.QueueName}}" in drawn
+    assert 'MetricName=\\"Announcements\\"' in drawn  # the outbox's EMF metric, by event and model

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from controlplane import clock
 from controlplane.errors import TransientError
 from controlplane.observability import logger
-from controlplane.ports import Announcer, AuditRecord, Effect, Outbox, Workflows
+from controlplane.ports import Announcement, Announcer, AuditRecord, Effect, Outbox, Workflows
 
 # Longer than the outbox function's timeout: a claim this old belongs to a delivery that died.
 CLAIM_LEASE = timedelta(minutes=2)
@@ -35,6 +35,7 @@ class Delivery(BaseModel):
     record_id: str
     delivered: list[Effect]
     outcome: Literal["delivered", "nothing_pending", "unknown_record"]
+    announced: Announcement | None = None
 
 
 def deliver(record_id: str, outbox: Outbox, announcer: Announcer, workflows: Workflows) -> Delivery:
@@ -57,7 +58,8 @@ def deliver(record_id: str, outbox: Outbox, announcer: Announcer, workflows: Wor
             raise
         _mark(outbox, record_id, effect)
         delivered.append(effect)
-    return Delivery(record_id=record_id, delivered=delivered, outcome="delivered" if delivered else "nothing_pending")
+    outcome: Literal["delivered", "nothing_pending"] = "delivered" if delivered else "nothing_pending"
+    return Delivery(record_id=record_id, delivered=delivered, outcome=outcome, announced=record.announcement)
 
 
 def _mark(outbox: Outbox, record_id: str, effect: Effect) -> None:
