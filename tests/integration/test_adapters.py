@@ -15,6 +15,7 @@ from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.ports import (
     Announcement,
     AuditRecord,
+    DecisionWait,
     EndpointState,
     Incident,
     IncidentChange,
@@ -301,3 +302,35 @@ def test_history_and_lineage_read_every_page(ledger):
 
     assert [record.record_id for record in ledger.history("churn")] == [f"r{index}" for index in range(5)]
     assert len(ledger.lineage(uri)) == 5
+
+
+def test_a_question_waits_with_its_token_takes_one_answer_and_closes(ledger):
+    asked = AuditRecord(record_id="run#DriftDecisionRequested#t1", kind="DriftDecisionRequested", model="churn",
+                        reason="approval required", at=T0)  # fmt: skip
+    waiting = DecisionWait("inc-1", "churn", "churn-prod", "waiting", drift_execution_arn="arn:drift", task_token="t1")
+    assert ledger.record(asked, waiting)
+    assert ledger.get_decision("inc-1") == waiting
+
+    claimed = ledger.claim_decision("inc-1", "arn:decision:a", "alice", "retrain")
+    again = ledger.claim_decision("inc-1", "arn:decision:a", "alice", "retrain")  # the task's retry
+    other = ledger.claim_decision("inc-1", "arn:decision:b", "bob", "dismiss")
+
+    assert claimed == again
+    assert claimed is not None
+    assert (claimed.status, claimed.task_token, claimed.answered_by, claimed.action) == (
+        "answered", "t1", "alice", "retrain"
+    )  # fmt: skip
+    assert other is None
+    ledger.expire_decision("inc-1", "arn:decision:b")  # not the claimant: nothing changes
+    assert ledger.get_decision("inc-1").status == "answered"
+    ledger.expire_decision("inc-1", "arn:decision:a")
+    assert ledger.get_decision("inc-1").status == "expired"
+
+    closed = DecisionWait("inc-1", "churn", "churn-prod", "closed", action="dismiss", reason="no answer in time")
+    decided = AuditRecord(record_id="run#DriftResponseDecided", kind="DriftResponseDecided", model="churn",
+                          reason="no answer in time", at=T0)  # fmt: skip
+    assert ledger.record(decided, closed)
+    assert ledger.get_decision("inc-1") == closed  # the token is gone
+    assert ledger.claim_decision("inc-1", "arn:decision:a", "alice", "retrain") is None
+    assert ledger.get_decision("inc-2") is None
+    assert ledger.claim_decision("inc-2", "arn:decision:c", "carol", "retrain") is None
