@@ -1,5 +1,6 @@
-"""Validate the control-plane config (default: the bundled one) and check that the template's IAM allows every
-SageMaker pipeline, endpoint, model and endpoint config it implies; exit 1 with the problems on stderr."""
+"""Validate the control-plane config (default: the bundled one), check that every model names its owner and
+maturity, and that the template's IAM allows every SageMaker pipeline, endpoint, model and endpoint config it
+implies; exit 1 with the problems on stderr. `--explain` prints each model's effective automation policy."""
 
 import shlex
 import sys
@@ -9,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 
-from controlplane.config import load_config  # noqa: E402
+from controlplane.config import ControlPlaneConfig, load_config  # noqa: E402
 from controlplane.errors import ConfigError  # noqa: E402
 from scripts.sagemaker_access import iam_statements, unmet_needs  # noqa: E402
 
@@ -27,19 +28,45 @@ def deployed_overrides(samconfig: Path = ROOT / "samconfig.toml") -> dict[str, d
     return overrides
 
 
+def governance_problems(config: ControlPlaneConfig) -> list[str]:
+    """Every model under control answers to an owner and states how much runs by itself."""
+    return [
+        f"model '{model.name}' names no {missing}; add `{missing}:` to it (README, Governance)"
+        for model in config.models
+        for missing, value in (("owner", model.owner), ("maturity", model.maturity))
+        if value is None
+    ]
+
+
+def explain(config: ControlPlaneConfig) -> str:
+    """Each model's owner, maturity and effective automation, with where each value comes from."""
+    lines = []
+    for model in config.models:
+        owner = f"{model.owner.team} <{model.owner.contact}>" if model.owner else "(no owner)"
+        lines.append(f"{model.name}: owner {owner}, maturity {model.maturity or '(unset)'}")
+        lines += [
+            f"  {line.setting}: {'yes' if line.value else 'no'} ({line.source})" for line in model.effective_policy()
+        ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
-    path = argv[1] if len(argv) > 1 else None
+    arguments = [argument for argument in argv[1:] if argument != "--explain"]
+    path = arguments[0] if arguments else None
     try:
         config = load_config(path)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
-    problems = [f"template.yaml: {problem}" for problem in unmet_needs(config, iam_statements())]
+    if "--explain" in argv[1:]:
+        print(explain(config))
+    problems = governance_problems(config)
+    problems += [f"template.yaml: {problem}" for problem in unmet_needs(config, iam_statements())]
     for environment, overrides in deployed_overrides().items():
         unmet = unmet_needs(config, iam_statements(overrides=overrides))
         problems += [f"samconfig.toml [{environment}] ManagedModelNames: {problem}" for problem in unmet]
     if problems:
-        print("The template's IAM does not cover the config:\n  " + "\n  ".join(problems), file=sys.stderr)
+        print("The config is not ready to deploy:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
     print(f"config ok: {len(config.models)} model(s): {', '.join(model.name for model in config.models)}")
     return 0

@@ -301,3 +301,27 @@ def test_history_and_lineage_read_every_page(ledger):
 
     assert [record.record_id for record in ledger.history("churn")] == [f"r{index}" for index in range(5)]
     assert len(ledger.lineage(uri)) == 5
+
+
+def test_an_owner_filter_policy_subscription_receives_only_its_models_announcements(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        sns, sqs = (boto3.client(name, region_name=REGION) for name in ("sns", "sqs"))
+        topic = sns.create_topic(Name="notifications")["TopicArn"]
+        queue = sqs.create_queue(QueueName="churn-team")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"FilterPolicy": json.dumps({"owner": ["churn-team"]}), "RawMessageDelivery": "true"},
+        )
+        announcer = Announcer(topic, "controlplane", owners={"churn": "churn-team", "fraud": "fraud-team"})
+
+        announcer.notify(Announcement("Deployment Failed", {"model": "fraud"}), "fraud#1")
+        announcer.notify(Announcement("Deployment Failed", {"model": "churn"}), "churn#1")
+        announcer.notify(Announcement("Deployment Failed", {"model": "unowned"}), "unowned#1")
+
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+        assert [json.loads(message["Body"])["record_id"] for message in messages] == ["churn#1"]
+        assert json.loads(messages[0]["Body"])["owner"] == "churn-team"

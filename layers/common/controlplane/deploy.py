@@ -162,7 +162,7 @@ class DeployPlan(_StepModel):
 
 # ----------------------------------------------------------------------------- ingress
 class IngressOutcome(_StepModel):
-    action: Literal["ignored", "deploy_started", "rollback_started", "already_started"]
+    action: Literal["ignored", "deploy_started", "rollback_started", "already_started", "awaiting_deploy"]
     reason: str
     execution_name: str | None = None
 
@@ -193,6 +193,8 @@ def on_model_package_change(
     if detail.approval_status == "Approved":
         stage = model.deployment.stages[0]
         name = approval_deploy_execution_name(stage.name, model.name, detail.arn, event.changed_at)
+        if not model.deploys_on_approval():
+            return _announce_awaiting_deploy(model, detail.arn, stage, name, event.changed_at, ledger)
         request = DeployRequest(
             model_package_arn=detail.arn,
             stage=stage.name,
@@ -206,6 +208,25 @@ def on_model_package_change(
     if detail.approval_status == "Rejected":
         return _roll_back_where_serving(model, detail.arn, event.changed_at, ledger, workflows)
     return IngressOutcome(action="ignored", reason=f"approval status {detail.approval_status}")
+
+
+def _announce_awaiting_deploy(
+    model: ModelConfig, package_arn: str, stage: Stage, name: str, approved_at: datetime, ledger: DeploymentLedger
+) -> IngressOutcome:
+    """Maturity 1 (or deploy_on_approval: false): the owner hears of the approval; a human starts the deploy."""
+    version = package_version(package_arn)
+    reason = f"version {version} approved; deploy it to '{stage.name}' explicitly (deploy_on_approval is off)"
+    record = AuditRecord(
+        record_id=f"{name}#ApprovalAwaitingDeploy",
+        kind="ApprovalAwaitingDeploy",
+        model=model.name,
+        reason=reason,
+        at=approved_at,
+        status="AwaitingDeploy",
+        details={"model_package_arn": package_arn, "model_package_version": version, "stage": stage.name},
+    )
+    record_and_announce(record, "Model Version Awaiting Deploy", ledger)
+    return IngressOutcome(action="awaiting_deploy", reason=reason)
 
 
 def _roll_back_where_serving(
@@ -649,7 +670,7 @@ def record_deployed(
     assert model.deployment is not None
     stage = model.deployment.stage(plan.stage)
     following = model.deployment.next_stage(plan.stage)
-    if plan.kind != "deploy" or stage is None or not stage.auto_promote or following is None:
+    if plan.kind != "deploy" or stage is None or not model.auto_promotes(stage) or following is None:
         return Promotion(promote=False)
     request = DeployRequest(
         model_package_arn=plan.package_arn, stage=following.name, requested_by="auto_promote",

@@ -114,8 +114,8 @@ class Stage(_Strict):
     smoke_test: SmokeTest | None = None
     bake_minutes: Annotated[int, Field(ge=0, le=10_080)] = 0
     """How long a version must have served here, healthy, before it may be promoted to the next stage."""
-    auto_promote: bool = False
-    """Promote to the next stage by itself once the version baked here (off by default)."""
+    auto_promote: bool | None = None
+    """Promote to the next stage by itself once the version baked here; unset: the model's maturity decides."""
 
 
 class MetricThreshold(_Strict):
@@ -141,6 +141,8 @@ class Gate(_Strict):
 class Deployment(_Strict):
     stages: Annotated[tuple[Stage, ...], Field(min_length=1)]
     gate: Gate = Field(default_factory=Gate)
+    deploy_on_approval: bool | None = None
+    """A Model Registry approval deploys to the first stage by itself; unset: the model's maturity decides."""
 
     @model_validator(mode="after")
     def _unique_stages(self) -> Self:
