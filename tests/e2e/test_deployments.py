@@ -49,10 +49,10 @@ STAGING = "churn-staging"
 PROD = "churn-prod"
 AUC = "binary_classification_metrics.auc.value"
 
-_UNTIL_RESOURCES = ["ReceiveRequest", "Prepare", "AcquireLock", "LockDecision", "NeedsGate"]
+_UNTIL_RESOURCES = ["ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "NeedsGate"]
 _GATE = ["EvaluateGate", "GatePassed", "CreateResources", "ResourcesAction"]
 _VERIFIED = ["WaitForEndpoint", "Verify", "VerificationOutcome", "SmokeTest", "SmokeTestPassed"]
-_RECORDED = ["RecordDeployed", "AutoPromote", "Deployed"]
+_RECORDED = ["RecordDeployed", "DocumentModel", "AutoPromote", "Deployed"]
 _FAILED = ["RecordFailed", "FailureKind", "DeploymentFailed"]
 CREATE_STATES = [*_UNTIL_RESOURCES, *_GATE, "CreateEndpoint", *_VERIFIED, *_RECORDED]
 UPDATE_STATES = [*_UNTIL_RESOURCES, *_GATE, "UpdateEndpoint", *_VERIFIED, *_RECORDED]
@@ -796,7 +796,8 @@ def test_approvals_in_a_burst_are_serialized_and_the_newest_version_serves(cloud
     if "Superseded" in outcomes[v2_name]["states"]:
         # v3 raised the desired version before v2 took the lock: v2 stands aside, v3 replaces v1 directly.
         assert outcomes[v2_name]["states"] == [
-            "ReceiveRequest", "Prepare", "AcquireLock", "LockDecision", "RecordFailed", "FailureKind", "Superseded",
+            "ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "RecordFailed", "FailureKind",
+            "Superseded",
         ]  # fmt: skip
         [superseded] = records_of(cloud, "DeploymentSuperseded")
         assert superseded["details"]["model_package_arn"] == v2

@@ -59,9 +59,9 @@ BAD_ANSWER = [*WAITING_FOR_HUMAN, "ApplyAnswer", "ApplyDefault"]
 REJECTED = ["ReceiveRequest", "Prepare", "RecordRejection", "Rejected"]
 # The deploy workflow putting an endpoint back on a version it served: no gate, the recorded config.
 DEPLOY_ROLLBACK_STATES = [
-    "ReceiveRequest", "Prepare", "AcquireLock", "LockDecision", "NeedsGate", "CreateResources", "ResourcesAction",
-    "UpdateEndpoint", "WaitForEndpoint", "Verify", "VerificationOutcome", "SmokeTest", "SmokeTestPassed",
-    "RecordDeployed", "AutoPromote", "Deployed",
+    "ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "NeedsGate", "CreateResources",
+    "ResourcesAction", "UpdateEndpoint", "WaitForEndpoint", "Verify", "VerificationOutcome", "SmokeTest",
+    "SmokeTestPassed", "RecordDeployed", "DocumentModel", "AutoPromote", "Deployed",
 ]  # fmt: skip
 
 

@@ -9,8 +9,10 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.sns.models import sns_backends
 
+from controlplane import deploy
 from controlplane.adapters.announcer import EVENT_SOURCE, Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
+from controlplane.adapters.sagemaker import ModelRegistry, SageMakerModelCards
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.ports import (
     Announcement,
@@ -325,3 +327,54 @@ def test_an_owner_filter_policy_subscription_receives_only_its_models_announceme
         messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
         assert [json.loads(message["Body"])["record_id"] for message in messages] == ["churn#1"]
         assert json.loads(messages[0]["Body"])["owner"] == "churn-team"
+
+
+def test_registry_reads_bias_reports_documentation_and_lineage_of_a_package(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        sagemaker, s3 = (boto3.client(name, region_name=REGION) for name in ("sagemaker", "s3"))
+        s3.create_bucket(Bucket="evaluations")
+        report = {"post_training_bias_metrics": {"facets": {"gender": [{"value_or_threshold": "F", "metrics": [
+            {"name": "DPPL", "description": "d", "value": 0.04}]}]}}}  # fmt: skip
+        s3.put_object(Bucket="evaluations", Key="v1/bias.json", Body=json.dumps(report).encode())
+        sagemaker.create_model_package_group(ModelPackageGroupName="churn-models")
+        arn = sagemaker.create_model_package(
+            ModelPackageGroupName="churn-models",
+            InferenceSpecification={"Containers": [{"Image": "img"}], "SupportedContentTypes": ["text/csv"],
+                                    "SupportedResponseMIMETypes": ["text/csv"]},
+            ModelMetrics={"Bias": {"PostTrainingReport": {"ContentType": "application/json",
+                                                          "S3Uri": "s3://evaluations/v1/bias.json"}}},
+            MetadataProperties={"GeneratedBy": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x"},
+            CustomerMetadataProperties={"intended_uses": "retention offers"},
+            ModelApprovalStatus="PendingManualApproval",
+        )["ModelPackageArn"]  # fmt: skip
+        registry = ModelRegistry(sagemaker, s3)
+
+        package = registry.describe_package(arn)
+
+        assert package.bias_report_uris == ("s3://evaluations/v1/bias.json",)
+        assert package.metadata == {"intended_uses": "retention offers"}
+        assert package.generated_by == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x"
+        assert registry.bias_reports(package) == [report]
+        assert deploy.bias_values(registry.bias_reports(package)) == [
+            ("post_training gender=F", "gender", "DPPL", 0.04)
+        ]
+
+
+def test_model_cards_are_created_then_versioned_only_when_their_content_changes(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        cards = SageMakerModelCards(sagemaker)
+        content = {"model_overview": {"model_owner": "churn-team"}}
+
+        outcomes = [
+            cards.upsert("churn-card-v7-abc", content),
+            cards.upsert("churn-card-v7-abc", content),
+            cards.upsert("churn-card-v7-abc", {**content, "intended_uses": {"intended_uses": "offers"}}),
+        ]
+
+        assert outcomes == ["created", "unchanged", "updated"]
+        card = sagemaker.describe_model_card(ModelCardName="churn-card-v7-abc")
+        assert (card["ModelCardVersion"], card["ModelCardStatus"]) == (2, "Draft")
+        assert json.loads(card["Content"])["intended_uses"] == {"intended_uses": "offers"}
