@@ -82,7 +82,9 @@ def smoke_test(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def record_deployed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    return deploy.record_deployed(_plan(task), task["execution_arn"], deps.config, deps.ledger).model_dump()
+    return deploy.record_deployed(
+        _plan(task), task["execution_arn"], deps.config, deps.ledger, gate=task.get("gate")
+    ).model_dump()
 
 
 def ask_approval(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

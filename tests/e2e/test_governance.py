@@ -33,6 +33,12 @@ def test_the_bias_gate_refuses_a_version_whose_bias_report_breaks_the_bounds(clo
     content = json.loads(card["Content"])
     assert content["model_overview"]["model_owner"] == "churn-team <churn-team@example.com>"
     assert content["additional_information"]["custom_details"]["model_package_arn"] == fair
+    [succeeded] = records_of(cloud, "DeploymentSucceeded")
+    assert {key: float(value) for key, value in succeeded["details"]["bias_metrics"].items()} == {
+        DPPL: 0.02,
+        "post_training gender=F DI": 1.0,
+    }
+    assert float(succeeded["details"]["metrics"]["binary_classification_metrics.auc.value"]) == 0.9
     biased = register_model_package(cloud, auc=0.93, dppl=0.3)
     cloud.settle()
 

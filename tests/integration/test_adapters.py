@@ -14,6 +14,7 @@ from controlplane.adapters.announcer import EVENT_SOURCE, Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import ModelRegistry, SageMakerModelCards
 from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.config import load_config
 from controlplane.ports import (
     Announcement,
     AuditRecord,
@@ -27,6 +28,7 @@ from controlplane.ports import (
 )
 from localcloud.cloud import ROOT
 from localcloud.template import load_template
+from scripts import audit_report
 from tests.fakes import FakeDeploymentLedger
 
 REGION = "us-east-1"
@@ -378,3 +380,40 @@ def test_model_cards_are_created_then_versioned_only_when_their_content_changes(
         card = sagemaker.describe_model_card(ModelCardName="churn-card-v7-abc")
         assert (card["ModelCardVersion"], card["ModelCardStatus"]) == (2, "Draft")
         assert json.loads(card["Content"])["intended_uses"] == {"intended_uses": "offers"}
+
+
+def test_audit_report_lists_production_changes_refusals_and_incidents_from_the_ledger(ledger, tmp_path):
+    prod = {"stage": "prod", "endpoint": "churn-prod", "model_package_version": 7}
+    records = [
+        AuditRecord("old#DeploymentSucceeded", "DeploymentSucceeded", "churn", "before the period",
+                    T0 - timedelta(days=40), status="Succeeded", details=prod),
+        AuditRecord("gate#DeploymentGateFailed", "DeploymentGateFailed", "churn",
+                    "bias post_training gender=F DPPL = 0.3 is beyond ±0.1", T0, status="GateFailed",
+                    details={"stage": "staging", "endpoint": "churn-staging", "model_package_version": 8,
+                             "bias_metrics": {"post_training gender=F DPPL": 0.3}}),
+        AuditRecord("prod#DeploymentSucceeded", "DeploymentSucceeded", "churn", "promoted", T0 + timedelta(hours=1),
+                    status="Succeeded", details={**prod, "requested_by": "alice", "approved_by": "carol",
+                                                 "promotion_approved_by": "bob",
+                                                 "metrics": {"binary_classification_metrics.auc.value": 0.91}}),
+        AuditRecord("inc#DriftIncidentOpened", "DriftIncidentOpened", "churn", "model_quality on churn-prod",
+                    T0 + timedelta(hours=2), status="open", details={"endpoint": "churn-prod", "incident_id": "i-1"}),
+    ]  # fmt: skip
+    for record in records:
+        ledger.record(record)
+
+    code = audit_report.main(
+        ["churn", "--since", "2026-11-27", "--table", "ledger", "--output-dir", str(tmp_path)], load_config()
+    )
+
+    assert code == 0
+    report = json.loads((tmp_path / "churn-governance-2026-11-27.json").read_text())
+    [change] = report["production_changes"]
+    assert (change["requested_by"], change["approved_by"], change["promotion_approved_by"]) == ("alice", "carol", "bob")
+    assert change["metrics"] == {"binary_classification_metrics.auc.value": 0.91}
+    [refusal] = report["gate_refusals"]
+    assert refusal["bias_metrics"] == {"post_training gender=F DPPL": 0.3}
+    assert [entry["incident_id"] for entry in report["incidents_and_responses"]] == ["i-1"]
+    markdown = (tmp_path / "churn-governance-2026-11-27.md").read_text()
+    assert "Owner: churn-team <churn-team@example.com>." in markdown
+    assert "| 2026-11-27T10:00:00.000Z | DeploymentSucceeded | Succeeded | 7 | alice | carol | bob |" in markdown
+    assert "before the period" not in markdown

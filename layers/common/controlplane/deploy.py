@@ -164,6 +164,8 @@ class DeployPlan(_StepModel):
     approval_timeout_seconds: int = 0
     promotion_approved_by: str | None = None
     """Who approved the deployment into a stage that requires approval."""
+    approval_description: str | None = None
+    """The Model Registry approval's ApprovalDescription."""
 
 
 # ----------------------------------------------------------------------------- ingress
@@ -336,6 +338,7 @@ def _plan(
     execution_name: str,
     requested_by: str | None = None,
     approved_by: str | None = None,
+    approval_description: str | None = None,
 ) -> DeployPlan:
     version = package_version(package_arn)
     alarms = alarm_names(stage)
@@ -363,6 +366,7 @@ def _plan(
         reason=reason,
         requested_by=requested_by,
         approved_by=approved_by,
+        approval_description=approval_description,
         execution_name=execution_name,
         planned_at=clock.now(),
         needs_approval=kind == "deploy" and stage.requires_approval,
@@ -415,6 +419,7 @@ def prepare(
     return _plan(
         "deploy", model, stage, package.arn, config_name, reason, execution_name,
         requested_by=request.requested_by, approved_by=package.approved_by,
+        approval_description=package.approval_description,
     )  # fmt: skip
 
 
@@ -709,6 +714,12 @@ def _record(plan: DeployPlan, kind: str, reason: str, execution_arn: str | None,
     )
 
 
+def _gate_numbers(gate: dict[str, Any] | None) -> dict[str, Any]:
+    """The metrics the gate measured, for the record (empty ones left out)."""
+    keys = ("metrics", "champion_metrics", "bias_metrics")
+    return {key: (gate or {}).get(key) for key in keys if (gate or {}).get(key)}
+
+
 class Promotion(_StepModel):
     promote: bool
     wait_seconds: int = 0
@@ -717,10 +728,14 @@ class Promotion(_StepModel):
 
 
 def record_deployed(
-    plan: DeployPlan, execution_arn: str, config: ControlPlaneConfig, ledger: DeploymentLedger
+    plan: DeployPlan,
+    execution_arn: str,
+    config: ControlPlaneConfig,
+    ledger: DeploymentLedger,
+    gate: dict[str, Any] | None = None,
 ) -> Promotion:
-    """The endpoint serves the version: ledger (serving, previous, last known good) and audit in one write,
-    announced; unlock. A retry after the write changes nothing (the previous version stays what it was)."""
+    """The endpoint serves the version: ledger (serving, previous, last known good) and audit in one write, with
+    the gate's numbers, announced; unlock. A retry after the write changes nothing (the previous version stays)."""
     now = clock.now()
     before = ledger.get_endpoint_state(plan.endpoint_name)
     writes: list[LedgerWrite] = [
@@ -755,7 +770,8 @@ def record_deployed(
         plan, kind, plan.reason, execution_arn,
         previous_model_package_arn=before.serving_package_arn if before else None,
         duration_seconds=int((now - plan.planned_at).total_seconds()),
-        approved_by=plan.approved_by, requested_by=plan.requested_by, promotion_approved_by=plan.promotion_approved_by,
+        approved_by=plan.approved_by, approval_description=plan.approval_description, requested_by=plan.requested_by,
+        promotion_approved_by=plan.promotion_approved_by, **_gate_numbers(gate),
     )  # fmt: skip
     detail_type = "Deployment Succeeded" if plan.kind == "deploy" else "Rollback Succeeded"
     record_and_announce(record, detail_type, ledger, also=tuple(writes))
