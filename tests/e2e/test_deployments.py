@@ -225,7 +225,8 @@ def test_first_approval_creates_the_staging_endpoint_on_the_planned_config(cloud
     config_name = details["endpoint_config"]
     assert config_name.startswith("churn-staging-v1-")
     approver = sagemaker.describe_model_package(ModelPackageName=v1)["LastModifiedBy"]["UserProfileName"]
-    assert details == {
+    gate_numbers = {key: floats(details[key]) for key in ("metrics", "bias_metrics")}
+    assert {**details, **gate_numbers} == {
         "stage": "staging",
         "endpoint": STAGING,
         "model_package_arn": v1,
@@ -233,6 +234,8 @@ def test_first_approval_creates_the_staging_endpoint_on_the_planned_config(cloud
         "endpoint_config": config_name,
         "approved_by": approver,
         "duration_seconds": 300,  # the endpoint's creation took 5 virtual minutes
+        "metrics": {AUC: 0.9},  # what the gate measured
+        "bias_metrics": {"post_training gender=F DPPL": 0.02, "post_training gender=F DI": 1.0},
     }
 
     assert_staging_resources_of(cloud, v1, config_name)

@@ -245,6 +245,7 @@ def test_feature_drift_alarm_retrains_the_newest_dataset_once(cloud: LocalCloud)
         "incident_id": incident_id,
         "started_execution": retrain_name,
         "record_id": f"{drift_name}#DriftResponseDecided",
+        "owner": "churn-team",  # the bundled config's owner of churn
     }
     assert "Drift Response Decided" in bus_detail_types(cloud)
     assert ledger_kinds(cloud)["DriftResponseDecided"] == 1
