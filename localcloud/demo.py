@@ -99,11 +99,38 @@ def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
     drift_story(cloud)
 
 
-def register_model_version(cloud: LocalCloud, auc: float) -> str:
-    """What the training pipeline's RegisterModel step does: a package with its evaluation metrics."""
+def bias_metrics_section(cloud: LocalCloud, key_prefix: str, dppl: float, di: float = 1.0) -> dict[str, Any]:
+    """What a pipeline's Clarify step registers: a post-training bias report (facet `gender`, the JSON shape of
+    SageMaker Clarify's analysis, "Bias report shape" in the project's AWS facts) in the data bucket, as the
+    package's `ModelMetrics.Bias` section."""
+    report = {
+        "post_training_bias_metrics": {
+            "label": "churned",
+            "label_value_or_threshold": "1",
+            "facets": {
+                "gender": [
+                    {
+                        "value_or_threshold": "F",
+                        "metrics": [
+                            {"name": "DPPL", "description": "Difference in positive proportions", "value": dppl},
+                            {"name": "DI", "description": "Disparate impact", "value": di},
+                        ],
+                    }
+                ]
+            },
+        }
+    }
+    key = f"{key_prefix}/bias.json"
+    cloud.client("s3").put_object(Bucket=cloud.data_bucket, Key=key, Body=json.dumps(report).encode())
+    return {"PostTrainingReport": {"ContentType": "application/json", "S3Uri": f"s3://{cloud.data_bucket}/{key}"}}
+
+
+def register_model_version(cloud: LocalCloud, auc: float, dppl: float = 0.02) -> str:
+    """What the training pipeline's RegisterModel step does: a package with its evaluation and bias metrics."""
     key = f"controlplane/evaluations/churn-auc-{auc}.json"
     statistics = {"binary_classification_metrics": {"auc": {"value": auc}}}
     cloud.client("s3").put_object(Bucket=cloud.data_bucket, Key=key, Body=json.dumps(statistics).encode())
+    bias = bias_metrics_section(cloud, f"controlplane/evaluations/churn-auc-{auc}-dppl-{dppl}", dppl)
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:latest"
     return str(
         cloud.client("sagemaker").create_model_package(
@@ -116,7 +143,8 @@ def register_model_version(cloud: LocalCloud, auc: float) -> str:
             ModelMetrics={
                 "ModelQuality": {
                     "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{cloud.data_bucket}/{key}"}
-                }
+                },
+                "Bias": bias,
             },
             ModelApprovalStatus="PendingManualApproval",
         )["ModelPackageArn"]

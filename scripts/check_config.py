@@ -1,6 +1,7 @@
-"""Validate the control-plane config (default: the bundled one) and check it against the template: its IAM must allow
-every SageMaker pipeline, endpoint, model and endpoint config the config implies, and its DriftDetected rule must
-match exactly the config's drift detectors; exit 1 with the problems on stderr."""
+"""Validate the control-plane config (default: the bundled one), check that every model names its owner and
+maturity, and check it against the template: its IAM must allow every SageMaker pipeline, endpoint, model and
+endpoint config the config implies, and its DriftDetected rule must match exactly the config's drift detectors;
+exit 1 with the problems on stderr. `--explain` prints each model's effective automation policy."""
 
 import shlex
 import sys
@@ -52,14 +53,40 @@ def template_default(name: str, template_path: Path = ROOT / "template.yaml") ->
     return str(load_template(template_path)["Parameters"][name].get("Default", ""))
 
 
+def governance_problems(config: ControlPlaneConfig) -> list[str]:
+    """Every model under control answers to an owner and states how much runs by itself."""
+    return [
+        f"model '{model.name}' names no {missing}; add `{missing}:` to it (README, Governance)"
+        for model in config.models
+        for missing, value in (("owner", model.owner), ("maturity", model.maturity))
+        if value is None
+    ]
+
+
+def explain(config: ControlPlaneConfig) -> str:
+    """Each model's owner, maturity and effective automation, with where each value comes from."""
+    lines = []
+    for model in config.models:
+        owner = f"{model.owner.team} <{model.owner.contact}>" if model.owner else "(no owner)"
+        lines.append(f"{model.name}: owner {owner}, maturity {model.maturity or '(unset)'}")
+        lines += [
+            f"  {line.setting}: {'yes' if line.value else 'no'} ({line.source})" for line in model.effective_policy()
+        ]
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
-    path = argv[1] if len(argv) > 1 else None
+    arguments = [argument for argument in argv[1:] if argument != "--explain"]
+    path = arguments[0] if arguments else None
     try:
         config = load_config(path)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
-    problems = [f"template.yaml: {problem}" for problem in unmet_needs(config, iam_statements())]
+    if "--explain" in argv[1:]:
+        print(explain(config))
+    problems = governance_problems(config)
+    problems += [f"template.yaml: {problem}" for problem in unmet_needs(config, iam_statements())]
     problems += [
         f"template.yaml: {problem}"
         for problem in detector_source_problems(config, template_default("DriftDetectorSources"))
@@ -72,7 +99,7 @@ def main(argv: list[str]) -> int:
             differ = detector_source_problems(config, overrides["DriftDetectorSources"])
             problems += [f"samconfig.toml [{environment}]: {problem}" for problem in differ]
     if problems:
-        print("The template does not match the config:\n  " + "\n  ".join(problems), file=sys.stderr)
+        print("The config is not ready to deploy:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
     print(f"config ok: {len(config.models)} model(s): {', '.join(model.name for model in config.models)}")
     return 0

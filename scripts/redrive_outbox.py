@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from controlplane.adapters.announcer import Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.config import bundled_config
 from controlplane.outbox import deliver
 
 _OUTPUTS = (
@@ -55,7 +56,11 @@ def redrive(session: boto3.Session, outputs: dict[str, str], endpoint_url: str |
         report["delivered"] = {record_id: sorted(ledger.pending_effects(record_id)) for record_id in pending}
         return report
     announcer = Announcer(
-        outputs["NotificationTopicArn"], outputs["ControlPlaneBusName"], sns=client("sns"), events=client("events")
+        outputs["NotificationTopicArn"],
+        outputs["ControlPlaneBusName"],
+        sns=client("sns"),
+        events=client("events"),
+        owners=bundled_config().owner_teams(),
     )
     workflows = StepFunctionsWorkflows(
         outputs["RetrainStateMachineArn"],

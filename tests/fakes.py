@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
 from controlplane.ports import (
@@ -294,17 +294,45 @@ class FakeDeploymentLedger(FakeLedger):
             del self.waiters[endpoint]
 
 
+FAIR_BIAS_REPORT = {
+    "post_training_bias_metrics": {
+        "label": "churned",
+        "label_value_or_threshold": "1",
+        "facets": {"gender": [{"value_or_threshold": "F", "metrics": [
+            {"name": "DPPL", "description": "Difference in positive proportions", "value": 0.0},
+            {"name": "DI", "description": "Disparate impact", "value": 1.0},
+        ]}]},
+    }
+}  # fmt: skip
+"""A bias report within the bundled config's bounds."""
+
+
 class FakeRegistry:
     def __init__(self) -> None:
         self.packages: dict[str, PackageInfo] = {}
         self.metrics: dict[str, dict[str, Any]] = {}
+        self.bias: dict[str, list[dict[str, Any]]] = {}
 
-    def add(self, arn: str, status: str = "Approved", auc: float | None = 0.9) -> PackageInfo:
+    def add(
+        self,
+        arn: str,
+        status: str = "Approved",
+        auc: float | None = 0.9,
+        bias: list[dict[str, Any]] | None = None,
+        # bias: default one fair report; [] registers none
+        metadata: dict[str, str] | None = None,
+    ) -> PackageInfo:
         group, version = arn.split(":model-package/")[1].rsplit("/", 1)
-        package = PackageInfo(arn, group, int(version), status, f"s3://metrics/{group}/{version}.json", "alice")
+        bias = [FAIR_BIAS_REPORT] if bias is None else bias
+        package = PackageInfo(
+            arn, group, int(version), status, f"s3://metrics/{group}/{version}.json", "alice",
+            bias_report_uris=tuple(f"s3://metrics/{group}/{version}-bias-{n}.json" for n in range(len(bias))),
+            metadata=metadata or {},
+        )  # fmt: skip
         self.packages[arn] = package
         if auc is not None:
             self.metrics[arn] = {"binary_classification_metrics": {"auc": {"value": auc}}}
+        self.bias[arn] = bias
         return package
 
     def describe_package(self, package_arn: str) -> PackageInfo:
@@ -312,6 +340,9 @@ class FakeRegistry:
 
     def quality_metrics(self, package: PackageInfo) -> dict[str, Any] | None:
         return self.metrics.get(package.arn)
+
+    def bias_reports(self, package: PackageInfo) -> list[dict[str, Any]]:
+        return self.bias.get(package.arn, [])
 
 
 class FakeEndpoints:
@@ -413,3 +444,16 @@ class FakeDriftLedger(FakeDeploymentLedger):
 
     def latest_dataset(self, model: str) -> str | None:
         return self.datasets_seen.get(model)
+
+
+class FakeModelCards:
+    def __init__(self) -> None:
+        self.cards: dict[str, list[dict[str, Any]]] = {}
+        """Each card's content versions, oldest first."""
+
+    def upsert(self, name: str, content: dict[str, Any]) -> Literal["created", "updated", "unchanged"]:
+        versions = self.cards.setdefault(name, [])
+        if versions and versions[-1] == content:
+            return "unchanged"
+        versions.append(content)
+        return "created" if len(versions) == 1 else "updated"

@@ -6,9 +6,9 @@ from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from controlplane import deploy
+from controlplane import deploy, model_cards
 from controlplane.adapters.ledger import DynamoDbLedger
-from controlplane.adapters.sagemaker import ModelRegistry, SageMakerEndpoints
+from controlplane.adapters.sagemaker import ModelRegistry, SageMakerEndpoints, SageMakerModelCards
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DeployTasksEnvironment
@@ -22,6 +22,7 @@ class Dependencies(NamedTuple):
     workflows: StepFunctionsWorkflows
     registry: ModelRegistry
     endpoints: SageMakerEndpoints
+    cards: SageMakerModelCards
     region: str
 
 
@@ -34,6 +35,7 @@ def dependencies() -> Dependencies:
         workflows=StepFunctionsWorkflows(),
         registry=ModelRegistry(),
         endpoints=SageMakerEndpoints(env.SAGEMAKER_EXECUTION_ROLE_ARN),
+        cards=SageMakerModelCards(),
         region=env.AWS_REGION,
     )
 
@@ -80,7 +82,24 @@ def smoke_test(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 def record_deployed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    return deploy.record_deployed(_plan(task), task["execution_arn"], deps.config, deps.ledger).model_dump()
+    return deploy.record_deployed(
+        _plan(task), task["execution_arn"], deps.config, deps.ledger, gate=task.get("gate")
+    ).model_dump()
+
+
+def ask_approval(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deploy.ask_approval(task["task_token"], _plan(task), dependencies().ledger)
+    return {}
+
+
+def apply_approval(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    plan = deploy.apply_approval(_plan(task), task.get("answer"), task["execution_arn"], dependencies().ledger)
+    return plan.model_dump(mode="json")
+
+
+def document_model(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deps = dependencies()
+    return model_cards.document_model(_plan(task), deps.config, deps.ledger, deps.registry, deps.cards).model_dump()
 
 
 def decide_rollback(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -115,7 +134,10 @@ ACTIONS: dict[str, Callable[[dict[str, Any], LambdaContext], dict[str, Any]]] = 
         await_endpoint,
         verify,
         smoke_test,
+        ask_approval,
+        apply_approval,
         record_deployed,
+        document_model,
         decide_rollback,
         record_failed,
         record_promotion_failed,

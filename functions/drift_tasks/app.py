@@ -10,7 +10,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from controlplane import drift
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.config import ControlPlaneConfig, load_config
-from controlplane.drift_config import DriftPolicy
 from controlplane.env import DriftTasksEnvironment
 from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
@@ -51,7 +50,7 @@ def prepare(task: dict[str, Any]) -> dict[str, Any]:
 def decide(task: dict[str, Any]) -> dict[str, Any]:
     deps = dependencies()
     context = _context(task)
-    policy = deps.config.model(context.model).drift or DriftPolicy()
+    policy = deps.config.model(context.model).effective_drift_policy()
     return drift.decide_response(context, policy, deps.ledger).model_dump(mode="json")
 
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from controlplane.adapters.announcer import Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.config import bundled_config
 from controlplane.env import OutboxEnvironment
 from controlplane.observability import logger, metrics, tracer
 from controlplane.outbox import deliver
@@ -23,7 +24,7 @@ def dependencies() -> tuple[DynamoDbLedger, Announcer, StepFunctionsWorkflows]:
     env = OutboxEnvironment.from_os()
     return (
         DynamoDbLedger(env.LEDGER_TABLE),
-        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME),
+        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME, owners=bundled_config().owner_teams()),
         StepFunctionsWorkflows(
             env.RETRAIN_STATE_MACHINE_ARN, env.DEPLOY_STATE_MACHINE_ARN, None, env.DRIFT_STATE_MACHINE_ARN
         ),

@@ -11,6 +11,7 @@ import yaml
 
 from controlplane.deploy import approval_deploy_execution_name
 from localcloud.cloud import ACCOUNT_ID, REGION, LocalCloud, TimelineEntry
+from localcloud.demo import bias_metrics_section
 from localcloud.report import ledger_records, notifications
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,10 +222,12 @@ CHURN_GROUP = "churn-models"
 MODEL_IMAGE = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/churn:1"
 
 
-def register_model_package(cloud: LocalCloud, auc: float, group: str = CHURN_GROUP) -> str:
+def register_model_package(cloud: LocalCloud, auc: float, group: str = CHURN_GROUP, dppl: float = 0.02) -> str:
     """A new version in `group`, PendingManualApproval, whose registered ModelQuality statistics (a JSON document
-    in the data bucket, under the control plane's own output prefix) say AUC = `auc`. Returns its ARN."""
-    key = f"controlplane/evaluations/{group}/{uuid.uuid4().hex}/statistics.json"
+    in the data bucket, under the control plane's own output prefix) say AUC = `auc`, and whose post-training
+    bias report says DPPL = `dppl` (DI = 1) for facet gender. Returns its ARN."""
+    folder = f"controlplane/evaluations/{group}/{uuid.uuid4().hex}"
+    key = f"{folder}/statistics.json"
     statistics = {"binary_classification_metrics": {"auc": {"value": auc}}}
     cloud.client("s3").put_object(Bucket=cloud.data_bucket, Key=key, Body=json.dumps(statistics).encode())
     return str(
@@ -238,7 +241,8 @@ def register_model_package(cloud: LocalCloud, auc: float, group: str = CHURN_GRO
             ModelMetrics={
                 "ModelQuality": {
                     "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{cloud.data_bucket}/{key}"}
-                }
+                },
+                "Bias": bias_metrics_section(cloud, folder, dppl),
             },
             ModelApprovalStatus="PendingManualApproval",
         )["ModelPackageArn"]

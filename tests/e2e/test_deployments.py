@@ -49,10 +49,10 @@ STAGING = "churn-staging"
 PROD = "churn-prod"
 AUC = "binary_classification_metrics.auc.value"
 
-_UNTIL_RESOURCES = ["ReceiveRequest", "Prepare", "AcquireLock", "LockDecision", "NeedsGate"]
+_UNTIL_RESOURCES = ["ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "NeedsGate"]
 _GATE = ["EvaluateGate", "GatePassed", "CreateResources", "ResourcesAction"]
 _VERIFIED = ["WaitForEndpoint", "Verify", "VerificationOutcome", "SmokeTest", "SmokeTestPassed"]
-_RECORDED = ["RecordDeployed", "AutoPromote", "Deployed"]
+_RECORDED = ["RecordDeployed", "DocumentModel", "AutoPromote", "Deployed"]
 _FAILED = ["RecordFailed", "FailureKind", "DeploymentFailed"]
 CREATE_STATES = [*_UNTIL_RESOURCES, *_GATE, "CreateEndpoint", *_VERIFIED, *_RECORDED]
 UPDATE_STATES = [*_UNTIL_RESOURCES, *_GATE, "UpdateEndpoint", *_VERIFIED, *_RECORDED]
@@ -225,7 +225,8 @@ def test_first_approval_creates_the_staging_endpoint_on_the_planned_config(cloud
     config_name = details["endpoint_config"]
     assert config_name.startswith("churn-staging-v1-")
     approver = sagemaker.describe_model_package(ModelPackageName=v1)["LastModifiedBy"]["UserProfileName"]
-    assert details == {
+    gate_numbers = {key: floats(details[key]) for key in ("metrics", "bias_metrics")}
+    assert {**details, **gate_numbers} == {
         "stage": "staging",
         "endpoint": STAGING,
         "model_package_arn": v1,
@@ -233,6 +234,8 @@ def test_first_approval_creates_the_staging_endpoint_on_the_planned_config(cloud
         "endpoint_config": config_name,
         "approved_by": approver,
         "duration_seconds": 300,  # the endpoint's creation took 5 virtual minutes
+        "metrics": {AUC: 0.9},  # what the gate measured
+        "bias_metrics": {"post_training gender=F DPPL": 0.02, "post_training gender=F DI": 1.0},
     }
 
     assert_staging_resources_of(cloud, v1, config_name)
@@ -796,7 +799,8 @@ def test_approvals_in_a_burst_are_serialized_and_the_newest_version_serves(cloud
     if "Superseded" in outcomes[v2_name]["states"]:
         # v3 raised the desired version before v2 took the lock: v2 stands aside, v3 replaces v1 directly.
         assert outcomes[v2_name]["states"] == [
-            "ReceiveRequest", "Prepare", "AcquireLock", "LockDecision", "RecordFailed", "FailureKind", "Superseded",
+            "ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "RecordFailed", "FailureKind",
+            "Superseded",
         ]  # fmt: skip
         [superseded] = records_of(cloud, "DeploymentSuperseded")
         assert superseded["details"]["model_package_arn"] == v2

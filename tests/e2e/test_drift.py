@@ -64,9 +64,9 @@ ANSWERED = [*WAITING_FOR_HUMAN, "ApplyAnswer"]
 REJECTED = ["ReceiveRequest", "Prepare", "RecordRejection", "Rejected"]
 # The deploy workflow putting an endpoint back on a version it served: no gate, the recorded config.
 DEPLOY_ROLLBACK_STATES = [
-    "ReceiveRequest", "Prepare", "AcquireLock", "LockDecision", "NeedsGate", "CreateResources", "ResourcesAction",
-    "UpdateEndpoint", "WaitForEndpoint", "Verify", "VerificationOutcome", "SmokeTest", "SmokeTestPassed",
-    "RecordDeployed", "AutoPromote", "Deployed",
+    "ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "NeedsGate", "CreateResources",
+    "ResourcesAction", "UpdateEndpoint", "WaitForEndpoint", "Verify", "VerificationOutcome", "SmokeTest",
+    "SmokeTestPassed", "RecordDeployed", "DocumentModel", "AutoPromote", "Deployed",
 ]  # fmt: skip
 
 
@@ -243,6 +243,7 @@ def test_feature_drift_alarm_retrains_the_newest_dataset_once(cloud: LocalCloud)
         "incident_id": incident_id,
         "started_execution": retrain_name,
         "record_id": f"{drift_name}#DriftResponseDecided",
+        "owner": "churn-team",  # the bundled config's owner of churn
     }
     assert "Drift Response Decided" in bus_detail_types(cloud)
     assert ledger_kinds(cloud)["DriftResponseDecided"] == 1

@@ -9,9 +9,12 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from moto.sns.models import sns_backends
 
+from controlplane import deploy
 from controlplane.adapters.announcer import EVENT_SOURCE, Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
+from controlplane.adapters.sagemaker import ModelRegistry, SageMakerModelCards
 from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.config import load_config
 from controlplane.ports import (
     Announcement,
     AuditRecord,
@@ -26,6 +29,7 @@ from controlplane.ports import (
 )
 from localcloud.cloud import ROOT
 from localcloud.template import load_template
+from scripts import audit_report
 from tests.fakes import FakeDeploymentLedger
 
 REGION = "us-east-1"
@@ -334,3 +338,115 @@ def test_a_question_waits_with_its_token_takes_one_answer_and_closes(ledger):
     assert ledger.claim_decision("inc-1", "arn:decision:a", "alice", "retrain") is None
     assert ledger.get_decision("inc-2") is None
     assert ledger.claim_decision("inc-2", "arn:decision:c", "carol", "retrain") is None
+
+
+def test_an_owner_filter_policy_subscription_receives_only_its_models_announcements(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        sns, sqs = (boto3.client(name, region_name=REGION) for name in ("sns", "sqs"))
+        topic = sns.create_topic(Name="notifications")["TopicArn"]
+        queue = sqs.create_queue(QueueName="churn-team")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(
+            TopicArn=topic,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"FilterPolicy": json.dumps({"owner": ["churn-team"]}), "RawMessageDelivery": "true"},
+        )
+        announcer = Announcer(topic, "controlplane", owners={"churn": "churn-team", "fraud": "fraud-team"})
+
+        announcer.notify(Announcement("Deployment Failed", {"model": "fraud"}), "fraud#1")
+        announcer.notify(Announcement("Deployment Failed", {"model": "churn"}), "churn#1")
+        announcer.notify(Announcement("Deployment Failed", {"model": "unowned"}), "unowned#1")
+
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+        assert [json.loads(message["Body"])["record_id"] for message in messages] == ["churn#1"]
+        assert json.loads(messages[0]["Body"])["owner"] == "churn-team"
+
+
+def test_registry_reads_bias_reports_documentation_and_lineage_of_a_package(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        sagemaker, s3 = (boto3.client(name, region_name=REGION) for name in ("sagemaker", "s3"))
+        s3.create_bucket(Bucket="evaluations")
+        report = {"post_training_bias_metrics": {"facets": {"gender": [{"value_or_threshold": "F", "metrics": [
+            {"name": "DPPL", "description": "d", "value": 0.04}]}]}}}  # fmt: skip
+        s3.put_object(Bucket="evaluations", Key="v1/bias.json", Body=json.dumps(report).encode())
+        sagemaker.create_model_package_group(ModelPackageGroupName="churn-models")
+        arn = sagemaker.create_model_package(
+            ModelPackageGroupName="churn-models",
+            InferenceSpecification={"Containers": [{"Image": "img"}], "SupportedContentTypes": ["text/csv"],
+                                    "SupportedResponseMIMETypes": ["text/csv"]},
+            ModelMetrics={"Bias": {"PostTrainingReport": {"ContentType": "application/json",
+                                                          "S3Uri": "s3://evaluations/v1/bias.json"}}},
+            MetadataProperties={"GeneratedBy": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x"},
+            CustomerMetadataProperties={"intended_uses": "retention offers"},
+            ModelApprovalStatus="PendingManualApproval",
+        )["ModelPackageArn"]  # fmt: skip
+        registry = ModelRegistry(sagemaker, s3)
+
+        package = registry.describe_package(arn)
+
+        assert package.bias_report_uris == ("s3://evaluations/v1/bias.json",)
+        assert package.metadata == {"intended_uses": "retention offers"}
+        assert package.generated_by == "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/x"
+        assert registry.bias_reports(package) == [report]
+        assert deploy.bias_values(registry.bias_reports(package)) == [
+            ("post_training gender=F", "gender", "DPPL", 0.04)
+        ]
+
+
+def test_model_cards_are_created_then_versioned_only_when_their_content_changes(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        sagemaker = boto3.client("sagemaker", region_name=REGION)
+        cards = SageMakerModelCards(sagemaker)
+        content = {"model_overview": {"model_owner": "churn-team"}}
+
+        outcomes = [
+            cards.upsert("churn-card-v7-abc", content),
+            cards.upsert("churn-card-v7-abc", content),
+            cards.upsert("churn-card-v7-abc", {**content, "intended_uses": {"intended_uses": "offers"}}),
+        ]
+
+        assert outcomes == ["created", "unchanged", "updated"]
+        card = sagemaker.describe_model_card(ModelCardName="churn-card-v7-abc")
+        assert (card["ModelCardVersion"], card["ModelCardStatus"]) == (2, "Draft")
+        assert json.loads(card["Content"])["intended_uses"] == {"intended_uses": "offers"}
+
+
+def test_audit_report_lists_production_changes_refusals_and_incidents_from_the_ledger(ledger, tmp_path):
+    prod = {"stage": "prod", "endpoint": "churn-prod", "model_package_version": 7}
+    records = [
+        AuditRecord("old#DeploymentSucceeded", "DeploymentSucceeded", "churn", "before the period",
+                    T0 - timedelta(days=40), status="Succeeded", details=prod),
+        AuditRecord("gate#DeploymentGateFailed", "DeploymentGateFailed", "churn",
+                    "bias post_training gender=F DPPL = 0.3 is beyond ±0.1", T0, status="GateFailed",
+                    details={"stage": "staging", "endpoint": "churn-staging", "model_package_version": 8,
+                             "bias_metrics": {"post_training gender=F DPPL": 0.3}}),
+        AuditRecord("prod#DeploymentSucceeded", "DeploymentSucceeded", "churn", "promoted", T0 + timedelta(hours=1),
+                    status="Succeeded", details={**prod, "requested_by": "alice", "approved_by": "carol",
+                                                 "promotion_approved_by": "bob",
+                                                 "metrics": {"binary_classification_metrics.auc.value": 0.91}}),
+        AuditRecord("inc#DriftIncidentOpened", "DriftIncidentOpened", "churn", "model_quality on churn-prod",
+                    T0 + timedelta(hours=2), status="open", details={"endpoint": "churn-prod", "incident_id": "i-1"}),
+    ]  # fmt: skip
+    for record in records:
+        ledger.record(record)
+
+    code = audit_report.main(
+        ["churn", "--since", "2026-11-27", "--table", "ledger", "--output-dir", str(tmp_path)], load_config()
+    )
+
+    assert code == 0
+    report = json.loads((tmp_path / "churn-governance-2026-11-27.json").read_text())
+    [change] = report["production_changes"]
+    assert (change["requested_by"], change["approved_by"], change["promotion_approved_by"]) == ("alice", "carol", "bob")
+    assert change["metrics"] == {"binary_classification_metrics.auc.value": 0.91}
+    [refusal] = report["gate_refusals"]
+    assert refusal["bias_metrics"] == {"post_training gender=F DPPL": 0.3}
+    assert [entry["incident_id"] for entry in report["incidents_and_responses"]] == ["i-1"]
+    markdown = (tmp_path / "churn-governance-2026-11-27.md").read_text()
+    assert "Owner: churn-team <churn-team@example.com>." in markdown
+    assert "| 2026-11-27T10:00:00.000Z | DeploymentSucceeded | Succeeded | 7 | alice | carol | bob |" in markdown
+    assert "before the period" not in markdown

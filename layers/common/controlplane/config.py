@@ -6,6 +6,7 @@ with the code that reads it and is validated by `make test` and `sam build` befo
 
 import re
 import string
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
@@ -105,11 +106,52 @@ class PipelineSpec(_Strict):
         return parameters
 
 
+class Owner(_Strict):
+    """Who answers for a model: its announcements carry `team` (SNS message attribute `owner`)."""
+
+    team: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    contact: Annotated[str, Field(min_length=3, max_length=256)]
+    """An address or channel a human reads, e.g. churn-team@example.com."""
+
+
+Maturity = Literal[1, 2, 3]
+
+
+@dataclass(frozen=True)
+class Autonomy:
+    """What runs by itself, before a model's explicit settings override it."""
+
+    deploy_on_approval: bool
+    auto_promote: bool
+    automatic_drift_response: bool
+
+
+MATURITY_DEFAULTS: dict[Maturity, Autonomy] = {
+    1: Autonomy(deploy_on_approval=False, auto_promote=False, automatic_drift_response=False),
+    2: Autonomy(deploy_on_approval=True, auto_promote=False, automatic_drift_response=False),
+    3: Autonomy(deploy_on_approval=True, auto_promote=True, automatic_drift_response=True),
+}
+UNLEVELLED = Autonomy(deploy_on_approval=True, auto_promote=False, automatic_drift_response=True)
+"""A model without `maturity` (scripts/check_config.py refuses one): the behaviour from before maturity levels."""
+
+
+@dataclass(frozen=True)
+class PolicyLine:
+    setting: str
+    value: bool
+    source: str
+    """`explicit` (set in the config) or the maturity level the value comes from."""
+
+
 class ModelConfig(_Strict):
     """One model under control."""
 
     name: Annotated[str, Field(pattern=_NAME, max_length=32)]
     model_package_group: Annotated[str, Field(pattern=_GROUP_NAME)]
+    owner: Owner | None = None
+    maturity: Maturity | None = None
+    """1: approvals wait for an explicit deploy; 2: approvals deploy to the first stage; 3: also auto-promotion
+    after bake and automatic drift responses. Each default yields to an explicit setting."""
     data_trigger: DataTrigger
     pipeline: PipelineSpec
     deployment: Deployment | None = None
@@ -164,6 +206,47 @@ class ModelConfig(_Strict):
     def production_endpoint(self) -> str | None:
         return self.deployment.stages[-1].endpoint_name if self.deployment else None
 
+    def autonomy(self) -> Autonomy:
+        return UNLEVELLED if self.maturity is None else MATURITY_DEFAULTS[self.maturity]
+
+    def _default_source(self) -> str:
+        return "no maturity set" if self.maturity is None else f"maturity {self.maturity}"
+
+    def deploys_on_approval(self) -> bool:
+        explicit = self.deployment.deploy_on_approval if self.deployment else None
+        return self.autonomy().deploy_on_approval if explicit is None else explicit
+
+    def auto_promotes(self, stage: Stage) -> bool:
+        """Whether a version that baked in `stage` goes on to the next stage by itself."""
+        return self.autonomy().auto_promote if stage.auto_promote is None else stage.auto_promote
+
+    def drift_requires_approval(self) -> bool:
+        explicit = self.drift.require_approval if self.drift else None
+        return not self.autonomy().automatic_drift_response if explicit is None else explicit
+
+    def effective_drift_policy(self) -> DriftPolicy:
+        """The drift policy with `require_approval` resolved from the maturity where the config leaves it unset."""
+        return (self.drift or DriftPolicy()).model_copy(update={"require_approval": self.drift_requires_approval()})
+
+    def effective_policy(self) -> list[PolicyLine]:
+        """Every automatic action of this model, its value and where the value comes from."""
+        default = self._default_source()
+        lines: list[PolicyLine] = []
+        if self.deployment is not None:
+            explicit = self.deployment.deploy_on_approval is not None
+            lines.append(
+                PolicyLine("deploy_on_approval", self.deploys_on_approval(), "explicit" if explicit else default)
+            )
+            for stage, following in zip(self.deployment.stages, self.deployment.stages[1:], strict=False):
+                source = "explicit" if stage.auto_promote is not None else default
+                lines.append(
+                    PolicyLine(f"auto_promote {stage.name} -> {following.name}", self.auto_promotes(stage), source)
+                )
+        if self.drift is not None:
+            source = "explicit" if self.drift.require_approval is not None else default
+            lines.append(PolicyLine("drift.require_approval", self.drift_requires_approval(), source))
+        return lines
+
 
 class ControlPlaneConfig(_Strict):
     """The whole file."""
@@ -217,6 +300,10 @@ class ControlPlaneConfig(_Strict):
         raise UnknownModel(
             f"Model '{name}' is not configured; known models: {known}. Add it under models: in the config."
         )
+
+    def owner_teams(self) -> dict[str, str]:
+        """Model name to the team that owns it (announcements carry it as `owner`)."""
+        return {model.name: model.owner.team for model in self.models if model.owner}
 
     def model_for_group(self, group: str) -> ModelConfig | None:
         return next((model for model in self.models if model.model_package_group == group), None)

@@ -4,17 +4,18 @@ The state machine only orchestrates; it branches on fields computed here (`decis
 `outcome`, `rollback`, `promote`).
 """
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from controlplane import clock
-from controlplane.audit import record_and_announce, record_rejected_request
+from controlplane.audit import record_and_announce, record_rejected_request, summary
 from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.deployment_config import BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
+from controlplane.deployment_config import BiasBound, BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
 from controlplane.errors import InvalidRequest, step_error_message
 from controlplane.models import (
     SETTLED_ENDPOINT_STATUSES,
@@ -158,11 +159,18 @@ class DeployPlan(_StepModel):
     approved_by: str | None
     execution_name: str
     planned_at: datetime
+    needs_approval: bool = False
+    """The stage requires a human approval by someone other than `requested_by` (deploy.asl.json AskApproval)."""
+    approval_timeout_seconds: int = 0
+    promotion_approved_by: str | None = None
+    """Who approved the deployment into a stage that requires approval."""
+    approval_description: str | None = None
+    """The Model Registry approval's ApprovalDescription."""
 
 
 # ----------------------------------------------------------------------------- ingress
 class IngressOutcome(_StepModel):
-    action: Literal["ignored", "deploy_started", "rollback_started", "already_started"]
+    action: Literal["ignored", "deploy_started", "rollback_started", "already_started", "awaiting_deploy"]
     reason: str
     execution_name: str | None = None
 
@@ -193,6 +201,8 @@ def on_model_package_change(
     if detail.approval_status == "Approved":
         stage = model.deployment.stages[0]
         name = approval_deploy_execution_name(stage.name, model.name, detail.arn, event.changed_at)
+        if not model.deploys_on_approval():
+            return _announce_awaiting_deploy(model, detail.arn, stage, name, event.changed_at, ledger)
         request = DeployRequest(
             model_package_arn=detail.arn,
             stage=stage.name,
@@ -206,6 +216,25 @@ def on_model_package_change(
     if detail.approval_status == "Rejected":
         return _roll_back_where_serving(model, detail.arn, event.changed_at, ledger, workflows)
     return IngressOutcome(action="ignored", reason=f"approval status {detail.approval_status}")
+
+
+def _announce_awaiting_deploy(
+    model: ModelConfig, package_arn: str, stage: Stage, name: str, approved_at: datetime, ledger: DeploymentLedger
+) -> IngressOutcome:
+    """Maturity 1 (or deploy_on_approval: false): the owner hears of the approval; a human starts the deploy."""
+    version = package_version(package_arn)
+    reason = f"version {version} approved; deploy it to '{stage.name}' explicitly (deploy_on_approval is off)"
+    record = AuditRecord(
+        record_id=f"{name}#ApprovalAwaitingDeploy",
+        kind="ApprovalAwaitingDeploy",
+        model=model.name,
+        reason=reason,
+        at=approved_at,
+        status="AwaitingDeploy",
+        details={"model_package_arn": package_arn, "model_package_version": version, "stage": stage.name},
+    )
+    record_and_announce(record, "Model Version Awaiting Deploy", ledger)
+    return IngressOutcome(action="awaiting_deploy", reason=reason)
 
 
 def _roll_back_where_serving(
@@ -309,6 +338,7 @@ def _plan(
     execution_name: str,
     requested_by: str | None = None,
     approved_by: str | None = None,
+    approval_description: str | None = None,
 ) -> DeployPlan:
     version = package_version(package_arn)
     alarms = alarm_names(stage)
@@ -336,8 +366,11 @@ def _plan(
         reason=reason,
         requested_by=requested_by,
         approved_by=approved_by,
+        approval_description=approval_description,
         execution_name=execution_name,
         planned_at=clock.now(),
+        needs_approval=kind == "deploy" and stage.requires_approval,
+        approval_timeout_seconds=stage.approval_timeout_minutes * 60,
     )
 
 
@@ -375,12 +408,18 @@ def prepare(
             "approve it in the Model Registry first"
         )
     _check_promotion(model, stage, package, ledger)
+    if stage.requires_approval and not request.requested_by:
+        raise InvalidRequest(
+            f"Stage '{stage.name}' requires an approval by someone other than the requester: "
+            'say who requests the deployment ("requested_by")'
+        )
     fingerprint = f"{stage.instance_type}:{stage.initial_instance_count}:{stage.variant_name}"
     config_name = endpoint_config_name(stage.endpoint_name, package.version, package.arn, fingerprint)
     reason = request.reason or f"deployment to '{stage.name}' requested by {request.requested_by or 'an operator'}"
     return _plan(
         "deploy", model, stage, package.arn, config_name, reason, execution_name,
         requested_by=request.requested_by, approved_by=package.approved_by,
+        approval_description=package.approval_description,
     )  # fmt: skip
 
 
@@ -437,9 +476,16 @@ class GateResult(_StepModel):
     failures: list[str]
     metrics: dict[str, float]
     champion_metrics: dict[str, float]
+    bias_metrics: dict[str, float] = {}
+    """Each bounded bias metric found, keyed `<report section> <facet>=<value> <metric>`."""
+    missing_documentation: list[str] = []
 
 
-def _metric(document: dict[str, Any] | None, path: str) -> float | None:
+DOCUMENTATION_FIELDS = ("intended_uses", "limitations", "assumptions")
+"""CustomerMetadataProperties a package needs to deploy to a stage with `requires_documentation`."""
+
+
+def metric_value(document: dict[str, Any] | None, path: str) -> float | None:
     value: Any = document
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
@@ -448,20 +494,95 @@ def _metric(document: dict[str, Any] | None, path: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def bias_values(reports: list[dict[str, Any]]) -> list[tuple[str, str, str, float]]:
+    """(section key, facet, metric, value) of every numeric metric in Clarify-shaped bias reports."""
+    found = []
+    for report in reports:
+        for section in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+            facets = (report.get(section) or {}).get("facets") or {}
+            for facet, groups in facets.items() if isinstance(facets, dict) else ():
+                for group in groups if isinstance(groups, list) else ():
+                    for metric in group.get("metrics") or () if isinstance(group, dict) else ():
+                        value = metric.get("value") if isinstance(metric, dict) else None
+                        if isinstance(value, int | float) and not isinstance(value, bool):
+                            name = str(metric.get("name"))
+                            where = f"{section.removesuffix('_bias_metrics')} {facet}={group.get('value_or_threshold')}"
+                            found.append((where, facet, name, float(value)))
+    return found
+
+
+def _check_bias(bounds: tuple[BiasBound, ...], reports: list[dict[str, Any]]) -> tuple[list[str], dict[str, float]]:
+    if not reports:
+        return ["the package registers no bias reports (ModelMetrics.Bias)"], {}
+    values = bias_values(reports)
+    failures: list[str] = []
+    measured: dict[str, float] = {}
+    for bound in bounds:
+        matching = [
+            (where, value)
+            for where, facet, name, value in values
+            if name == bound.metric and bound.facet in (None, facet)
+        ]
+        if not matching:
+            facet = f" for facet '{bound.facet}'" if bound.facet else ""
+            failures.append(f"no registered bias report has {bound.metric}{facet}")
+        for where, value in matching:
+            key = f"{where} {bound.metric}"
+            measured[key] = value
+            if bound.min is not None and value < bound.min:
+                failures.append(f"bias {key} = {value:g} is below the minimum {bound.min:g}")
+            if bound.max is not None and value > bound.max:
+                failures.append(f"bias {key} = {value:g} is above the maximum {bound.max:g}")
+            if bound.max_abs is not None and abs(value) > bound.max_abs:
+                failures.append(f"bias {key} = {value:g} is beyond ±{bound.max_abs:g}")
+    return failures, measured
+
+
+def missing_documentation(package: PackageInfo) -> list[str]:
+    return [field for field in DOCUMENTATION_FIELDS if not package.metadata.get(field, "").strip()]
+
+
 def evaluate_gate(
     plan: DeployPlan, config: ControlPlaneConfig, ledger: DeploymentLedger, registry: Registry
 ) -> GateResult:
-    """Compare the candidate's registered metrics with the thresholds and, when configured, the champion's."""
+    """The candidate's registered quality metrics against the thresholds and, when configured, the champion's;
+    its bias reports against the bias bounds; and its documentation where the stage requires it."""
     model = config.model(plan.model)
     assert model.deployment is not None
     gate = model.deployment.gate
-    if not gate.thresholds:
+    stage = _stage_or_refuse(model, plan.stage)
+    if not gate.thresholds and not gate.bias and not stage.requires_documentation:
         return GateResult(passed=True, failures=[], metrics={}, champion_metrics={})
-    candidate = registry.quality_metrics(registry.describe_package(plan.package_arn))
+    package = registry.describe_package(plan.package_arn)
+    failures: list[str] = []
+    metrics: dict[str, float] = {}
+    champion_metrics: dict[str, float] = {}
+    if gate.thresholds:
+        failures, metrics, champion_metrics = _check_quality(model, package, ledger, registry)
+    bias_failures, bias_metrics = _check_bias(gate.bias, registry.bias_reports(package)) if gate.bias else ([], {})
+    missing = missing_documentation(package) if stage.requires_documentation else []
+    if missing:
+        failures.append(
+            f"stage '{stage.name}' requires documentation; the package's CustomerMetadataProperties lack "
+            + ", ".join(missing)
+        )
+    failures += bias_failures
+    return GateResult(
+        passed=not failures, failures=failures, metrics=metrics, champion_metrics=champion_metrics,
+        bias_metrics=bias_metrics, missing_documentation=missing,
+    )  # fmt: skip
+
+
+def _check_quality(
+    model: ModelConfig, package: PackageInfo, ledger: DeploymentLedger, registry: Registry
+) -> tuple[list[str], dict[str, float], dict[str, float]]:
+    assert model.deployment is not None
+    gate = model.deployment.gate
+    candidate = registry.quality_metrics(package)
     champion_doc: dict[str, Any] | None = None
     if gate.compare_with_champion:
         champion = ledger.get_endpoint_state(model.deployment.stages[0].endpoint_name)
-        if champion and champion.serving_package_arn and champion.serving_package_arn != plan.package_arn:
+        if champion and champion.serving_package_arn and champion.serving_package_arn != package.arn:
             champion_doc = registry.quality_metrics(registry.describe_package(champion.serving_package_arn))
     failures: list[str] = []
     metrics: dict[str, float] = {}
@@ -469,7 +590,7 @@ def evaluate_gate(
     if candidate is None:
         failures.append("the package registers no ModelQuality statistics (ModelMetrics.ModelQuality.Statistics)")
     for threshold in gate.thresholds:
-        value = _metric(candidate, threshold.metric)
+        value = metric_value(candidate, threshold.metric)
         if value is None:
             if candidate is not None:
                 failures.append(f"{threshold.metric} is missing from the package's statistics")
@@ -479,7 +600,7 @@ def evaluate_gate(
             failures.append(f"{threshold.metric} = {value:g} is below the minimum {threshold.min:g}")
         if threshold.max is not None and value > threshold.max:
             failures.append(f"{threshold.metric} = {value:g} is above the maximum {threshold.max:g}")
-        best = _metric(champion_doc, threshold.metric)
+        best = metric_value(champion_doc, threshold.metric)
         if best is None:
             continue
         champion_metrics[threshold.metric] = best
@@ -488,7 +609,7 @@ def evaluate_gate(
         )
         if worse:
             failures.append(f"{threshold.metric} = {value:g} is worse than the champion's {best:g}")
-    return GateResult(passed=not failures, failures=failures, metrics=metrics, champion_metrics=champion_metrics)
+    return failures, metrics, champion_metrics
 
 
 class EndpointBusy(Exception):
@@ -573,7 +694,7 @@ def smoke_test(plan: DeployPlan, endpoints: Endpoints) -> SmokeResult:
     return SmokeResult(passed=True, reason="smoke test passed")
 
 
-def _record(plan: DeployPlan, kind: str, reason: str, execution_arn: str, **details: Any) -> AuditRecord:
+def _record(plan: DeployPlan, kind: str, reason: str, execution_arn: str | None, **details: Any) -> AuditRecord:
     return AuditRecord(
         record_id=f"{plan.execution_name}#{kind}",
         kind=kind,
@@ -593,6 +714,12 @@ def _record(plan: DeployPlan, kind: str, reason: str, execution_arn: str, **deta
     )
 
 
+def _gate_numbers(gate: dict[str, Any] | None) -> dict[str, Any]:
+    """The metrics the gate measured, for the record (empty ones left out)."""
+    keys = ("metrics", "champion_metrics", "bias_metrics")
+    return {key: (gate or {}).get(key) for key in keys if (gate or {}).get(key)}
+
+
 class Promotion(_StepModel):
     promote: bool
     wait_seconds: int = 0
@@ -601,10 +728,14 @@ class Promotion(_StepModel):
 
 
 def record_deployed(
-    plan: DeployPlan, execution_arn: str, config: ControlPlaneConfig, ledger: DeploymentLedger
+    plan: DeployPlan,
+    execution_arn: str,
+    config: ControlPlaneConfig,
+    ledger: DeploymentLedger,
+    gate: dict[str, Any] | None = None,
 ) -> Promotion:
-    """The endpoint serves the version: ledger (serving, previous, last known good) and audit in one write,
-    announced; unlock. A retry after the write changes nothing (the previous version stays what it was)."""
+    """The endpoint serves the version: ledger (serving, previous, last known good) and audit in one write, with
+    the gate's numbers, announced; unlock. A retry after the write changes nothing (the previous version stays)."""
     now = clock.now()
     before = ledger.get_endpoint_state(plan.endpoint_name)
     writes: list[LedgerWrite] = [
@@ -639,7 +770,8 @@ def record_deployed(
         plan, kind, plan.reason, execution_arn,
         previous_model_package_arn=before.serving_package_arn if before else None,
         duration_seconds=int((now - plan.planned_at).total_seconds()),
-        approved_by=plan.approved_by, requested_by=plan.requested_by,
+        approved_by=plan.approved_by, approval_description=plan.approval_description, requested_by=plan.requested_by,
+        promotion_approved_by=plan.promotion_approved_by, **_gate_numbers(gate),
     )  # fmt: skip
     detail_type = "Deployment Succeeded" if plan.kind == "deploy" else "Rollback Succeeded"
     record_and_announce(record, detail_type, ledger, also=tuple(writes))
@@ -649,7 +781,7 @@ def record_deployed(
     assert model.deployment is not None
     stage = model.deployment.stage(plan.stage)
     following = model.deployment.next_stage(plan.stage)
-    if plan.kind != "deploy" or stage is None or not stage.auto_promote or following is None:
+    if plan.kind != "deploy" or stage is None or not model.auto_promotes(stage) or following is None:
         return Promotion(promote=False)
     request = DeployRequest(
         model_package_arn=plan.package_arn, stage=following.name, requested_by="auto_promote",
@@ -735,13 +867,63 @@ def record_failed(
     kind = f"Deployment{status}" if plan.kind == "deploy" else "RollbackFailed"
     gate = state.get("gate") or {}
     record = _record(
-        plan, kind, reason, execution_arn, metrics=gate.get("metrics"), champion_metrics=gate.get("champion_metrics")
-    )
+        plan, kind, reason, execution_arn, metrics=gate.get("metrics"), champion_metrics=gate.get("champion_metrics"),
+        bias_metrics=gate.get("bias_metrics") or None, missing_documentation=gate.get("missing_documentation") or None,
+    )  # fmt: skip
     detail_type = "Deployment Superseded" if status == "Superseded" else "Deployment Failed"
     record_and_announce(record, detail_type, ledger, also=tuple(writes))
     if status != "Superseded":
         ledger.release_endpoint_lock(plan.endpoint_name, plan.execution_name)
     return FailureOutcome(status=status, reason=reason)
+
+
+class ApprovalAnswer(_StepModel):
+    """What a human sends back (send-task-success) to a deployment waiting in AskApproval."""
+
+    approve: bool
+    by: Annotated[str, Field(min_length=1, max_length=256)]
+    reason: str | None = None
+
+
+def ask_approval(task_token: str, plan: DeployPlan, ledger: DeploymentLedger) -> None:
+    """Ask for the approval of a deployment into a stage that requires one: the announcement says how to answer."""
+    answer = json.dumps({"approve": True, "by": "<you, not the requester>", "reason": "..."})
+    reason = f"deployment to '{plan.stage}' requested by {plan.requested_by} waits for another person's approval"
+    record = _record(
+        plan, "DeploymentApprovalRequested", reason, None,
+        requested_by=plan.requested_by, timeout_seconds=plan.approval_timeout_seconds,
+    )  # fmt: skip
+    # One record per wait: a retried task keeps its token, a new execution gets its own.
+    record = replace(record, record_id=f"{record.record_id}#{digest(task_token, length=12)}", status="waiting")
+    detail = {
+        **summary(record),
+        "answer_with": f"aws stepfunctions send-task-success --task-token <token> --task-output '{answer}'",
+        "task_token": task_token,
+    }
+    record_and_announce(record, "Deployment Approval Requested", ledger, detail)
+
+
+def apply_approval(plan: DeployPlan, answer: Any, execution_arn: str, ledger: DeploymentLedger) -> DeployPlan:
+    """The human's answer: approved by someone other than the requester, or refused (no answer in time: refused)."""
+    if not isinstance(answer, dict) or answer.get("timed_out"):
+        minutes = plan.approval_timeout_seconds // 60
+        raise PromotionRefused(f"Deployment to '{plan.stage}' refused: nobody approved it within {minutes} min")
+    decision = parse_request(ApprovalAnswer, answer, "approval answer")
+    if decision.by.strip().lower() == (plan.requested_by or "").strip().lower():
+        raise PromotionRefused(
+            f"Deployment to '{plan.stage}' refused: {decision.by} requested it and cannot also approve it "
+            "(separation of duties); another person must answer"
+        )
+    if not decision.approve:
+        raise PromotionRefused(
+            f"Deployment to '{plan.stage}' refused by {decision.by}: {decision.reason or 'no reason'}"
+        )
+    record = _record(
+        plan, "DeploymentApproved", decision.reason or f"approved by {decision.by}", execution_arn,
+        requested_by=plan.requested_by, promotion_approved_by=decision.by,
+    )  # fmt: skip
+    record_and_announce(record, "Deployment Approved", ledger)
+    return plan.model_copy(update={"promotion_approved_by": decision.by})
 
 
 def record_rejected(

@@ -114,8 +114,14 @@ class Stage(_Strict):
     smoke_test: SmokeTest | None = None
     bake_minutes: Annotated[int, Field(ge=0, le=10_080)] = 0
     """How long a version must have served here, healthy, before it may be promoted to the next stage."""
-    auto_promote: bool = False
-    """Promote to the next stage by itself once the version baked here (off by default)."""
+    requires_approval: bool = False
+    """A deployment here waits for a human approval by someone other than its requester (separation of duties)."""
+    approval_timeout_minutes: Annotated[int, Field(ge=1, le=10_080)] = 1440
+    """Without an answer in this time the deployment is refused."""
+    requires_documentation: bool = False
+    """Deploy here only a version whose package documents intended uses, limitations and assumptions."""
+    auto_promote: bool | None = None
+    """Promote to the next stage by itself once the version baked here; unset: the model's maturity decides."""
 
 
 class MetricThreshold(_Strict):
@@ -131,8 +137,28 @@ class MetricThreshold(_Strict):
         return self
 
 
+class BiasBound(_Strict):
+    """Bounds on one bias metric of the package's registered Clarify-shaped bias reports (ModelMetrics.Bias)."""
+
+    metric: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")]
+    """The metric's name in the report, e.g. DPPL, DI, CI, DPL."""
+    facet: Annotated[str, Field(min_length=1)] | None = None
+    """The facet (sensitive attribute) it applies to; unset: every facet the reports carry."""
+    min: float | None = None
+    max: float | None = None
+    max_abs: Annotated[float, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> Self:
+        if self.min is None and self.max is None and self.max_abs is None:
+            raise ValueError(f"bias bound on '{self.metric}' needs min, max, max_abs or a combination")
+        return self
+
+
 class Gate(_Strict):
     thresholds: tuple[MetricThreshold, ...] = ()
+    bias: tuple[BiasBound, ...] = ()
+    """Every bound must hold for every matching facet value in the package's bias reports."""
     compare_with_champion: bool = False
     """Also require each thresholded metric to be no worse than the serving version's, within tolerance."""
     champion_tolerance: Annotated[float, Field(ge=0)] = 0.0
@@ -141,6 +167,8 @@ class Gate(_Strict):
 class Deployment(_Strict):
     stages: Annotated[tuple[Stage, ...], Field(min_length=1)]
     gate: Gate = Field(default_factory=Gate)
+    deploy_on_approval: bool | None = None
+    """A Model Registry approval deploys to the first stage by itself; unset: the model's maturity decides."""
 
     @model_validator(mode="after")
     def _unique_stages(self) -> Self:

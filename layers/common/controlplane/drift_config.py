@@ -59,8 +59,8 @@ class DriftPolicy(_Strict):
     max_retrains_per_day: Annotated[int, Field(ge=0, le=100)] = 2
     retrain_dataset_uri: Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S*$")] | None = None
     """Data to retrain on; default: the newest dataset the model has seen."""
-    require_approval: bool = False
-    """Ask a human before any rollback or retrain."""
+    require_approval: bool | None = None
+    """Ask a human before any rollback or retrain; unset: the model's maturity decides (3: automatic)."""
     approval_timeout_minutes: Minutes = 60
     default_action: Action = "dismiss"
     """What happens when nobody answers a request for a decision in time."""

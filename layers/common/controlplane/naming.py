@@ -58,3 +58,8 @@ def sagemaker_model_name(model: str, version: int, package_arn: str) -> str:
 def endpoint_config_name(endpoint: str, version: int, package_arn: str, fleet: str) -> str:
     """One package version on one fleet (instance type, count, variant) of an endpoint (at most 63 characters)."""
     return f"{endpoint[:40]}-v{version}-{digest(package_arn, fleet, length=8)}"
+
+
+def model_card_name(model: str, version: int, package_arn: str) -> str:
+    """The SageMaker Model Card of one package version (at most 63 characters)."""
+    return f"{model}-card-v{version}-{digest(package_arn, 'card', length=8)}"

@@ -99,6 +99,13 @@ class PackageInfo:
     approval_status: str
     quality_statistics_uri: str | None = None
     approved_by: str | None = None
+    approval_description: str | None = None
+    bias_report_uris: tuple[str, ...] = ()
+    """S3 URIs of ModelMetrics.Bias.Report, PreTrainingReport and PostTrainingReport, those registered."""
+    metadata: dict[str, str] = field(default_factory=dict)
+    """CustomerMetadataProperties."""
+    generated_by: str | None = None
+    """MetadataProperties.GeneratedBy: the pipeline execution that produced the version."""
 
 
 @dataclass(frozen=True)
@@ -346,6 +353,14 @@ class Registry(Protocol):
     def describe_package(self, package_arn: str) -> PackageInfo: ...
 
     def quality_metrics(self, package: PackageInfo) -> dict[str, Any] | None: ...
+
+    def bias_reports(self, package: PackageInfo) -> list[dict[str, Any]]: ...
+
+
+class ModelCards(Protocol):
+    def upsert(self, name: str, content: dict[str, Any]) -> Literal["created", "updated", "unchanged"]:
+        """Create the card, or give it a new version when its content changed."""
+        ...
 
 
 class Endpoints(Protocol):

@@ -1,10 +1,12 @@
 """Announcements: SNS for operators, the control plane's own event bus for other teams.
 
 Each carries the `record_id` of the audit record it announces: the outbox delivers at least once, so a
-subscriber that must act once keys on it."""
+subscriber that must act once keys on it. Each about a model with an owner carries `owner` (the team) in its
+detail and, on SNS, as the message attribute `owner`, so a subscription's filter policy can select one team's."""
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
@@ -24,19 +26,30 @@ class Announcer:
         event_bus_name: str,
         sns: "SNSClient | None" = None,
         events: "EventBridgeClient | None" = None,
+        owners: Mapping[str, str] | None = None,
     ):
         self._topic_arn = topic_arn
         self._bus = event_bus_name
         self._sns = sns or boto3.client("sns")
         self._events = events or boto3.client("events")
+        self._owners = dict(owners or {})
+        """Model name to owning team, from the config."""
+
+    def _detail(self, announcement: Announcement, record_id: str) -> dict[str, Any]:
+        detail = {**announcement.detail, "record_id": record_id}
+        owner = detail.get("owner") or self._owners.get(str(detail.get("model", "")))
+        return {**detail, "owner": owner} if owner else detail
 
     def notify(self, announcement: Announcement, record_id: str) -> None:
-        detail = {**announcement.detail, "record_id": record_id}
+        detail = self._detail(announcement, record_id)
+        attributes = {"event": {"DataType": "String", "StringValue": announcement.detail_type}}
+        if detail.get("owner"):
+            attributes["owner"] = {"DataType": "String", "StringValue": str(detail["owner"])}
         self._sns.publish(
             TopicArn=self._topic_arn,
             Subject=f"[mlops] {announcement.detail_type}: {detail.get('model', '')}"[:100],
             Message=json.dumps({"event": announcement.detail_type, **detail}, indent=2, sort_keys=True, default=str),
-            MessageAttributes={"event": {"DataType": "String", "StringValue": announcement.detail_type}},
+            MessageAttributes=attributes,  # type: ignore[arg-type]
         )
 
     def publish(self, announcement: Announcement, record_id: str) -> None:
@@ -45,7 +58,7 @@ class Announcer:
                 {
                     "Source": EVENT_SOURCE,
                     "DetailType": announcement.detail_type,
-                    "Detail": json.dumps({**announcement.detail, "record_id": record_id}, default=str),
+                    "Detail": json.dumps(self._detail(announcement, record_id), default=str),
                     "EventBusName": self._bus,
                 }
             ]

@@ -1,7 +1,7 @@
 """SageMaker: pipeline executions, the Model Registry, endpoints and their alarms."""
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.exceptions import ClientError
@@ -53,7 +53,9 @@ class ModelRegistry:
             if _code(error) in _NOT_FOUND:
                 raise InvalidRequest(f"Model package {package_arn} does not exist in the Model Registry") from None
             raise
-        statistics = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {})
+        metrics = package.get("ModelMetrics", {})
+        statistics = metrics.get("ModelQuality", {}).get("Statistics", {})
+        bias: dict[str, Any] = dict(metrics.get("Bias", {}))
         approver = package.get("LastModifiedBy", {})
         return PackageInfo(
             arn=package["ModelPackageArn"],
@@ -62,15 +64,36 @@ class ModelRegistry:
             approval_status=package.get("ModelApprovalStatus", "PendingManualApproval"),
             quality_statistics_uri=statistics.get("S3Uri"),
             approved_by=approver.get("UserProfileName") or approver.get("IamIdentity", {}).get("Arn"),
+            approval_description=package.get("ApprovalDescription") or None,
+            bias_report_uris=tuple(
+                uri
+                for report in ("Report", "PreTrainingReport", "PostTrainingReport")
+                if (uri := bias.get(report, {}).get("S3Uri"))
+            ),
+            metadata=dict(package.get("CustomerMetadataProperties") or {}),
+            generated_by=package.get("MetadataProperties", {}).get("GeneratedBy"),
         )
+
+    def _document(self, uri: str) -> Any:
+        bucket, key = split_s3_uri(uri)
+        return json.loads(self._s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
     def quality_metrics(self, package: PackageInfo) -> dict[str, Any] | None:
         if not package.quality_statistics_uri:
             return None
-        bucket, key = split_s3_uri(package.quality_statistics_uri)
-        body = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        document = json.loads(body)
+        document = self._document(package.quality_statistics_uri)
         return document if isinstance(document, dict) else None
+
+    def bias_reports(self, package: PackageInfo) -> list[dict[str, Any]]:
+        """The package's registered bias reports (JSON objects; anything else is skipped with a warning)."""
+        reports = []
+        for uri in package.bias_report_uris:
+            document = self._document(uri)
+            if isinstance(document, dict):
+                reports.append(document)
+            else:
+                logger.warning("Bias report is not a JSON object", extra={"uri": uri})
+        return reports
 
 
 class SageMakerEndpoints:
@@ -204,3 +227,25 @@ class MonitoringReports:
         document = json.loads(body)
         violations = document.get("violations", []) if isinstance(document, dict) else []
         return [violation for violation in violations if isinstance(violation, dict)]
+
+
+class SageMakerModelCards:
+    """Model cards written by the control plane: created as Draft, updated only when their content changed."""
+
+    def __init__(self, client: "SageMakerClient | None" = None):
+        self._sm = client or boto3.client("sagemaker")
+
+    def upsert(self, name: str, content: dict[str, Any]) -> Literal["created", "updated", "unchanged"]:
+        text = json.dumps(content, sort_keys=True)
+        try:
+            current = self._sm.describe_model_card(ModelCardName=name)
+        except ClientError as error:
+            if _code(error) not in _NOT_FOUND:
+                raise
+            self._sm.create_model_card(ModelCardName=name, Content=text, ModelCardStatus="Draft")
+            return "created"
+        if json.loads(current.get("Content") or "{}") == content:
+            return "unchanged"
+        # The status a reviewer gave the card stays (moto would otherwise clear it).
+        self._sm.update_model_card(ModelCardName=name, Content=text, ModelCardStatus=current["ModelCardStatus"])
+        return "updated"

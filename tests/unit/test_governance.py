@@ -1,0 +1,359 @@
+"""Governance rules over fakes: owners and maturity levels decide what runs by itself; explicit settings win."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from controlplane import clock, deploy, model_cards, naming
+from controlplane.config import parse_config
+from controlplane.errors import InvalidRequest
+from controlplane.models import ModelPackageStateChange
+from scripts.check_config import explain, governance_problems
+from tests.fakes import FakeDeploymentLedger, FakeEndpoints, FakeModelCards, FakeRegistry, FakeWorkflows
+
+T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/7"
+
+
+def config(maturity: int | None, deployment: str = "", drift: str = "", owner: bool = True):
+    lines = [
+        "version: 1",
+        "models:",
+        "  - name: churn",
+        "    model_package_group: churn-models",
+        "    data_trigger: {prefix: datasets/churn/}",
+        "    pipeline: {name: churn-training}",
+    ]
+    if owner:
+        lines.append("    owner: {team: churn-team, contact: churn@example.com}")
+    if maturity is not None:
+        lines.append(f"    maturity: {maturity}")
+    lines.append(
+        "    deployment: {" + deployment + "stages: [{name: staging, endpoint_name: churn-staging, bake_minutes: 30},"
+        " {name: prod, endpoint_name: churn-prod}]}"
+    )
+    lines.append("    drift: {" + drift + "alarms: [{alarm_name: churn-prod-auc, kind: model_quality}]}")
+    return parse_config("\n".join(lines) + "\n")
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    clock.use(lambda: T0)
+    yield
+    clock.use(None)
+
+
+def approval_event() -> ModelPackageStateChange:
+    detail = {"ModelPackageGroupName": "churn-models", "ModelPackageVersion": 7, "ModelPackageArn": ARN,
+              "ModelApprovalStatus": "Approved", "LastModifiedTime": "2026-11-27T09:00:00Z"}  # fmt: skip
+    return ModelPackageStateChange.model_validate(
+        {"id": "e", "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
+         "time": "2026-11-27T09:00:05Z", "detail": detail}
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("maturity", "deploys", "promotes", "asks_for_drift"),
+    [(1, False, False, True), (2, True, False, True), (3, True, True, False), (None, True, False, False)],
+)
+def test_maturity_sets_what_runs_by_itself(maturity, deploys, promotes, asks_for_drift):
+    model = config(maturity).model("churn")
+    assert model.deployment is not None
+
+    assert model.deploys_on_approval() is deploys
+    assert model.auto_promotes(model.deployment.stages[0]) is promotes
+    assert model.drift_requires_approval() is asks_for_drift
+    assert model.effective_drift_policy().require_approval is asks_for_drift
+
+
+def test_explicit_settings_override_the_maturity_defaults():
+    model = config(3, deployment="deploy_on_approval: false, ", drift="require_approval: true, ").model("churn")
+
+    assert model.deploys_on_approval() is False
+    assert model.drift_requires_approval() is True
+    lines = {line.setting: (line.value, line.source) for line in model.effective_policy()}
+    assert lines == {
+        "deploy_on_approval": (False, "explicit"),
+        "auto_promote staging -> prod": (True, "maturity 3"),
+        "drift.require_approval": (True, "explicit"),
+    }
+
+
+def test_maturity_1_approval_is_announced_to_the_owner_and_waits_for_an_explicit_deploy():
+    ledger, workflows = FakeDeploymentLedger(), FakeWorkflows()
+
+    outcome = deploy.on_model_package_change(approval_event(), config(1), ledger, workflows)
+
+    assert outcome.action == "awaiting_deploy"
+    assert workflows.deploys == {}
+    ((detail_type, detail),) = ledger.announcements()
+    assert detail_type == "Model Version Awaiting Deploy"
+    assert (detail["model"], detail["model_package_arn"], detail["stage"]) == ("churn", ARN, "staging")
+
+
+def test_maturity_2_approval_deploys_to_the_first_stage():
+    workflows = FakeWorkflows()
+
+    outcome = deploy.on_model_package_change(approval_event(), config(2), FakeDeploymentLedger(), workflows)
+
+    assert outcome.action == "deploy_started"
+    assert [request["stage"] for request in workflows.deploys.values()] == ["staging"]
+
+
+@pytest.mark.parametrize(("maturity", "promotes"), [(2, False), (3, True)])
+def test_only_maturity_3_promotes_after_bake_by_itself(maturity, promotes):
+    ledger, registry = FakeDeploymentLedger(), FakeRegistry()
+    registry.add(ARN)
+    cfg = config(maturity)
+    plan = deploy.prepare({"model_package_arn": ARN}, "deploy-1", cfg, ledger, registry, "us-east-1", "123456789012")
+
+    promotion = deploy.record_deployed(plan, "arn:exec", cfg, ledger)
+
+    assert promotion.promote is promotes
+    if promotes:
+        assert promotion.wait_seconds == 30 * 60
+        assert promotion.request is not None
+        assert promotion.request["stage"] == "prod"
+
+
+def test_check_config_requires_owner_and_maturity_and_explains_the_policy():
+    unlevelled = config(None, owner=False)
+
+    assert governance_problems(unlevelled) == [
+        "model 'churn' names no owner; add `owner:` to it (README, Governance)",
+        "model 'churn' names no maturity; add `maturity:` to it (README, Governance)",
+    ]
+    assert governance_problems(config(2)) == []
+    assert explain(config(2)).splitlines() == [
+        "churn: owner churn-team <churn@example.com>, maturity 2",
+        "  deploy_on_approval: yes (maturity 2)",
+        "  auto_promote staging -> prod: no (maturity 2)",
+        "  drift.require_approval: yes (maturity 2)",
+    ]
+
+
+def bias_report(section: str, **metrics_by_facet: dict[str, float]) -> dict:
+    return {
+        f"{section}_bias_metrics": {
+            "label": "churned",
+            "label_value_or_threshold": "1",
+            "facets": {
+                facet: [
+                    {"value_or_threshold": "F", "metrics": [
+                        {"name": name, "description": name, "value": value} for name, value in metrics.items()
+                    ]}
+                ]
+                for facet, metrics in metrics_by_facet.items()
+            },
+        }
+    }  # fmt: skip
+
+
+GATED = """
+version: 1
+models:
+  - name: churn
+    model_package_group: churn-models
+    data_trigger: {prefix: datasets/churn/}
+    pipeline: {name: churn-training}
+    deployment:
+      gate:
+        bias:
+          - {facet: gender, metric: DPPL, max_abs: 0.1}
+          - {metric: DI, min: 0.8, max: 1.25}
+      stages:
+        - {name: staging, endpoint_name: churn-staging}
+        - {name: prod, endpoint_name: churn-prod, requires_documentation: true}
+"""
+
+
+def gate_for(stage: str, bias: list[dict], metadata: dict[str, str] | None = None):
+    cfg = parse_config(GATED)
+    ledger, registry = FakeDeploymentLedger(), FakeRegistry()
+    registry.add(ARN, bias=bias, metadata=metadata)
+    plan = deploy.prepare({"model_package_arn": ARN}, "deploy-1", cfg, ledger, registry, "us-east-1", "123456789012")
+    plan = plan.model_copy(update={"stage": stage})
+    return deploy.evaluate_gate(plan, cfg, ledger, registry), plan, ledger
+
+
+def test_bias_within_bounds_passes_and_reports_the_numbers():
+    result, _, _ = gate_for(
+        "staging",
+        [bias_report("pre_training", gender={"DI": 0.9}), bias_report("post_training", gender={"DPPL": -0.05})],
+    )
+
+    assert result.passed, result.failures
+    assert result.bias_metrics == {"pre_training gender=F DI": 0.9, "post_training gender=F DPPL": -0.05}
+
+
+def test_bias_out_of_bounds_fails_with_each_number():
+    result, _, _ = gate_for(
+        "staging",
+        [bias_report("post_training", gender={"DPPL": -0.2, "DI": 0.7}, age={"DI": 1.3, "DPPL": 0.5})],
+    )
+
+    assert not result.passed
+    assert result.failures == [
+        "bias post_training gender=F DPPL = -0.2 is beyond ±0.1",
+        "bias post_training gender=F DI = 0.7 is below the minimum 0.8",
+        "bias post_training age=F DI = 1.3 is above the maximum 1.25",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reports", "failure"),
+    [
+        ([], "the package registers no bias reports (ModelMetrics.Bias)"),
+        (
+            [bias_report("post_training", age={"DPPL": 0.0, "DI": 1.0})],
+            "no registered bias report has DPPL for facet 'gender'",
+        ),
+        ([bias_report("post_training", gender={"DPPL": 0.0})], "no registered bias report has DI"),
+    ],
+)  # fmt: skip
+def test_missing_bias_evidence_fails_the_gate(reports, failure):
+    result, _, _ = gate_for("staging", reports)
+
+    assert not result.passed
+    assert result.failures == [failure]
+
+
+FAIR = [bias_report("post_training", gender={"DPPL": 0.0, "DI": 1.0})]
+
+
+def test_a_stage_that_requires_documentation_names_the_missing_fields():
+    result, _, _ = gate_for("prod", FAIR, {"intended_uses": "retention offers", "limitations": " "})
+
+    assert not result.passed
+    assert result.missing_documentation == ["limitations", "assumptions"]
+    assert result.failures == [
+        "stage 'prod' requires documentation; the package's CustomerMetadataProperties lack limitations, assumptions"
+    ]
+    documented = {"intended_uses": "retention offers", "limitations": "EU only", "assumptions": "monthly data"}
+    assert gate_for("prod", FAIR, documented)[0].passed
+    assert gate_for("staging", FAIR)[0].passed  # staging does not require it
+
+
+def test_a_bias_gate_failure_is_recorded_and_announced_with_the_numbers():
+    result, plan, ledger = gate_for("staging", [bias_report("post_training", gender={"DPPL": 0.3, "DI": 1.0})])
+
+    outcome = deploy.record_failed(
+        {"plan": plan.model_dump(), "gate": result.model_dump()}, "arn:exec", ledger, FakeEndpoints()
+    )
+
+    assert outcome.status == "GateFailed"
+    record = ledger.records[f"{plan.execution_name}#DeploymentGateFailed"]
+    assert record.details["bias_metrics"] == {"post_training gender=F DPPL": 0.3, "post_training gender=F DI": 1.0}
+    ((detail_type, detail),) = ledger.announcements()
+    assert detail_type == "Deployment Failed"
+    assert detail["reason"] == "bias post_training gender=F DPPL = 0.3 is beyond ±0.1"
+
+
+def test_each_deployment_writes_the_versions_model_card_once():
+    cfg = parse_config(
+        GATED.replace(
+            "    model_package_group: churn-models\n",
+            "    model_package_group: churn-models\n"
+            "    owner: {team: churn-team, contact: churn@example.com}\n    maturity: 2\n",
+        )
+    )
+    ledger, registry, cards = FakeDeploymentLedger(), FakeRegistry(), FakeModelCards()
+    documented = {"intended_uses": "retention offers", "limitations": "EU only", "assumptions": "monthly data"}
+    registry.add(ARN, bias=FAIR, metadata=documented)
+    plan = deploy.prepare({"model_package_arn": ARN}, "deploy-1", cfg, ledger, registry, "us-east-1", "123456789012")
+    deploy.record_deployed(plan, "arn:exec", cfg, ledger)
+
+    first = model_cards.document_model(plan, cfg, ledger, registry, cards)
+    again = model_cards.document_model(plan, cfg, ledger, registry, cards)
+
+    assert (first.outcome, again.outcome) == ("created", "unchanged")
+    assert first.name == naming.model_card_name("churn", 7, ARN)
+    (content,) = cards.cards[first.name]
+    assert content["model_overview"]["model_owner"] == "churn-team <churn@example.com>"
+    assert content["intended_uses"] == {"intended_uses": "retention offers"}
+    assert content["additional_information"]["caveats_and_recommendations"] == "EU only"
+    details = content["additional_information"]["custom_details"]
+    assert (details["approved_by"], details["assumptions"], details["maturity"]) == ("alice", "monthly data", "2")
+    assert details["deployment_staging"].startswith("Deployed at 2026-11-27T09:00:00.000Z on churn-staging (")
+    [evaluation] = content["evaluation_details"]
+    assert evaluation["metric_groups"] == [
+        {"name": "bias", "metric_data": [
+            {"name": "post_training gender=F DPPL", "type": "number", "value": 0.0},
+            {"name": "post_training gender=F DI", "type": "number", "value": 1.0},
+        ]}
+    ]  # fmt: skip
+
+    prod = deploy.prepare(
+        {"model_package_arn": ARN, "stage": "prod"}, "deploy-2", cfg, ledger, registry, "us-east-1", "123456789012"
+    )
+    deploy.record_deployed(prod, "arn:exec2", cfg, ledger)
+    assert model_cards.document_model(prod, cfg, ledger, registry, cards).outcome == "updated"
+    assert "deployment_prod" in cards.cards[first.name][-1]["additional_information"]["custom_details"]
+
+
+APPROVAL = GATED.replace(
+    "{name: staging, endpoint_name: churn-staging}",
+    "{name: staging, endpoint_name: churn-staging, requires_approval: true, approval_timeout_minutes: 30}",
+)
+
+
+def prod_plan(requested_by: str | None = "alice"):
+    cfg = parse_config(APPROVAL)
+    ledger, registry = FakeDeploymentLedger(), FakeRegistry()
+    registry.add(ARN)
+    request = {"model_package_arn": ARN} | ({"requested_by": requested_by} if requested_by else {})
+    return deploy.prepare(request, "deploy-staging-1", cfg, ledger, registry, "us-east-1", "123456789012"), ledger
+
+
+def test_a_stage_that_requires_approval_waits_for_it_and_says_how_to_answer():
+    plan, ledger = prod_plan()
+    assert (plan.needs_approval, plan.approval_timeout_seconds) == (True, 30 * 60)
+
+    deploy.ask_approval("token-1", plan, ledger)
+
+    ((detail_type, detail),) = ledger.announcements()
+    assert detail_type == "Deployment Approval Requested"
+    assert (detail["task_token"], detail["requested_by"], detail["stage"]) == ("token-1", "alice", "staging")
+    assert detail["answer_with"].startswith("aws stepfunctions send-task-success --task-token <token>")
+
+
+def test_another_person_approves_and_both_identities_are_recorded():
+    plan, ledger = prod_plan()
+
+    approved = deploy.apply_approval(plan, {"approve": True, "by": "bob", "reason": "reviewed"}, "arn:exec", ledger)
+    deploy.record_deployed(approved, "arn:exec", parse_config(APPROVAL), ledger)
+
+    assert approved.promotion_approved_by == "bob"
+    succeeded = ledger.records[f"{plan.execution_name}#DeploymentSucceeded"]
+    assert (succeeded.details["requested_by"], succeeded.details["promotion_approved_by"]) == ("alice", "bob")
+    approval = ledger.records[f"{plan.execution_name}#DeploymentApproved"]
+    assert (approval.reason, approval.details["requested_by"]) == ("reviewed", "alice")
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({"approve": True, "by": "Alice"}, "Alice requested it and cannot also approve it (separation of duties)"),
+        ({"approve": False, "by": "bob", "reason": "bias too high"}, "refused by bob: bias too high"),
+        ({"timed_out": True}, "nobody approved it within 30 min"),
+        (None, "nobody approved it within 30 min"),
+    ],
+)
+def test_the_requester_a_refusal_or_silence_refuse_the_deployment(answer, message):
+    plan, ledger = prod_plan()
+
+    with pytest.raises(deploy.PromotionRefused, match=message.replace("(", r"\(").replace(")", r"\)")):
+        deploy.apply_approval(plan, answer, "arn:exec", ledger)
+    assert f"{plan.execution_name}#DeploymentApproved" not in ledger.records
+
+
+def test_an_approval_answer_without_an_approver_is_refused_with_what_to_send():
+    plan, ledger = prod_plan()
+
+    with pytest.raises(InvalidRequest, match="by"):
+        deploy.apply_approval(plan, {"approve": True}, "arn:exec", ledger)
+
+
+def test_a_deployment_to_a_stage_that_requires_approval_names_its_requester():
+    with pytest.raises(InvalidRequest, match=r"say who requests the deployment \(\"requested_by\"\)"):
+        prod_plan(requested_by=None)
