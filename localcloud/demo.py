@@ -99,7 +99,7 @@ def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
     drift_story(cloud)
 
 
-def bias_metrics_section(cloud: LocalCloud, key_prefix: str, dppl: float, di: float = 1.0) -> dict[str, Any]:
+def bias_metrics_section(s3: Any, bucket: str, key_prefix: str, dppl: float, di: float = 1.0) -> dict[str, Any]:
     """What a pipeline's Clarify step registers: a post-training bias report (facet `gender`, the JSON shape of
     SageMaker Clarify's analysis, "Bias report shape" in the project's AWS facts) in the data bucket, as the
     package's `ModelMetrics.Bias` section."""
@@ -121,8 +121,8 @@ def bias_metrics_section(cloud: LocalCloud, key_prefix: str, dppl: float, di: fl
         }
     }
     key = f"{key_prefix}/bias.json"
-    cloud.client("s3").put_object(Bucket=cloud.data_bucket, Key=key, Body=json.dumps(report).encode())
-    return {"PostTrainingReport": {"ContentType": "application/json", "S3Uri": f"s3://{cloud.data_bucket}/{key}"}}
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
+    return {"PostTrainingReport": {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/{key}"}}
 
 
 def register_model_version(cloud: LocalCloud, auc: float, dppl: float = 0.02) -> str:
@@ -130,7 +130,8 @@ def register_model_version(cloud: LocalCloud, auc: float, dppl: float = 0.02) ->
     key = f"controlplane/evaluations/churn-auc-{auc}.json"
     statistics = {"binary_classification_metrics": {"auc": {"value": auc}}}
     cloud.client("s3").put_object(Bucket=cloud.data_bucket, Key=key, Body=json.dumps(statistics).encode())
-    bias = bias_metrics_section(cloud, f"controlplane/evaluations/churn-auc-{auc}-dppl-{dppl}", dppl)
+    prefix = f"controlplane/evaluations/churn-auc-{auc}-dppl-{dppl}"
+    bias = bias_metrics_section(cloud.client("s3"), cloud.data_bucket, prefix, dppl)
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:latest"
     return str(
         cloud.client("sagemaker").create_model_package(

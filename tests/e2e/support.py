@@ -242,7 +242,7 @@ def register_model_package(cloud: LocalCloud, auc: float, group: str = CHURN_GRO
                 "ModelQuality": {
                     "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{cloud.data_bucket}/{key}"}
                 },
-                "Bias": bias_metrics_section(cloud, folder, dppl),
+                "Bias": bias_metrics_section(cloud.client("s3"), cloud.data_bucket, folder, dppl),
             },
             ModelApprovalStatus="PendingManualApproval",
         )["ModelPackageArn"]

@@ -11,11 +11,13 @@ from typing import Any
 import boto3
 import pytest
 
+from localcloud.demo import bias_metrics_section
 from tests.e2e.served import HANG_GUARD_SECONDS, Served, served_local_cloud
 
 MLOPS = str(Path(sys.executable).parent / "mlops")  # the console script `make venv` installs
 DATASET = "s3://mlops-local-databucket/datasets/churn/2026-11-27/"
 PACKAGE_1 = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models/1"
+BUCKET = "mlops-local-databucket"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,7 @@ def register_version(served: Served, version: int, auc: float, generated_by: str
     """What the pipeline's RegisterModel step does: a package with its evaluation, then approved."""
     key = f"controlplane/evaluations/churn-v{version}.json"
     body = json.dumps({"binary_classification_metrics": {"auc": {"value": auc}}}).encode()
-    _client(served, "s3").put_object(Bucket="mlops-local-databucket", Key=key, Body=body)
+    _client(served, "s3").put_object(Bucket=BUCKET, Key=key, Body=body)
     sagemaker = _client(served, "sagemaker")
     arn = sagemaker.create_model_package(
         ModelPackageGroupName="churn-models",
@@ -79,7 +81,10 @@ def register_version(served: Served, version: int, auc: float, generated_by: str
         ModelMetrics={
             "ModelQuality": {
                 "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://mlops-local-databucket/{key}"}
-            }
+            },
+            "Bias": bias_metrics_section(
+                _client(served, "s3"), BUCKET, f"controlplane/evaluations/churn-v{version}", 0.02
+            ),
         },
         **({"MetadataProperties": {"GeneratedBy": generated_by}} if generated_by else {}),
         ModelApprovalStatus="PendingManualApproval",
@@ -152,7 +157,10 @@ def test_a_failed_workflow_exits_1_with_its_cause(served: Served) -> None:
         ),
         (["promote", "churn", "1", "--to", "staging", "--by", "a"], "cannot promote to 'staging': choose one of prod"),
         (["rollback", "nowhere", "--reason", "r"], "endpoint 'nowhere' has no deployment in the ledger"),
-        (["decide", "abc", "--action", "dismiss", "--by", "a", "--reason", "r"], "incident_id: String should match"),
+        (
+            ["decide", "not an id", "--action", "dismiss", "--by", "a", "--reason", "r"],
+            "incident_id: String should match",
+        ),
         (["status", "--stack", "nope"], "stack 'nope' not found in us-east-1"),
         (["lineage", "s3://mlops-local-databucket/datasets/none/"], "nothing in the ledger about dataset"),
     ],
@@ -174,7 +182,11 @@ def test_decide_starts_the_decision_workflow_with_exactly_its_contract(served: S
     sfn = _client(served, "stepfunctions")
     machine = _client(served, "cloudformation").describe_stacks(StackName="mlops-local")["Stacks"][0]["Outputs"]
     arn = next(output["OutputValue"] for output in machine if output["OutputKey"] == "DecisionStateMachineArn")
-    [execution] = sfn.list_executions(stateMachineArn=arn)["executions"]
+    [execution] = [
+        execution
+        for execution in sfn.list_executions(stateMachineArn=arn)["executions"]
+        if execution["name"].startswith("decision-0123456789abcdef-")
+    ]
     assert execution["name"].startswith("decision-0123456789abcdef-")
     assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {
         "incident_id": "0123456789abcdef",
