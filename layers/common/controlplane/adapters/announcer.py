@@ -6,8 +6,7 @@ subscriber that must act once keys on it."""
 import json
 from typing import TYPE_CHECKING
 
-import boto3
-
+from controlplane.adapters.clients import LazyClient
 from controlplane.ports import Announcement
 
 if TYPE_CHECKING:
@@ -18,6 +17,9 @@ EVENT_SOURCE = "mlops.controlplane"
 
 
 class Announcer:
+    _sns = LazyClient["SNSClient"]("sns")
+    _events = LazyClient["EventBridgeClient"]("events")
+
     def __init__(
         self,
         topic_arn: str,
@@ -27,8 +29,8 @@ class Announcer:
     ):
         self._topic_arn = topic_arn
         self._bus = event_bus_name
-        self._sns = sns or boto3.client("sns")
-        self._events = events or boto3.client("events")
+        self._sns = sns
+        self._events = events
 
     def notify(self, announcement: Announcement, record_id: str) -> None:
         detail = {**announcement.detail, "record_id": record_id}

@@ -25,13 +25,14 @@ delivered yet (`pending_effects`, a string set that DynamoDB removes when it emp
 import json
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from controlplane.adapters.clients import dynamodb
 from controlplane.clock import iso
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
 from controlplane.ports import (
@@ -89,7 +90,14 @@ def _time(value: Any) -> datetime:
 
 class DynamoDbLedger:
     def __init__(self, table_name: str, table: "Table | None" = None):
-        self._table = table or boto3.resource("dynamodb").Table(table_name)
+        self._table_name = table_name
+        if table is not None:
+            self._table = table
+
+    @cached_property
+    def _table(self) -> "Table":
+        """Made on first use (a cached property: an injected table replaces it)."""
+        return dynamodb().Table(self._table_name)
 
     def record_arrivals(self, arrivals: DatasetArrivals) -> DatasetState:
         key = {"pk": f"DATASET#{arrivals.model}", "sk": arrivals.dataset_uri}
