@@ -16,7 +16,7 @@ from controlplane.ports import Announcer, Effect, Outbox, Workflows
 
 
 class Delivery(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     record_id: str
     delivered: list[Effect]
