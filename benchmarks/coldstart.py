@@ -224,10 +224,13 @@ def sizes() -> dict[str, Any]:
 
 
 def _pairs(sandbox: Sandbox, code: str, function_dir: Path, environment: dict[str, str], runs: int) -> dict[str, Any]:
+    """`runs` pairs of (import boto3, the probe); the reference imports the runtime's boto3, never a copy the
+    layer may carry (that copy's cost belongs to the handler)."""
+    runtime_only = {**environment, "PYTHONPATH": str(sandbox.runtime)}
     boto3_ms, probe_ms, ratios = [], [], []
     note = ""
     for _ in range(runs):
-        reference, _ = cpu_milliseconds(sandbox.python, "import boto3", function_dir, environment)
+        reference, _ = cpu_milliseconds(sandbox.python, "import boto3", function_dir, runtime_only)
         measured, note = cpu_milliseconds(sandbox.python, code, function_dir, environment)
         boto3_ms.append(reference)
         probe_ms.append(measured)
