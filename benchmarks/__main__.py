@@ -276,8 +276,8 @@ def notes(report: dict[str, Any]) -> list[str]:
         found.append(
             f"The local cloud settles after every {settle_every} events (the ingress BatchSize): the event source "
             "mapping keeps up with the stream, as on AWS, and virtual time moves 1 s per 1,000 events. "
-            "--settle-every 0 queues every event before the first poll instead: moto's SQS then scans the whole "
-            "queue for every message sent and received, so the time grows with the square of --events."
+            "--settle-every 0 queues every event before the first poll instead (the local cloud's event source "
+            "mapping reads the queue in constant work per message, localcloud/queues.py)."
         )
     if report.get("coldstart"):
         found.append(

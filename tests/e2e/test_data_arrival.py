@@ -128,8 +128,7 @@ def test_quiet_period_trains_once_after_the_last_object(cloud: LocalCloud) -> No
     assert dead_letters(cloud) == NO_DEAD_LETTERS
 
 
-# 2,000 objects take about 140 s of real time: moto's SQS ReceiveMessage recomputes queue attributes per
-# message (quadratic in queue depth). 400 objects still fill four full ingress batches of 100.
+# 400 objects fill four full ingress batches of 100.
 BULK_OBJECTS = 400
 
 
