@@ -65,21 +65,24 @@ typecheck: venv
 build: venv check-config
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build --parallel --cached
 
+# Tests run in parallel worker processes (pytest-xdist): each local cloud patches moto in its own process.
+PYTEST_WORKERS ?= auto
+
 unit: venv
-	$(BIN)/pytest tests/unit -q
+	$(BIN)/pytest tests/unit -q -n $(PYTEST_WORKERS)
 
 integration: venv
-	$(BIN)/pytest tests/integration -q
+	$(BIN)/pytest tests/integration -q -n $(PYTEST_WORKERS)
 
 e2e: venv
-	$(BIN)/pytest tests/e2e -q
+	$(BIN)/pytest tests/e2e -q -n $(PYTEST_WORKERS)
 
 # The event-stream properties with thousands of examples each (make test runs a few hundred).
 property: venv
 	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest tests/unit/test_event_streams.py -q
 
 test: lint scan typecheck build
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
 demo: venv
 	$(BIN)/python -m localcloud demo
@@ -102,4 +105,4 @@ bench: venv
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .bench .pytest_cache .mypy_cache .ruff_cache

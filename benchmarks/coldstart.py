@@ -1,79 +1,74 @@
-"""Cold start: the whole-process wall time of importing each Lambda handler module, next to boto3 and an empty Python.
+"""Cold start of each Lambda handler in a Lambda-like sandbox, as CPU time next to `import boto3`; the layer's size.
 
-Each probe is a fresh `python -c ...` in the same interpreter as the benchmark; the time is the subprocess's
-wall time, start to exit. A handler is imported as the Lambda runtime does it: `import app` with the function's
-directory as the working directory and the layer on PYTHONPATH, without any AWS_* or POWERTOOLS_* variable (the
-handlers read their environment lazily, so importing must not need one). The "awscrt hidden" variant sets
-`sys.modules["awscrt"] = None` first, so botocore behaves as in a venv holding only the runtime dependencies.
-Every probe runs once untimed (bytecode caches, page cache), then the probes take turns, `runs` times each.
+The sandbox is what a function sees on Lambda, minus the runtime's own bootstrap: an interpreter with no
+site-packages; the layer as `make build-CommonLayer` builds it (the same target `sam build` runs, for this host's
+platform) first on the path, as /opt/python is; then boto3, botocore and their dependencies at the pinned
+versions, with bytecode, standing in for the runtime's /var/runtime; the Lambda variables (LAMBDA_TASK_ROOT,
+_X_AMZN_TRACE_ID, so that Powertools' Tracer is on, as `Tracing: Active` makes it); no bytecode written, as
+/opt and /var/task are read-only.
+
+Two probes per handler, each a fresh process: `import app`, and the first event (`import app`, then the handler
+on the first event that function received in the local cloud's demo story, against a moto server holding the
+story's end state). Each probe runs in pairs with `import boto3` (same sandbox): the ratio of their CPU times
+(user + system of the child), median of `runs` pairs. CPU time, not wall time: the machine is shared.
 """
 
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import logging
 import os
 import statistics
 import subprocess
 import sys
-import time
+import tempfile
+import venv
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
-HANDLERS = ("data_ingress", "retrain_tasks", "pipeline_events")
-_HIDE_AWSCRT = "import sys; sys.modules['awscrt'] = None; "  # botocore treats the CRT as absent on ImportError
+WORK = ROOT / ".bench"
+HANDLERS = tuple(sorted(path.parent.name for path in (ROOT / "functions").glob("*/app.py")))
+# What the Lambda runtime brings (its boto3, botocore and their dependencies), at the dev lock's versions.
+RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
+_TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+_FIRST_EVENT = """
+import json, os, sys
+import app
+
+class Context:
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = "$LATEST"
+    invoked_function_arn = os.environ["PROBE_FUNCTION_ARN"]
+    memory_limit_in_mb = 256
+    aws_request_id = "probe"
+    log_group_name = log_stream_name = "probe"
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        return 30_000
+
+with open(os.environ["PROBE_EVENT"]) as file:
+    event = json.load(file)
+try:
+    app.handler(event, Context())
+except Exception as error:  # the event's outcome does not matter here, only that it was handled
+    print(f"handler raised {type(error).__name__}: {error}", file=sys.stderr)
+"""
 
 
 @dataclass(frozen=True)
-class Probe:
-    label: str
-    code: str
-    cwd: Path
-    handler: str | None = None
-    awscrt_hidden: bool = False
-
-
-def probes() -> list[Probe]:
-    found = [
-        Probe("python -c pass", "pass", ROOT),
-        Probe("import boto3", "import boto3", ROOT),
-        Probe("import boto3 (awscrt hidden)", _HIDE_AWSCRT + "import boto3", ROOT, awscrt_hidden=True),
-    ]
-    for name in HANDLERS:
-        directory = ROOT / "functions" / name
-        found.append(Probe(f"functions/{name}: import app", "import app", directory, handler=name))
-    for name in HANDLERS:
-        directory = ROOT / "functions" / name
-        found.append(
-            Probe(
-                f"functions/{name}: import app (awscrt hidden)",
-                _HIDE_AWSCRT + "import app",
-                directory,
-                handler=name,
-                awscrt_hidden=True,
-            )
-        )
-    return found
-
-
-def probe_environment() -> dict[str, str]:
-    """This process's environment without AWS, Powertools or Python settings, plus the layer on PYTHONPATH."""
-    dropped = ("AWS_", "POWERTOOLS_", "_X_AMZN_", "LAMBDA_", "PYTHON")
-    environment = {name: value for name, value in os.environ.items() if not name.startswith(dropped)}
-    environment["PYTHONPATH"] = str(ROOT / "layers" / "common")
-    return environment
-
-
-def _run_once(probe: Probe, environment: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [sys.executable, "-c", probe.code],
-        cwd=probe.cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return time.perf_counter() - started, completed
+class Sandbox:
+    python: Path
+    layer: Path
+    runtime: Path
 
 
 def installed_version(distribution: str) -> str | None:
@@ -83,54 +78,211 @@ def installed_version(distribution: str) -> str | None:
         return None
 
 
-def measure(runs: int = 7) -> dict[str, Any]:
-    """Median (and min) wall milliseconds per probe; a probe that fails says why and is not timed."""
-    environment = probe_environment()
-    measured = probes()
-    errors: dict[str, str] = {}
-    for probe in measured:
-        _, completed = _run_once(probe, environment)
-        if completed.returncode != 0:
-            lines = [line.strip() for line in completed.stderr.strip().splitlines()]
-            frames = [line for line in lines if line.startswith('File "')]
-            frames = [frame for frame in frames if str(ROOT) in frame] or frames  # the project's own frame first
-            where = f" ({frames[-1]})" if frames else ""
-            errors[probe.label] = f"{lines[-1]}{where}" if lines else f"exit status {completed.returncode}"
-    timings: dict[str, list[float]] = {probe.label: [] for probe in measured if probe.label not in errors}
-    for _ in range(runs):
-        for probe in measured:
-            if probe.label in timings:
-                seconds, _ = _run_once(probe, environment)
-                timings[probe.label].append(seconds * 1000)
-    results = []
-    for probe in measured:
-        samples = timings.get(probe.label, [])
-        results.append(
-            {
-                "label": probe.label,
-                "handler": probe.handler,
-                "awscrt_hidden": probe.awscrt_hidden,
-                "command": f"python -c {probe.code!r}",
-                "cwd": str(probe.cwd.relative_to(ROOT)) if probe.cwd != ROOT else ".",
-                "median_ms": round(statistics.median(samples), 1) if samples else None,
-                "min_ms": round(min(samples), 1) if samples else None,
-                "error": errors.get(probe.label),
-            }
+def _locked(names: tuple[str, ...]) -> list[str]:
+    pins = {}
+    for line in (ROOT / "requirements" / "dev.lock").read_text().splitlines():
+        name, _, version = line.partition("==")
+        pins[name.strip().lower().replace("_", "-")] = version.strip()
+    return [f"{name}=={pins[name]}" for name in names]
+
+
+def _pip(*arguments: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check", *arguments],
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def build_layer(artifacts: Path, platform: str = "") -> Path:
+    """`make build-CommonLayer` into `artifacts`; platform "" is this host's (the probes import it here)."""
+    subprocess.run(
+        ["make", "--silent", "build-CommonLayer", f"ARTIFACTS_DIR={artifacts}", f"LAYER_PLATFORM={platform}"],
+        cwd=ROOT / "layers" / "common",
+        env={**os.environ, "PYTHON": sys.executable},
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+    return artifacts / "python"
+
+
+def prepare_sandbox(layer: Path | None = None) -> Sandbox:
+    """The interpreter (cached), the runtime's SDK (cached per pinned versions) and a fresh layer build (or the
+    given layer directory, e.g. an older build to compare with)."""
+    interpreter = WORK / "python"
+    if not (interpreter / "bin" / "python").exists():
+        venv.EnvBuilder(with_pip=False, clear=True).create(interpreter)
+    pins = _locked(RUNTIME_DISTRIBUTIONS)
+    runtime = WORK / f"runtime-{hashlib.sha256(' '.join(pins).encode()).hexdigest()[:12]}"
+    if not runtime.exists():
+        _pip("install", "--no-deps", "--target", str(runtime), *pins)  # compiles bytecode, as the runtime has it
+    return Sandbox(interpreter / "bin" / "python", layer or build_layer(WORK / "layer"), runtime)
+
+
+def _environment(sandbox: Sandbox, function_dir: Path, extra: dict[str, str]) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": f"{sandbox.layer}{os.pathsep}{sandbox.runtime}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LAMBDA_TASK_ROOT": str(function_dir),
+        "AWS_LAMBDA_FUNCTION_NAME": function_dir.name,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "_X_AMZN_TRACE_ID": _TRACE_ID,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "probe",
+        "AWS_SECRET_ACCESS_KEY": "probe",
+        **extra,
+    }
+
+
+def cpu_milliseconds(python: Path, code: str, cwd: Path, environment: dict[str, str]) -> tuple[float, str]:
+    """User + system CPU time of `python -c code` in a fresh process, and its stderr (empty when quiet)."""
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(
+            [str(python), "-c", code], cwd=cwd, env=environment, stdout=subprocess.DEVNULL, stderr=errors
         )
-    by_label = {result["label"]: result for result in results}
-    for result in results:
-        # Compare like with like: a handler with awscrt hidden against boto3 with awscrt hidden.
-        boto3 = by_label["import boto3 (awscrt hidden)" if result["awscrt_hidden"] else "import boto3"]["median_ms"]
-        python = by_label["python -c pass"]["median_ms"]
-        median = result["median_ms"]
-        result["ratio_to_boto3"] = round(median / boto3, 2) if median and boto3 else None
-        result["minus_python_ms"] = round(median - python, 1) if median is not None and python is not None else None
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        errors.seek(0)
+        text = errors.read().strip()
+    if process.returncode != 0:
+        raise RuntimeError(f"`python -c {code.strip().splitlines()[0]!r}...` in {cwd.name} failed: {text[-600:]}")
+    return (usage.ru_utime + usage.ru_stime) * 1000, text
+
+
+@contextlib.contextmanager
+def story_cloud() -> Iterator[tuple[str, dict[str, Any], dict[str, str]]]:
+    """The local cloud after the demo story, served over HTTP: its endpoint, each function's first event and
+    each function's environment from the template."""
+    sys.path[:0] = [str(ROOT / "layers" / "common"), str(ROOT)]
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - development tools, only in this process
+
+    from controlplane.config import load_config  # noqa: PLC0415
+    from localcloud.cloud import LocalCloud  # noqa: PLC0415
+    from localcloud.demo import run_story  # noqa: PLC0415
+
+    for noisy in ("moto", "werkzeug"):  # moto logs every Fail state of the story; werkzeug every request
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+    first: dict[str, Any] = {}
+    invoke = LocalCloud.invoke
+
+    def recording(cloud: LocalCloud, function: Any, event: Any) -> Any:
+        first.setdefault(function.code_dir.name, event)
+        return invoke(cloud, function, event)
+
+    # On the class, before the cloud exists: its async and stream invokers keep the bound method.
+    with mock.patch.object(LocalCloud, "invoke", recording), LocalCloud() as cloud:
+        config = load_config()
+        cloud.seed(config)
+        with contextlib.redirect_stdout(io.StringIO()):
+            run_story(cloud, config)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            host, port = server.get_host_and_port()
+            functions = {function.code_dir.name: function for function in cloud.functions.values()}
+            environments = {
+                name: {**function.environment, "PROBE_FUNCTION_ARN": function.arn}
+                for name, function in functions.items()
+            }
+            for environment in environments.values():
+                for name in ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED", "AWS_SESSION_TOKEN"):
+                    environment.pop(name, None)  # Lambda traces (Tracing: Active) and flushes metrics
+            yield f"http://{host}:{port}", first, environments  # type: ignore[misc]
+        finally:
+            server.stop()
+
+
+def _zip_size(directory: Path) -> tuple[int, int]:
+    """(unzipped bytes, zipped bytes) of a directory, as a deployment package, without bytecode caches of the
+    checkout."""
+    files = [path for path in sorted(directory.rglob("*")) if path.is_file()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(directory))
+    return sum(path.stat().st_size for path in files), len(buffer.getvalue())
+
+
+def sizes() -> dict[str, Any]:
+    """The layer as deployed (built for arm64, as the template says) and each function's package."""
+    layer = build_layer(WORK / "layer-arm64", platform="manylinux2014_aarch64").parent
+    unzipped, zipped = _zip_size(layer)
+    functions = {}
+    for name in HANDLERS:
+        source = ROOT / "functions" / name
+        with tempfile.TemporaryDirectory() as scratch:
+            package = Path(scratch)
+            for path in source.rglob("*"):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    target = package / path.relative_to(source)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(path.read_bytes())
+            functions[name] = dict(zip(("unzipped_bytes", "zipped_bytes"), _zip_size(package), strict=True))
+    return {"layer": {"unzipped_bytes": unzipped, "zipped_bytes": zipped}, "functions": functions}
+
+
+def _pairs(sandbox: Sandbox, code: str, function_dir: Path, environment: dict[str, str], runs: int) -> dict[str, Any]:
+    """`runs` pairs of (import boto3, the probe); the reference imports the runtime's boto3, never a copy the
+    layer may carry (that copy's cost belongs to the handler)."""
+    runtime_only = {**environment, "PYTHONPATH": str(sandbox.runtime)}
+    boto3_ms, probe_ms, ratios = [], [], []
+    note = ""
+    for _ in range(runs):
+        reference, _ = cpu_milliseconds(sandbox.python, "import boto3", function_dir, runtime_only)
+        measured, note = cpu_milliseconds(sandbox.python, code, function_dir, environment)
+        boto3_ms.append(reference)
+        probe_ms.append(measured)
+        ratios.append(measured / reference)
+    return {
+        "ms": round(statistics.median(probe_ms), 1),
+        "boto3_ms": round(statistics.median(boto3_ms), 1),
+        "ratio": round(statistics.median(ratios), 2),
+        "handler_error": next((line for line in note.splitlines() if line.startswith("handler raised")), None),
+    }
+
+
+def measure(
+    runs: int = 7, first_event: bool = True, layer: Path | None = None, functions: Path = ROOT / "functions"
+) -> dict[str, Any]:
+    """Per handler, import and first-event CPU time and their ratio to `import boto3`; the sizes."""
+    sandbox = prepare_sandbox(layer)
+    results: dict[str, Any] = {}
+    with contextlib.ExitStack() as stack:
+        endpoint, events, environments = (
+            stack.enter_context(story_cloud()) if first_event else ("", {}, {name: {} for name in HANDLERS})
+        )
+        for name in HANDLERS:
+            function_dir = functions / name
+            environment = _environment(sandbox, function_dir, environments.get(name, {}))
+            results[name] = {"import": _pairs(sandbox, "import app", function_dir, environment, runs)}
+            if name in events:
+                with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+                    json.dump(events[name], file)
+                served = {**environment, "AWS_ENDPOINT_URL": endpoint, "PROBE_EVENT": file.name}
+                try:
+                    results[name]["first_event"] = _pairs(sandbox, _FIRST_EVENT, function_dir, served, runs)
+                finally:
+                    os.unlink(file.name)
     return {
         "runs": runs,
         "python": sys.version.split()[0],
-        "executable": sys.executable,
-        "environment": "no AWS_*, POWERTOOLS_*, LAMBDA_* or PYTHON* variables; PYTHONPATH=layers/common",
-        "aws_sam_cli": installed_version("aws-sam-cli"),
-        "awscrt": installed_version("awscrt"),
-        "probes": results,
+        "sandbox": {"layer": str(sandbox.layer), "runtime": _locked(RUNTIME_DISTRIBUTIONS)},
+        "handlers": results,
+        "sizes": sizes() if layer is None else _zip_size(layer.parent),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.coldstart", description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--layer", type=Path, help="a built layer's python/ directory instead of a fresh build")
+    parser.add_argument("--functions", type=Path, default=ROOT / "functions", help="the handlers' directory")
+    arguments = parser.parse_args(argv)
+    print(json.dumps(measure(arguments.runs, layer=arguments.layer, functions=arguments.functions), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,11 +14,13 @@ import contextlib
 import cProfile
 import hashlib
 import io
+import itertools
 import json
 import logging
 import pstats
 import resource
 import sys
+import threading
 import time
 import tracemalloc
 import uuid
@@ -134,6 +136,86 @@ def top_functions(profiler: cProfile.Profile, sort_index: int, limit: int = 10) 
     ]
 
 
+class LedgerWrites:
+    """Counts the DynamoDB writes each Lambda invocation makes, per item: moto's backend is patched for the run.
+
+    A write is any PutItem, UpdateItem or DeleteItem, and each item of a TransactWriteItems, that reached the
+    table (a failed conditional write is counted too: DynamoDB charges it and it loads the item's partition).
+    """
+
+    _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+    def __init__(self) -> None:
+        self.by_invocation: dict[tuple[int, str], Counter[tuple[str, str]]] = {}
+        self._current = threading.local()  # moto's Step Functions run Lambda tasks on threads of their own
+        self._sequence = itertools.count(1)
+
+    @contextlib.contextmanager
+    def counting(self, cloud: Any) -> Any:
+        from moto.dynamodb.models import DynamoDBBackend  # noqa: PLC0415 - moto is imported by the local cloud
+
+        originals = {name: getattr(DynamoDBBackend, name) for name in self._WRITES}
+        original_invoke = cloud.invoke
+
+        def invoke(function: Any, event: Any) -> Any:
+            outer = getattr(self._current, "invocation", None)
+            self._current.invocation = (next(self._sequence), function.logical_id)
+            try:
+                return original_invoke(function, event)
+            finally:
+                self._current.invocation = outer
+
+        def counted(name: str) -> Callable[..., Any]:
+            original = originals[name]
+
+            def write(backend: Any, *args: Any, **kwargs: Any) -> Any:
+                if name == "transact_write_items":
+                    items = [next(iter(item.values())) for item in args[0]]
+                    keys = [_item_key(op.get("Key") or op.get("Item") or {}) for op in items]
+                else:
+                    keys = [_item_key(args[1] if len(args) > 1 else kwargs.get("key") or kwargs.get("item_attrs"))]
+                invocation = getattr(self._current, "invocation", None)
+                if invocation is not None:
+                    self.by_invocation.setdefault(invocation, Counter()).update(keys)
+                return original(backend, *args, **kwargs)
+
+            return write
+
+        for name in self._WRITES:
+            setattr(DynamoDBBackend, name, counted(name))
+        cloud.invoke = invoke
+        try:
+            yield self
+        finally:
+            for name, original in originals.items():
+                setattr(DynamoDBBackend, name, original)
+            cloud.invoke = original_invoke
+
+    def summary(self, function: str, objects: int) -> dict[str, Any]:
+        """Writes the function made: per object, per item over the run, and per item within one invocation."""
+        invocations = [counts for (_, name), counts in self.by_invocation.items() if name == function]
+        per_item: Counter[tuple[str, str]] = Counter()
+        for counts in invocations:
+            per_item.update(counts)
+        hottest = per_item.most_common(1)
+        within = [(count, key) for counts in invocations for key, count in counts.items()]
+        busiest = max(within, default=(0, ("", "")))
+        return {
+            "writes": sum(per_item.values()),
+            "writes_per_object": round(sum(per_item.values()) / max(1, objects), 5),
+            "items_written": len(per_item),
+            "max_writes_to_one_item": hottest[0][1] if hottest else 0,
+            "hottest_item": "#".join(hottest[0][0]) if hottest else None,
+            "max_writes_to_one_item_in_one_invocation": busiest[0],
+            "invocations_writing_an_item_more_than_once": sum(1 for count, _ in within if count > 1),
+        }
+
+
+def _item_key(attributes: Any) -> tuple[str, str]:
+    """(pk, sk) of a DynamoDB item or key in the wire format ({"S": ...})."""
+    return tuple(str(next(iter(dict(attributes or {}).get(name, {"S": "?"}).values()))) for name in ("pk", "sk"))  # type: ignore[return-value]
+
+
 @dataclass
 class StreamTimes:
     """Real seconds spent putting events in, and letting the local cloud work while they arrive."""
@@ -232,6 +314,9 @@ def run(
             cloud.put_object(dataset.key(index, events), b"rows")
 
         rss_before = max_rss_bytes()
+        writes = LedgerWrites()
+        counting = writes.counting(cloud)
+        counting.__enter__()
         if trace_memory:
             tracemalloc.start()
         profiler = cProfile.Profile() if profile else None
@@ -251,6 +336,7 @@ def run(
         finished = time.perf_counter()
         if profiler is not None:
             profiler.disable()
+        counting.__exit__(None, None, None)
         traced_peak = tracemalloc.get_traced_memory()[1] if trace_memory else None
         tracemalloc.stop()
         rss_after = max_rss_bytes()
@@ -264,6 +350,7 @@ def run(
             "batch_size": mapping.batch_size,
             "events_per_virtual_second": events_per_virtual_second if every else None,
             **outcome(cloud),
+            "ledger_writes": writes.summary(INGRESS_FUNCTION, events),
             "seconds": {
                 "enqueue": round(times.enqueue, 3),
                 "drain": round(times.drain, 3),

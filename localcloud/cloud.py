@@ -31,7 +31,7 @@ import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from localcloud import extensions
+from localcloud import extensions, queues
 from localcloud.async_invocations import AsyncInvocationQueue, EventInvokeConfig
 from localcloud.clock import VirtualClock, wait_until_quiescent
 from localcloud.streams import StreamEventSource, StreamMappingConfig
@@ -693,49 +693,22 @@ class LocalCloud:
             self.record("lambda-async", f"Lambda could not deliver to destination {queue_arn}: {error}")
 
     def _poll_queues(self) -> bool:
-        sqs = self.client("sqs")
+        """One batch per SQS event source mapping (localcloud.queues: constant work per message)."""
         progressed = False
         for mapping in self.queue_mappings:
-            messages: list[dict[str, Any]] = []
-            while len(messages) < mapping.batch_size:
-                received = sqs.receive_message(
-                    QueueUrl=mapping.queue_url,
-                    MaxNumberOfMessages=min(10, mapping.batch_size - len(messages)),
-                    AttributeNames=["All"],
-                ).get("Messages", [])
-                if not received:
-                    break
-                messages.extend(received)
-            if not messages:
+            queue = queues.queue_named(ACCOUNT_ID, REGION, mapping.queue_arn.rsplit(":", 1)[-1])
+            batch = queues.receive_batch(queue, mapping.batch_size)
+            if not batch:
                 continue
             progressed = True
-            records = [
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": message["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": mapping.queue_arn,
-                    "awsRegion": REGION,
-                }
-                for message in messages
-            ]
+            records = [queues.lambda_record(message, mapping.queue_arn, REGION) for message in batch]
             response, error = self.invoke(mapping.function, {"Records": records})
             failed: set[str] = set()
             if error is not None:
                 failed = {record["messageId"] for record in records}
             elif mapping.report_batch_item_failures and isinstance(response, dict):
                 failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-            for message in messages:
-                if message["MessageId"] in failed:  # visible again at once: the local cloud does not wait it out
-                    sqs.change_message_visibility(
-                        QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                    )
-                else:
-                    sqs.delete_message(QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            queues.complete_batch(queue, batch, failed)
         return progressed
 
     def _poll_streams(self) -> bool:

@@ -19,7 +19,7 @@ from localcloud.cloud import LocalCloud, TimelineEntry
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
 
 _SHOWN_LOG_MESSAGES = {
-    "Object ignored", "Object recorded", "Retrain workflow started", "Retrain workflow already started",
+    "Object ignored", "Objects recorded", "Retrain workflow started", "Retrain workflow already started",
     "Model package change handled", "Endpoint status handled", "Drift signal handled",
 }  # fmt: skip
 _KIND_LABEL = {

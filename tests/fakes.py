@@ -1,5 +1,6 @@
 """In-memory fakes of the domain's ports, for unit tests without moto."""
 
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
@@ -10,6 +11,7 @@ from controlplane.ports import (
     ApprovalChange,
     AuditRecord,
     Claim,
+    DatasetArrivals,
     DatasetState,
     DecisionWait,
     Effect,
@@ -31,22 +33,32 @@ from controlplane.ports import (
 class FakeLedger:
     def __init__(self) -> None:
         self.datasets: dict[tuple[str, str], DatasetState] = {}
+        self.dataset_writes: Counter[tuple[str, str]] = Counter()
         self.records: dict[str, AuditRecord] = {}
         self.slots: dict[str, tuple[str, datetime]] = {}
         self.runs: dict[str, PipelineRun] = {}
         self.pending: dict[str, set[Effect]] = {}
         self.claims: dict[str, dict[Effect, datetime]] = {}
 
-    def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState:
-        current = self.datasets.get((model, dataset_uri))
+    def record_arrivals(self, arrivals: DatasetArrivals) -> DatasetState:
+        key = (arrivals.model, arrivals.dataset_uri)
+        self.dataset_writes[key] += 1
+        current = self.datasets.get(key)
         if current is None:
-            current = DatasetState(model, dataset_uri, 1, at, at)
-        else:
-            current = replace(current, object_count=current.object_count + 1, last_object_at=at)
-        self.datasets[(model, dataset_uri)] = current
+            current = DatasetState(arrivals.model, arrivals.dataset_uri, 0, arrivals.at, arrivals.at)
+        sequencers = [s for s in (current.max_sequencer, arrivals.max_sequencer) if s is not None]
+        current = replace(
+            current,
+            object_count=current.object_count + arrivals.objects,
+            first_object_at=min(current.first_object_at, arrivals.at),
+            last_object_at=max(current.last_object_at, arrivals.at),
+            max_sequencer=max(sequencers, default=None),
+        )
+        self.datasets[key] = current
         return current
 
     def mark_dataset_started(self, model: str, dataset_uri: str, execution_arn: str) -> None:
+        self.dataset_writes[(model, dataset_uri)] += 1
         self.datasets[(model, dataset_uri)] = replace(self.datasets[(model, dataset_uri)], execution_arn=execution_arn)
 
     def get_dataset(self, model: str, dataset_uri: str) -> DatasetState | None:

@@ -1,23 +1,23 @@
-"""Data ingress: S3 "Object Created" events, batched through SQS, start at most one training per dataset."""
+"""Data ingress: S3 "Object Created" events, batched through SQS, start at most one training per dataset.
+
+The batch is processed as a whole (one ledger write per quiet-period dataset, see controlplane.ingress), and
+answers with the messages that failed (ReportBatchItemFailures): those return to the queue, the others are done.
+"""
 
 import json
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import IngressEnvironment
-from controlplane.errors import InvalidRequest
-from controlplane.ingress import on_object_created
+from controlplane.errors import BatchFailed, InvalidRequest
+from controlplane.ingress import on_batch
 from controlplane.models import S3ObjectCreated, parse_request, utf8_size
 from controlplane.observability import logger, metrics, tracer
-
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @cache
@@ -30,29 +30,49 @@ def dependencies() -> tuple[ControlPlaneConfig, DynamoDbLedger, StepFunctionsWor
     )
 
 
-def handle_record(record: SQSRecord) -> dict[str, Any]:
-    """One EventBridge event; raising leaves the message on the queue (retried, then dead-lettered)."""
+def parse_message(body: str) -> S3ObjectCreated:
+    """One SQS message body: the EventBridge event; InvalidRequest says what is wrong with it."""
     try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, an oversized number, too deep a nesting
+        raise InvalidRequest(f"message body is not JSON ({error}); expected an EventBridge event") from None
+    if utf8_size(json.dumps(payload, ensure_ascii=False)) is None:
+        raise InvalidRequest("message body escapes a lone UTF-16 surrogate: it is not valid Unicode text")
+    return parse_request(S3ObjectCreated, payload, "S3 Object Created event")
+
+
+def process_batch(records: list[dict[str, Any]]) -> list[str]:
+    """The ids of the messages that failed: malformed ones (retried, then dead-lettered) and those of a group
+    whose processing failed."""
+    failed: list[str] = []
+    parsed: list[tuple[str, S3ObjectCreated]] = []
+    for record in records:
         try:
-            payload = json.loads(record.body)
-        except (ValueError, RecursionError) as error:  # JSONDecodeError, an oversized number, too deep a nesting
-            raise InvalidRequest(f"message body is not JSON ({error}); expected an EventBridge event") from None
-        if utf8_size(json.dumps(payload, ensure_ascii=False)) is None:
-            raise InvalidRequest("message body escapes a lone UTF-16 surrogate: it is not valid Unicode text")
-        event = parse_request(S3ObjectCreated, payload, "S3 Object Created event")
-    except InvalidRequest as error:
-        logger.warning(
-            "Event rejected: retried, then dead-lettered", extra={"message_id": record.message_id, "reason": str(error)}
-        )
-        raise
-    config, ledger, workflows = dependencies()
-    outcome = on_object_created(event, config, ledger, workflows)
-    metrics.add_metric(name=f"Objects{outcome.action.title().replace('_', '')}", unit="Count", value=1)
-    return {"action": outcome.action, "reason": outcome.reason}
+            parsed.append((record["messageId"], parse_message(record["body"])))
+        except InvalidRequest as error:
+            logger.warning(
+                "Event rejected: retried, then dead-lettered",
+                extra={"message_id": record["messageId"], "reason": str(error)},
+            )
+            failed.append(record["messageId"])
+    if parsed:
+        config, ledger, workflows = dependencies()
+        results = on_batch([event for _, event in parsed], config, ledger, workflows)
+        for (message_id, _), result in zip(parsed, results, strict=True):
+            if isinstance(result, Exception):
+                failed.append(message_id)
+            else:
+                metrics.add_metric(name=f"Objects{result.action.title().replace('_', '')}", unit="Count", value=1)
+    return failed
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    records = event["Records"]
+    failed = process_batch(records)
+    if records and len(failed) == len(records):
+        # As Powertools' BatchProcessor: a batch that failed whole fails the invocation (Lambda's Errors metric).
+        raise BatchFailed(f"all {len(records)} messages of the batch failed; they return to the queue")
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}

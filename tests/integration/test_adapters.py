@@ -15,9 +15,11 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import ModelRegistry, SageMakerModelCards
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import load_config
+from controlplane.datasets import sequencer_order
 from controlplane.ports import (
     Announcement,
     AuditRecord,
+    DatasetArrivals,
     DecisionWait,
     EndpointState,
     Incident,
@@ -54,16 +56,63 @@ def ledger(monkeypatch):
 
 def test_dataset_arrivals_are_counted_and_keep_the_first_time(ledger):
     uri = "s3://data/datasets/fraud/2026-11-27/"
-    ledger.touch_dataset("fraud", uri, T0)
-    state = ledger.touch_dataset("fraud", uri, T0 + timedelta(seconds=40))
+    ledger.record_arrivals(DatasetArrivals("fraud", uri, 100, T0, sequencer_order("0055AED6DCD90281E5")))
+    state = ledger.record_arrivals(
+        DatasetArrivals("fraud", uri, 3, T0 + timedelta(seconds=40), sequencer_order("0055AED6DCD90281E6"))
+    )
     ledger.mark_dataset_started("fraud", uri, "arn:execution")
 
     stored = ledger.get_dataset("fraud", uri)
 
-    assert (state.object_count, state.first_object_at, state.last_object_at) == (2, T0, T0 + timedelta(seconds=40))
+    assert (state.object_count, state.first_object_at, state.last_object_at) == (103, T0, T0 + timedelta(seconds=40))
+    assert state.max_sequencer == sequencer_order("0055AED6DCD90281E6")
     assert stored is not None
     assert stored.execution_arn == "arn:execution"
     assert ledger.get_dataset("fraud", "s3://data/other/") is None
+
+
+def test_arrivals_recorded_after_later_ones_merge_without_going_back(ledger):
+    """A concurrent batch that wrote a later arrival first: the earlier batch adds its objects, and the latest
+    time and highest sequencer stay (a second write, conditioned on the count it merged into)."""
+    uri = "s3://data/datasets/fraud/2026-11-27/"
+    ledger.record_arrivals(DatasetArrivals("fraud", uri, 10, T0 + timedelta(seconds=5), sequencer_order("B0")))
+
+    state = ledger.record_arrivals(DatasetArrivals("fraud", uri, 4, T0, sequencer_order("A0")))
+
+    assert state.object_count == 14
+    assert (state.first_object_at, state.last_object_at) == (T0, T0 + timedelta(seconds=5))
+    assert state.max_sequencer == sequencer_order("B0")
+    assert ledger.get_dataset("fraud", uri) == state
+
+
+def test_arrivals_with_an_earlier_time_but_a_higher_sequencer_keep_both_maxima(ledger):
+    uri = "s3://data/datasets/fraud/2026-11-27/"
+    ledger.record_arrivals(DatasetArrivals("fraud", uri, 1, T0 + timedelta(seconds=5), sequencer_order("A0")))
+
+    state = ledger.record_arrivals(DatasetArrivals("fraud", uri, 1, T0, sequencer_order("B0")))
+
+    assert (state.object_count, state.last_object_at, state.max_sequencer) == (
+        2,
+        T0 + timedelta(seconds=5),
+        sequencer_order("B0"),
+    )
+
+
+def test_a_merge_that_finds_the_dataset_changed_again_writes_nothing(ledger, monkeypatch):
+    uri = "s3://data/datasets/fraud/2026-11-27/"
+    ledger.record_arrivals(DatasetArrivals("fraud", uri, 10, T0 + timedelta(seconds=5)))
+    merge = ledger._merge_arrivals
+
+    def another_batch_first(key, current, arrivals):
+        ledger.record_arrivals(DatasetArrivals("fraud", uri, 7, T0 + timedelta(seconds=9)))
+        return merge(key, current, arrivals)
+
+    monkeypatch.setattr(ledger, "_merge_arrivals", another_batch_first)
+
+    with pytest.raises(WriteConflict, match="changed twice"):
+        ledger.record_arrivals(DatasetArrivals("fraud", uri, 4, T0))
+
+    assert ledger.get_dataset("fraud", uri).object_count == 17  # the retried batch will add its 4 then
 
 
 def test_audit_records_are_written_once_and_form_the_lineage(ledger):

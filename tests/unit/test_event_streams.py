@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from controlplane import clock, deploy, drift
 from controlplane.config import load_config
-from controlplane.ingress import on_object_created
+from controlplane.errors import TransientError
+from controlplane.ingress import on_batch, on_object_created
 from controlplane.models import ModelPackageStateChange, S3ObjectCreated
 from controlplane.naming import retrain_execution_name
+from controlplane.ports import DatasetArrivals, DatasetState
 from tests.fakes import FakeDeploymentLedger, FakeDriftLedger, FakeLedger, FakeWorkflows
 from tests.unit.test_ingress import CONFIG as INGRESS_CONFIG
 
@@ -47,16 +49,24 @@ datasets = st.lists(
 )
 
 
-@given(datasets, st.data())
-def test_each_complete_dataset_starts_exactly_one_training(drawn, data):
-    """Marker mode (churn) trains a dataset once its marker arrived; quiet-period mode (fraud) once per dataset."""
-    events, expected = [], set()
+def dataset_events(drawn: list) -> tuple[list[S3ObjectCreated], set[str], dict[tuple[str, str], int]]:
+    """The drawn datasets' events; the executions they must start; each quiet-period dataset's object count."""
+    events, expected, objects = [], set(), {}
     for index, (model, files, marker) in enumerate(drawn):
         prefix = f"datasets/{model}/d{index}/"
         keys = [f"{prefix}part-{n}.parquet" for n in range(files)] + ([f"{prefix}_SUCCESS"] if marker else [])
         events += [s3_event(key, f"e-{index}-{n}") for n, key in enumerate(keys)]
         if keys and (model == "fraud" or marker):
             expected.add(retrain_execution_name(model, f"s3://data/{prefix}"))
+        if keys and model == "fraud":
+            objects[(model, f"s3://data/{prefix}")] = len(keys)
+    return events, expected, objects
+
+
+@given(datasets, st.data())
+def test_each_complete_dataset_starts_exactly_one_training(drawn, data):
+    """Marker mode (churn) trains a dataset once its marker arrived; quiet-period mode (fraud) once per dataset."""
+    events, expected, _ = dataset_events(drawn)
     stream = at_least_once(events, data)
     delays = data.draw(st.lists(st.integers(0, 600).map(lambda s: timedelta(seconds=s)), min_size=len(stream)))
     ledger, workflows = FakeLedger(), FakeWorkflows()
@@ -69,6 +79,53 @@ def test_each_complete_dataset_starts_exactly_one_training(drawn, data):
     assert set(workflows.started) == expected
     assert outcomes.count("started") == len(expected)
     assert sorted(record.execution_arn.rsplit(":", 1)[-1] for record in ledger.records.values()) == sorted(expected)
+
+
+class FlakyLedger(FakeLedger):
+    """Dataset writes fail when the drawn plan says so (a throttled UpdateItem), until the plan runs out."""
+
+    def __init__(self, failures: list[bool]) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def record_arrivals(self, arrivals: DatasetArrivals) -> DatasetState:
+        if self.failures and self.failures.pop():
+            raise TransientError(f"throttled writing {arrivals.dataset_uri}")
+        return super().record_arrivals(arrivals)
+
+
+@given(datasets, st.data())
+def test_batches_with_failed_dataset_writes_start_each_complete_dataset_once(drawn, data):
+    """The stream in SQS batches of 1 to 10; a failed dataset write fails that dataset's messages, which SQS
+    delivers again later. Each dataset is written at most once per batch (twice in the batch that starts it) and
+    its count is at least its number of objects."""
+    events, expected, objects = dataset_events(drawn)
+    queue = at_least_once(events, data)
+    ledger, workflows = FlakyLedger(data.draw(st.lists(st.booleans(), max_size=6))), FakeWorkflows()
+    outcomes, moment = [], 0
+
+    while queue:
+        size = data.draw(st.integers(1, 10))
+        batch, queue = queue[:size], queue[size:]
+        moment += 1
+        before = dict(ledger.dataset_writes)
+        results = run_at(
+            [timedelta(seconds=30)] * moment, moment - 1, lambda b=batch: on_batch(b, INGRESS_CONFIG, ledger, workflows)
+        )
+        queue += [event for event, result in zip(batch, results, strict=True) if isinstance(result, Exception)]
+        outcomes += [result.action for result in results if not isinstance(result, Exception)]
+        started = {
+            result.dataset_uri for result in results if not isinstance(result, Exception) and result.action == "started"
+        }
+        for (model, uri), writes in ledger.dataset_writes.items():
+            assert writes - before.get((model, uri), 0) <= (2 if uri in started else 1)
+
+    assert set(workflows.started) == expected
+    assert outcomes.count("started") == len(expected)
+    assert sorted(record.execution_arn.rsplit(":", 1)[-1] for record in ledger.records.values()) == sorted(expected)
+    for key, count in objects.items():
+        assert ledger.datasets[key].object_count >= count
+        assert ledger.datasets[key].execution_arn is not None
 
 
 def package_event(version: int, status: str, edit: bool, event_id: str) -> ModelPackageStateChange:

@@ -7,8 +7,11 @@ import pytest
 
 from controlplane import clock
 from controlplane.config import parse_config
-from controlplane.ingress import on_object_created
+from controlplane.datasets import sequencer_order
+from controlplane.errors import TransientError
+from controlplane.ingress import on_batch, on_object_created
 from controlplane.models import DATASET_URI_MAX_BYTES, S3_KEY_MAX_BYTES, RetrainRequest, S3ObjectCreated
+from controlplane.ports import DatasetArrivals, DatasetState
 from tests.fakes import FakeLedger, FakeWorkflows
 
 CONFIG = parse_config(
@@ -36,14 +39,15 @@ def frozen_clock():
     clock.use(None)
 
 
-def created(key: str, size: int = 10, event_id: str = "e-1") -> S3ObjectCreated:
+def created(key: str, size: int = 10, event_id: str = "e-1", sequencer: str | None = None) -> S3ObjectCreated:
+    s3_object = {"key": key, "size": size, **({"sequencer": sequencer} if sequencer else {})}
     return S3ObjectCreated.model_validate(
         {
             "id": event_id,
             "detail-type": "Object Created",
             "source": "aws.s3",
             "time": "2026-11-27T09:00:00Z",
-            "detail": {"bucket": {"name": "data"}, "object": {"key": key, "size": size}, "reason": "PutObject"},
+            "detail": {"bucket": {"name": "data"}, "object": s3_object, "reason": "PutObject"},
         }
     )
 
@@ -193,3 +197,135 @@ def test_dataset_too_long_for_the_ledger_is_rejected_with_the_reason():
     assert outcome.reason.startswith("its dataset cannot be trained: the dataset URI is 1025 bytes in UTF-8")
     assert workflows.started == {}
     assert ledger.kinds() == ["ObjectRejected"]
+
+
+FRAUD_DATASET = "s3://data/datasets/fraud/2026-11-27/"
+
+
+def fraud_parts(first: int, count: int, dataset: str = "2026-11-27") -> list[S3ObjectCreated]:
+    return [
+        created(f"datasets/fraud/{dataset}/part-{n:05d}.json", event_id=f"e-{dataset}-{n}", sequencer=f"{n + 1:018X}")
+        for n in range(first, first + count)
+    ]
+
+
+def test_a_batch_of_one_quiet_period_dataset_is_one_ledger_write_then_the_started_mark(frozen_clock):
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+
+    first = on_batch(fraud_parts(0, 100), CONFIG, ledger, workflows)
+    writes_after_first = ledger.dataset_writes[("fraud", FRAUD_DATASET)]
+    frozen_clock["now"] = START + timedelta(seconds=5)
+    second = on_batch(fraud_parts(100, 100), CONFIG, ledger, workflows)
+
+    assert [outcome.action for outcome in first] == ["started"] + ["waiting"] * 99
+    assert {outcome.action for outcome in second} == {"waiting"}
+    assert writes_after_first == 2  # the arrivals, then the started mark after the request record
+    assert ledger.dataset_writes[("fraud", FRAUD_DATASET)] == 3  # the next batch: one write for 100 objects
+    state = ledger.get_dataset("fraud", FRAUD_DATASET)
+    assert (state.object_count, state.first_object_at, state.last_object_at) == (
+        200, START, START + timedelta(seconds=5),
+    )  # fmt: skip
+    assert state.max_sequencer == sequencer_order(f"{200:018X}")
+    assert len(workflows.started) == 1
+    assert ledger.kinds() == ["TrainingRequested"]
+
+
+def test_an_object_twice_in_one_batch_counts_once_and_a_redelivered_batch_counts_again():
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+    parts = fraud_parts(0, 3)
+
+    on_batch([*parts, parts[1]], CONFIG, ledger, workflows)
+    assert ledger.get_dataset("fraud", FRAUD_DATASET).object_count == 3
+    on_batch(parts, CONFIG, ledger, workflows)  # SQS delivered the messages again
+
+    assert ledger.get_dataset("fraud", FRAUD_DATASET).object_count == 6  # "at least": never fewer than the objects
+    assert len(workflows.started) == 1
+
+
+def test_each_dataset_of_a_batch_is_written_once_and_markers_as_before():
+    ledger, workflows = FakeLedger(), FakeWorkflows()
+    batch = [
+        *fraud_parts(0, 2, "2026-11-27"),
+        created("datasets/churn/2026-11-27/part-0.parquet", event_id="c-0"),
+        *fraud_parts(0, 3, "2026-11-28"),
+        created("datasets/churn/2026-11-27/_SUCCESS", 0, event_id="c-1"),
+        *fraud_parts(2, 1, "2026-11-27"),
+    ]
+
+    outcomes = on_batch(batch, CONFIG, ledger, workflows)
+
+    assert [outcome.action for outcome in outcomes] == [
+        "started", "waiting", "ignored", "started", "waiting", "waiting", "started", "waiting",
+    ]  # fmt: skip
+    assert ledger.dataset_writes == {
+        ("fraud", FRAUD_DATASET): 2,
+        ("fraud", "s3://data/datasets/fraud/2026-11-28/"): 2,
+    }
+    assert ledger.get_dataset("fraud", FRAUD_DATASET).object_count == 3
+    assert len(workflows.started) == 3
+
+
+class FailingDatasetLedger(FakeLedger):
+    """A ledger whose writes for one dataset fail (throttled, say)."""
+
+    def __init__(self, failing_uri: str) -> None:
+        super().__init__()
+        self.failing_uri = failing_uri
+
+    def record_arrivals(self, arrivals: DatasetArrivals) -> DatasetState:
+        if arrivals.dataset_uri == self.failing_uri:
+            raise TransientError(f"throttled writing {arrivals.dataset_uri}")
+        return super().record_arrivals(arrivals)
+
+
+def test_a_failed_dataset_write_fails_the_messages_of_that_dataset_only():
+    ledger, workflows = FailingDatasetLedger(FRAUD_DATASET), FakeWorkflows()
+    batch = [*fraud_parts(0, 2, "2026-11-27"), *fraud_parts(0, 2, "2026-11-28"), *fraud_parts(2, 1, "2026-11-27")]
+
+    outcomes = on_batch(batch, CONFIG, ledger, workflows)
+
+    failed = [index for index, outcome in enumerate(outcomes) if isinstance(outcome, Exception)]
+    assert failed == [0, 1, 4]
+    assert all("throttled writing" in str(outcomes[index]) for index in failed)
+    assert [outcomes[2].action, outcomes[3].action] == ["started", "waiting"]
+    assert ledger.get_dataset("fraud", FRAUD_DATASET) is None
+    assert [request["dataset_uri"] for request in workflows.started.values()] == [
+        "s3://data/datasets/fraud/2026-11-28/"
+    ]
+
+
+def test_a_start_that_fails_after_the_arrivals_leaves_the_dataset_unmarked_for_the_retry():
+    class FailingWorkflows(FakeWorkflows):
+        def start_retrain(self, name, request):
+            raise TransientError("StartExecution throttled")
+
+    ledger = FakeLedger()
+
+    [outcome] = on_batch(fraud_parts(0, 1), CONFIG, ledger, FailingWorkflows())
+    [retried] = on_batch(fraud_parts(0, 1), CONFIG, ledger, FakeWorkflows())
+
+    assert isinstance(outcome, TransientError)
+    assert retried.action == "started"
+    state = ledger.get_dataset("fraud", FRAUD_DATASET)
+    assert (state.object_count, state.execution_arn) == (2, retried.execution_arn)  # counted at least once
+    assert ledger.kinds() == ["TrainingRequested"]
+
+
+@pytest.mark.parametrize(
+    ("sequencer", "order"),
+    [
+        ("0055AED6DCD90281E5", "0055AED6DCD90281E5" + "0" * 14),
+        ("ff", "FF" + "0" * 30),
+        (None, None),
+        ("", None),
+        ("not-hex", None),
+    ],
+)
+def test_sequencers_are_kept_in_s3s_order_or_not_at_all(sequencer, order):
+    assert sequencer_order(sequencer) == order
+
+
+def test_sequencers_of_different_lengths_compare_as_s3_says():
+    """S3 User Guide: right-pad the shorter with zeros, then compare lexicographically."""
+    assert sequencer_order("0055AED6DCD90281E6") > sequencer_order("0055AED6DCD90281E5FF")
+    assert sequencer_order("A") == sequencer_order("A000")

@@ -9,6 +9,7 @@ from controlplane import clock, retrain
 from controlplane.config import load_config, parse_config
 from controlplane.errors import InvalidRequest, UnknownModel
 from controlplane.models import PipelineExecutionStatusChange
+from controlplane.ports import DatasetArrivals
 from tests.fakes import FakeDescriber, FakeLedger, FakeWorkflows
 
 CONFIG = load_config()
@@ -98,7 +99,7 @@ def test_unknown_model_is_an_invalid_request():
 def test_quiet_period_waits_for_the_rest_of_the_period(frozen_clock):
     ledger = FakeLedger()
     fraud = plan("fraud", wait_for_quiet_period=True)
-    ledger.touch_dataset("fraud", fraud.dataset_uri, START)
+    ledger.record_arrivals(DatasetArrivals("fraud", fraud.dataset_uri, 1, START))
 
     frozen_clock["now"] = START + timedelta(seconds=120)
     early = retrain.check_quiet_period(fraud, ledger)

@@ -83,3 +83,19 @@ def classify_object(config: ControlPlaneConfig, bucket: str, key: str, size: int
         return ObjectDecision("trigger", f"completion marker '{file_in_dataset}' arrived", model, dataset)
     markers = " or ".join(trigger.marker_names)
     return ObjectDecision("ignore", f"'{key}' is data, not a completion marker ({markers})", model, dataset)
+
+
+SEQUENCER_WIDTH = 32
+"""Sequencers are right-padded to this many hex digits, so that DynamoDB's string order is S3's order."""
+
+
+def sequencer_order(sequencer: str | None) -> str | None:
+    """An S3 sequencer as a string that sorts in S3's order, or None when absent or not hexadecimal.
+
+    S3 User Guide, "Event message structure": sequencers differ in length; right-pad the shorter with zeros, then
+    compare lexicographically. They order the events of one key only: across a dataset's keys, the highest is the
+    latest write S3 reported as far as sequencers tell, kept for the lineage, never for a decision.
+    """
+    if not sequencer or any(character not in "0123456789abcdefABCDEF" for character in sequencer):
+        return None
+    return sequencer.upper().ljust(SEQUENCER_WIDTH, "0")

@@ -130,7 +130,7 @@ def alarm_names(stage: Stage) -> list[str]:
 
 
 class _StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class DeployPlan(_StepModel):

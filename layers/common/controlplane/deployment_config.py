@@ -16,7 +16,7 @@ ExecutionTimeout = Annotated[int, Field(ge=600, le=28_800)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class CapacitySize(_Strict):

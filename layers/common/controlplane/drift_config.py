@@ -14,7 +14,7 @@ Minutes = Annotated[int, Field(ge=1, le=525_600)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class DriftAlarm(_Strict):

@@ -10,7 +10,7 @@ from controlplane.errors import ConfigError
 
 
 class _Environment(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     CONTROLPLANE_CONFIG_PATH: str | None = None
     """Override of the bundled config file (tests and the local cloud); unset in the deployed stack."""

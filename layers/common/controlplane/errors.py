@@ -35,3 +35,7 @@ def step_error_message(error: dict[str, Any]) -> str:
 class TransientError(ControlPlaneError):
     """An AWS call failed in a way a later attempt may not (throttling, a server error, a lost connection), after
     botocore's own retries; every Task state retries it with backoff and jitter."""
+
+
+class BatchFailed(ControlPlaneError):
+    """Every message of an SQS batch failed; the invocation fails, so that Lambda's Errors metric counts it."""

@@ -1,15 +1,20 @@
-"""Data arrival: turn one S3 "Object Created" event into at most one retrain workflow per dataset."""
+"""Data arrival: turn S3 "Object Created" events, a batch at a time, into at most one retrain workflow per dataset.
 
+A batch's objects of one quiet-period dataset are recorded with one ledger write (their count, latest arrival and
+highest sequencer), not one per object: a burst into one dataset must not make its ledger item a hot key.
+"""
+
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from controlplane import clock
 from controlplane.config import ControlPlaneConfig
-from controlplane.datasets import classify_object
+from controlplane.datasets import ObjectDecision, classify_object, sequencer_order
 from controlplane.models import RetrainRequest, S3ObjectCreated
 from controlplane.naming import digest, retrain_execution_name
 from controlplane.observability import logger
-from controlplane.ports import AuditRecord, Ledger, Workflows
+from controlplane.ports import AuditRecord, DatasetArrivals, Ledger, Workflows
 
 
 @dataclass(frozen=True)
@@ -21,28 +26,86 @@ class ArrivalOutcome:
     execution_arn: str | None = None
 
 
+@dataclass(frozen=True)
+class ArrivalGroup:
+    """Events of one batch that one decision covers: every object of one quiet-period dataset, else one event."""
+
+    decision: ObjectDecision
+    events: tuple[S3ObjectCreated, ...]
+    positions: tuple[int, ...]
+    """Where each event is in the batch."""
+
+
+def group_arrivals(events: Sequence[S3ObjectCreated], config: ControlPlaneConfig) -> list[ArrivalGroup]:
+    """Classify a batch's events; the objects of each quiet-period dataset form one group, in batch order."""
+    groups: list[ArrivalGroup] = []
+    arriving: dict[str, tuple[ObjectDecision, list[S3ObjectCreated], list[int]]] = {}
+    for position, event in enumerate(events):
+        s3_object = event.detail.object
+        decision = classify_object(config, event.detail.bucket.name, s3_object.key, s3_object.size)
+        if decision.action == "touch" and decision.dataset is not None:
+            _, members, places = arriving.setdefault(decision.dataset.uri, (decision, [], []))
+            members.append(event)
+            places.append(position)
+        else:
+            groups.append(ArrivalGroup(decision, (event,), (position,)))
+    groups += [ArrivalGroup(d, tuple(members), tuple(places)) for d, members, places in arriving.values()]
+    return sorted(groups, key=lambda group: group.positions[0])
+
+
+def on_batch(
+    events: Sequence[S3ObjectCreated], config: ControlPlaneConfig, ledger: Ledger, workflows: Workflows
+) -> list[ArrivalOutcome | Exception]:
+    """One SQS batch: per event, its outcome or the error that failed it. Groups are independent: an error fails
+    the events of its group only (their messages are retried), as Powertools' BatchProcessor fails one record."""
+    results: dict[int, ArrivalOutcome | Exception] = {}
+    for group in group_arrivals(events, config):
+        outcomes: list[ArrivalOutcome | Exception]
+        try:
+            outcomes = list(on_arrivals(group, ledger, workflows))
+        except Exception as error:  # any failure, as a failed record in BatchProcessor; logged with its group
+            uri = group.decision.dataset.uri if group.decision.dataset else None
+            logger.exception("Objects failed: retried", extra={"dataset_uri": uri, "objects": len(group.events)})
+            outcomes = [error] * len(group.events)
+        results.update(zip(group.positions, outcomes, strict=True))
+    return [results[position] for position in range(len(events))]
+
+
 def on_object_created(
     event: S3ObjectCreated, config: ControlPlaneConfig, ledger: Ledger, workflows: Workflows
 ) -> ArrivalOutcome:
-    """Start the model's retrain workflow when a dataset is complete (marker) or starts arriving (quiet period).
+    """One event on its own (a batch of one)."""
+    (group,) = group_arrivals([event], config)
+    return on_arrivals(group, ledger, workflows)[0]
 
-    Execution names are deterministic per dataset, so duplicate or repeated events start nothing new.
+
+def on_arrivals(group: ArrivalGroup, ledger: Ledger, workflows: Workflows) -> list[ArrivalOutcome]:
+    """Start the model's retrain workflow when a dataset is complete (marker) or starts arriving (quiet period);
+    one outcome per event of the group.
+
+    Execution names are deterministic per dataset, so duplicate or repeated events start nothing new. A
+    quiet-period group costs one ledger write for all its objects (and, in the batch that starts the workflow,
+    a second: the started mark, which must follow the request record).
     """
+    decision, event = group.decision, group.events[0]
     s3_object = event.detail.object
-    decision = classify_object(config, event.detail.bucket.name, s3_object.key, s3_object.size)
     if decision.action == "reject":
-        return _reject(event, decision.reason, decision.model.name if decision.model else None, ledger)
+        return [_reject(event, decision.reason, decision.model.name if decision.model else None, ledger)]
     if decision.action == "ignore" or decision.dataset is None or decision.model is None:
         logger.debug("Object ignored", extra={"key": s3_object.key, "reason": decision.reason})
-        return ArrivalOutcome("ignored", decision.reason, decision.model.name if decision.model else None)
+        return [ArrivalOutcome("ignored", decision.reason, decision.model.name if decision.model else None)]
 
     dataset, model = decision.dataset, decision.model
     if decision.action == "touch":
-        state = ledger.touch_dataset(model.name, dataset.uri, clock.now())
+        state = ledger.record_arrivals(_arrivals(model.name, dataset.uri, group.events))
+        waiting_reason = f"{state.object_count} objects of a dataset still arriving; its workflow waits for quiet"
+        waiting = ArrivalOutcome("waiting", waiting_reason, model.name, dataset.uri)
+        logger.debug(
+            "Objects recorded",
+            extra={"dataset_uri": dataset.uri, "objects": len(group.events), "object_count": state.object_count},
+        )
         if state.execution_arn is not None:
-            reason = f"object {state.object_count} of a dataset still arriving; its workflow waits for quiet"
-            logger.debug("Object recorded", extra={"key": s3_object.key, "reason": reason})
-            return ArrivalOutcome("waiting", reason, model.name, dataset.uri)
+            return [waiting] * len(group.events)
         reason = f"quiet period of {model.data_trigger.quiet_period_seconds}s after the last object"
     else:
         reason = decision.reason
@@ -77,7 +140,22 @@ def on_object_created(
         "Retrain workflow " + outcome.replace("_", " "),
         extra={"model": model.name, "dataset_uri": dataset.uri, "execution_arn": result.execution_arn},
     )
-    return ArrivalOutcome(outcome, reason, model.name, dataset.uri, result.execution_arn)
+    started = ArrivalOutcome(outcome, reason, model.name, dataset.uri, result.execution_arn)
+    return [started] + [waiting] * (len(group.events) - 1) if decision.action == "touch" else [started]
+
+
+def _arrivals(model: str, dataset_uri: str, events: Sequence[S3ObjectCreated]) -> DatasetArrivals:
+    """The group's objects as one ledger write. An object delivered twice within the batch counts once (same key
+    and sequencer, or the same event id); across batches a redelivery counts again: the count is "at least"."""
+    distinct = {(e.detail.object.key, e.detail.object.sequencer or e.id) for e in events}
+    sequencers = [order for e in events if (order := sequencer_order(e.detail.object.sequencer))]
+    return DatasetArrivals(
+        model=model,
+        dataset_uri=dataset_uri,
+        objects=len(distinct),
+        at=clock.now(),
+        max_sequencer=max(sequencers, default=None),
+    )
 
 
 KEY_EXCERPT_CHARACTERS = 200

@@ -76,7 +76,7 @@ DatasetUri = Annotated[
 
 
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
 
 class S3Bucket(_Lenient):
@@ -146,7 +146,7 @@ class PipelineExecutionStatusChange(EventBridgeEvent):
 class RetrainRequest(BaseModel):
     """Input of the retrain workflow, from the data ingress or from an operator."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model: Annotated[str, Field(min_length=1, max_length=64)]
     dataset_uri: DatasetUri
@@ -254,7 +254,7 @@ class EndpointStateChange(EventBridgeEvent):
 class DeployRequest(BaseModel):
     """Deploy (or promote) one exact model package version to a stage."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model_package_arn: Annotated[str, Field(pattern=_PACKAGE_ARN)]
     stage: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")] | None = None
@@ -265,7 +265,7 @@ class DeployRequest(BaseModel):
 class RollbackRequest(BaseModel):
     """Put an endpoint back on its last known good version, or on a version it served before."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
     to: Annotated[str, Field(pattern=r"^(last_known_good|" + _PACKAGE_ARN[1:-1] + r")$")] = "last_known_good"
@@ -326,7 +326,7 @@ SIGNAL_KINDS = (
 class DriftDetectedDetail(BaseModel):
     """The documented custom signal any detector can put on the control-plane bus."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model: Annotated[str, Field(min_length=1, max_length=64)]
     endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
@@ -349,7 +349,7 @@ class DriftDetected(EventBridgeEvent):
 class DriftRequest(BaseModel):
     """A manual drift response: an operator decides for an endpoint."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
     action: Literal["retrain", "rollback", "dismiss"]

@@ -4,5 +4,5 @@ environment (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, set in the t
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=("boto3",))  # the only library whose calls leave the process; not X-Ray's patch_all
 metrics = Metrics()

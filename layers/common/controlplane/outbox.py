@@ -30,7 +30,7 @@ class EffectInFlight(TransientError):
 
 
 class Delivery(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     record_id: str
     delivered: list[Effect]

@@ -15,6 +15,23 @@ class DatasetState:
     first_object_at: datetime
     last_object_at: datetime
     execution_arn: str | None = None
+    max_sequencer: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetArrivals:
+    """Objects of one dataset recorded together (those of one SQS batch): one ledger write, however many.
+
+    `at` is when the control plane recorded them, not when S3 wrote them: the quiet period runs from the last
+    object the control plane saw, so a backlog still in the queue keeps the dataset waiting.
+    """
+
+    model: str
+    dataset_uri: str
+    objects: int
+    at: datetime
+    max_sequencer: str | None = None
+    """The highest S3 sequencer among them, normalized (`controlplane.datasets.sequencer_order`)."""
 
 
 @dataclass(frozen=True)
@@ -223,7 +240,12 @@ class WriteConflict(Exception):
 
 
 class Ledger(Protocol):
-    def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState: ...
+    def record_arrivals(self, arrivals: DatasetArrivals) -> DatasetState:
+        """Add the objects to the dataset's count, keep its first and latest arrival time and highest sequencer;
+        one conditional write however many objects arrived (a second only when a concurrent batch of the same
+        dataset got ahead). The count is at least the number of distinct objects: a redelivered one counts
+        again."""
+        ...
 
     def mark_dataset_started(self, model: str, dataset_uri: str, execution_arn: str) -> None: ...
 

@@ -26,7 +26,7 @@ SLOT_LEASE_MARGIN_SECONDS = 3_600
 
 
 class _StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class PipelineParameter(_StepModel):

@@ -8,8 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from controlplane.adapters.clients import LazyClient
 from controlplane.ports import CONTROL_PLANE_EVENT_SOURCE, Announcement
 
 if TYPE_CHECKING:
@@ -20,6 +19,9 @@ EVENT_SOURCE = CONTROL_PLANE_EVENT_SOURCE
 
 
 class Announcer:
+    _sns = LazyClient["SNSClient"]("sns")
+    _events = LazyClient["EventBridgeClient"]("events")
+
     def __init__(
         self,
         topic_arn: str,
@@ -30,8 +32,8 @@ class Announcer:
     ):
         self._topic_arn = topic_arn
         self._bus = event_bus_name
-        self._sns = sns or boto3.client("sns")
-        self._events = events or boto3.client("events")
+        self._sns = sns
+        self._events = events
         self._owners = dict(owners or {})
         """Model name to owning team, from the config."""
 

@@ -27,12 +27,14 @@ delivered yet (`pending_effects`, a string set that DynamoDB removes when it emp
 import json
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from controlplane.adapters.clients import dynamodb
 from controlplane.clock import iso
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
 from controlplane.ports import (
@@ -40,6 +42,7 @@ from controlplane.ports import (
     ApprovalChange,
     AuditRecord,
     Claim,
+    DatasetArrivals,
     DatasetState,
     DecisionWait,
     Effect,
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
 
 # Records whose dataset becomes the model's newest training dataset.
 _TRAINING_KINDS = frozenset({"TrainingRequested", "TrainingStarted"})
+_DESERIALIZER = TypeDeserializer()
 _AUDIT_FIELDS = ("dataset_uri", "event_id", "execution_arn", "pipeline_execution_arn", "status")
 
 
@@ -102,19 +106,75 @@ def _time(value: Any) -> datetime:
 
 class DynamoDbLedger:
     def __init__(self, table_name: str, table: "Table | None" = None):
-        self._table = table or boto3.resource("dynamodb").Table(table_name)
+        self._table_name = table_name
+        if table is not None:
+            self._table = table
 
-    def touch_dataset(self, model: str, dataset_uri: str, at: datetime) -> DatasetState:
-        item = self._table.update_item(
-            Key={"pk": f"DATASET#{model}", "sk": dataset_uri},
-            UpdateExpression=(
-                "SET last_object_at = :at, first_object_at = if_not_exists(first_object_at, :at), "
-                "model = :model, dataset_uri = :uri ADD object_count :one"
-            ),
-            ExpressionAttributeValues={":at": iso(at), ":model": model, ":uri": dataset_uri, ":one": 1},
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
+    @cached_property
+    def _table(self) -> "Table":
+        """Made on first use (a cached property: an injected table replaces it)."""
+        return dynamodb().Table(self._table_name)
+
+    def record_arrivals(self, arrivals: DatasetArrivals) -> DatasetState:
+        key = {"pk": f"DATASET#{arrivals.model}", "sk": arrivals.dataset_uri}
+        values: dict[str, Any] = {
+            ":at": iso(arrivals.at),
+            ":model": arrivals.model,
+            ":uri": arrivals.dataset_uri,
+            ":n": arrivals.objects,
+        }
+        assignments = "last_object_at = :at, first_object_at = if_not_exists(first_object_at, :at), "
+        later = "last_object_at <= :at"
+        if arrivals.max_sequencer is not None:
+            values[":seq"] = arrivals.max_sequencer
+            assignments += "max_sequencer = :seq, "
+            later += " AND (attribute_not_exists(max_sequencer) OR max_sequencer <= :seq)"
+        try:
+            # The common case: these arrivals are the dataset's latest (in time and sequencer).
+            item = self._table.update_item(
+                Key=key,
+                UpdateExpression=f"SET {assignments}model = :model, dataset_uri = :uri ADD object_count :n",
+                ConditionExpression=f"attribute_not_exists(pk) OR ({later})",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )["Attributes"]
+        except ClientError as error:
+            if not _is_condition_failure(error) or "Item" not in error.response:
+                raise
+            seen = error.response["Item"]  # type: ignore[typeddict-item] # the item the condition failed on
+            current = {name: _DESERIALIZER.deserialize(value) for name, value in seen.items()}
+            item = self._merge_arrivals(key, current, arrivals)
         return self._dataset(item)
+
+    def _merge_arrivals(
+        self, key: dict[str, str], current: dict[str, Any], arrivals: DatasetArrivals
+    ) -> dict[str, Any]:
+        """A concurrent batch of the same dataset got ahead: merge into what it wrote, unless the item changed
+        again since (then WriteConflict: this batch's objects of the dataset are retried, none counted)."""
+        at = iso(arrivals.at)
+        values: dict[str, Any] = {
+            ":first": min(str(current["first_object_at"]), at),
+            ":last": max(str(current["last_object_at"]), at),
+            ":n": arrivals.objects,
+            ":seen": current["object_count"],
+        }
+        sequencers = [str(s) for s in (current.get("max_sequencer"), arrivals.max_sequencer) if s is not None]
+        sequencer = ", max_sequencer = :seq" if sequencers else ""
+        if sequencers:
+            values[":seq"] = max(sequencers)
+        try:
+            return self._table.update_item(
+                Key=key,
+                UpdateExpression=f"SET first_object_at = :first, last_object_at = :last{sequencer} ADD object_count :n",
+                ConditionExpression="object_count = :seen",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise WriteConflict(f"dataset {arrivals.dataset_uri} changed twice under one batch") from error
+            raise
 
     def mark_dataset_started(self, model: str, dataset_uri: str, execution_arn: str) -> None:
         self._table.update_item(
@@ -136,6 +196,7 @@ class DynamoDbLedger:
             first_object_at=_time(item["first_object_at"]),
             last_object_at=_time(item["last_object_at"]),
             execution_arn=str(item["execution_arn"]) if item.get("execution_arn") else None,
+            max_sequencer=str(item["max_sequencer"]) if item.get("max_sequencer") else None,
         )
 
     def record(self, record: AuditRecord, *also: LedgerWrite) -> bool:

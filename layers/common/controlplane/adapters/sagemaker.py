@@ -3,10 +3,10 @@
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
-import boto3
 from botocore.exceptions import ClientError
 
 from controlplane.adapters.aws_errors import is_transient
+from controlplane.adapters.clients import LazyClient
 from controlplane.errors import InvalidRequest
 from controlplane.models import split_s3_uri
 from controlplane.observability import logger
@@ -28,8 +28,10 @@ def _code(error: ClientError) -> str:
 
 
 class SageMakerPipelines:
+    _sm = LazyClient["SageMakerClient"]("sagemaker")
+
     def __init__(self, client: "SageMakerClient | None" = None):
-        self._sm = client or boto3.client("sagemaker")
+        self._sm = client
 
     def failure_reason(self, pipeline_execution_arn: str) -> str | None:
         """The reason SageMaker gives for a failed execution; None if it cannot say (the outcome still counts)."""
@@ -42,9 +44,12 @@ class SageMakerPipelines:
 
 
 class ModelRegistry:
+    _sm = LazyClient["SageMakerClient"]("sagemaker")
+    _s3 = LazyClient["S3Client"]("s3")
+
     def __init__(self, client: "SageMakerClient | None" = None, s3: "S3Client | None" = None):
-        self._sm = client or boto3.client("sagemaker")
-        self._s3 = s3 or boto3.client("s3")
+        self._sm = client
+        self._s3 = s3
 
     def describe_package(self, package_arn: str) -> PackageInfo:
         try:
@@ -97,6 +102,10 @@ class ModelRegistry:
 
 
 class SageMakerEndpoints:
+    _sm = LazyClient["SageMakerClient"]("sagemaker")
+    _runtime = LazyClient["SageMakerRuntimeClient"]("sagemaker-runtime")
+    _cloudwatch = LazyClient["CloudWatchClient"]("cloudwatch")
+
     def __init__(
         self,
         execution_role_arn: str | None = None,
@@ -105,9 +114,9 @@ class SageMakerEndpoints:
         cloudwatch: "CloudWatchClient | None" = None,
     ):
         self._role = execution_role_arn
-        self._sm = client or boto3.client("sagemaker")
-        self._runtime = runtime or boto3.client("sagemaker-runtime")
-        self._cloudwatch = cloudwatch or boto3.client("cloudwatch")
+        self._sm = client
+        self._runtime = runtime
+        self._cloudwatch = cloudwatch
 
     def describe(self, endpoint: str) -> EndpointInfo | None:
         try:
@@ -205,9 +214,11 @@ class MonitoringReports:
     only from `readable_buckets` (the data bucket and SageMaker's default bucket, as the function's IAM allows):
     any processing job can name an output, and the control plane reads no location it did not choose."""
 
+    _s3 = LazyClient["S3Client"]("s3")
+
     def __init__(self, readable_buckets: frozenset[str], s3: "S3Client | None" = None):
         self._readable = readable_buckets
-        self._s3 = s3 or boto3.client("s3")
+        self._s3 = s3
 
     def violations(self, output_uri: str) -> list[dict[str, Any]]:
         bucket, prefix = split_s3_uri(output_uri.rstrip("/") + "/constraint_violations.json")
@@ -232,8 +243,10 @@ class MonitoringReports:
 class SageMakerModelCards:
     """Model cards written by the control plane: created as Draft, updated only when their content changed."""
 
+    _sm = LazyClient["SageMakerClient"]("sagemaker")
+
     def __init__(self, client: "SageMakerClient | None" = None):
-        self._sm = client or boto3.client("sagemaker")
+        self._sm = client
 
     def upsert(self, name: str, content: dict[str, Any]) -> Literal["created", "updated", "unchanged"]:
         text = json.dumps(content, sort_keys=True)

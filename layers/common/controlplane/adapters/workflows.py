@@ -3,9 +3,9 @@
 import json
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from controlplane.adapters.clients import LazyClient
 from controlplane.ports import StartResult
 
 if TYPE_CHECKING:
@@ -16,6 +16,8 @@ _STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidTok
 
 
 class StepFunctionsWorkflows:
+    _sfn = LazyClient["SFNClient"]("stepfunctions")
+
     def __init__(
         self,
         retrain_state_machine_arn: str | None = None,
@@ -26,7 +28,7 @@ class StepFunctionsWorkflows:
         self._retrain_arn = retrain_state_machine_arn
         self._deploy_arn = deploy_state_machine_arn
         self._drift_arn = drift_state_machine_arn
-        self._sfn = client or boto3.client("stepfunctions")
+        self._sfn = client
 
     def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult:
         return self.start("retrain", name, request)
