@@ -141,7 +141,10 @@ def ingress_table(results: list[dict[str, Any]]) -> str:
     ok = [result for result in results if "error" not in result]
     if not ok:
         return "Ingress throughput: no scenario finished (see the errors below)."
-    header = ["Ingress throughput (local cloud)", *[f"{r['scenario']} ({r['trigger']})" for r in ok]]
+    header = [
+        "Ingress throughput (local cloud)",
+        *[f"{r['scenario']} ({r['trigger']}, {r['events']:,})" for r in ok],
+    ]
 
     def row(label: str, cell: Any) -> list[str]:
         return [label, *[str(cell(result)) for result in ok]]
@@ -302,6 +305,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "template); 0 = queue every event, then settle once",
     )
     parser.add_argument(
+        "--burst-objects",
+        type=int,
+        default=100_000,
+        help="objects of the quiet-period burst into one dataset, for its ledger writes (default 100000; 0 skips)",
+    )
+    parser.add_argument(
         "--s3-events",
         type=int,
         default=200,
@@ -340,6 +349,8 @@ def collect(arguments: argparse.Namespace) -> dict[str, Any]:
         except (RuntimeError, subprocess.CalledProcessError) as error:  # a handler that does not import, a build
             report["coldstart_error"] = str(error)
     report["ingress"] = [run_ingress(name, arguments.events, settle_every=arguments.settle_every) for name in SCENARIOS]
+    if arguments.burst_objects:
+        report["ingress"].append(run_ingress("fraud", arguments.burst_objects, settle_every=arguments.settle_every))
     runs = list(report["ingress"])
     if arguments.tracemalloc:
         for result in report["ingress"]:
