@@ -180,10 +180,6 @@ class FakeWorkflows:
         self.started[name] = request
         return StartResult("started", arn)
 
-    def start_drift(self, name: str, request: dict[str, Any]) -> StartResult:
-        self.drifts[name] = request
-        return StartResult("started", f"arn:aws:states:us-east-1:123456789012:execution:drift:{name}")
-
     def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult:
         arn = f"arn:aws:states:us-east-1:123456789012:execution:deploy:{name}"
         if name in self.deploys and self.deploys[name] != request:
@@ -192,8 +188,10 @@ class FakeWorkflows:
         return StartResult("started", arn)
 
     def start(self, workflow: str, name: str, request: dict[str, Any]) -> StartResult:
-        starts = {"retrain": self.start_retrain, "deploy": self.start_deploy, "drift": self.start_drift}
-        return starts[workflow](name, request)
+        if workflow == "drift":
+            self.drifts[name] = request
+            return StartResult("started", f"arn:aws:states:us-east-1:123456789012:execution:drift:{name}")
+        return {"retrain": self.start_retrain, "deploy": self.start_deploy}[workflow](name, request)
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         """A token resumes once (Step Functions answers a used one with TaskDoesNotExist)."""

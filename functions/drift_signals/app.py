@@ -38,7 +38,8 @@ def dependencies() -> Dependencies:
 
 def to_signal(event: dict[str, Any]) -> drift.DriftSignal | None:
     """The signal an event carries, None when it concerns nothing under control; InvalidRequest when malformed."""
-    config, reports = dependencies().config, dependencies().reports
+    deps = dependencies()
+    config, reports = deps.config, deps.reports
     match event.get("detail-type"):
         case "CloudWatch Alarm State Change":
             return drift.signal_from_alarm(parse_request(AlarmStateChange, event, "Alarm State Change event"), config)

@@ -26,7 +26,9 @@ def dependencies() -> tuple[DynamoDbLedger, Announcer, StepFunctionsWorkflows]:
         DynamoDbLedger(env.LEDGER_TABLE),
         Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME, owners=bundled_config().owner_teams()),
         StepFunctionsWorkflows(
-            env.RETRAIN_STATE_MACHINE_ARN, env.DEPLOY_STATE_MACHINE_ARN, None, env.DRIFT_STATE_MACHINE_ARN
+            retrain_state_machine_arn=env.RETRAIN_STATE_MACHINE_ARN,
+            deploy_state_machine_arn=env.DEPLOY_STATE_MACHINE_ARN,
+            drift_state_machine_arn=env.DRIFT_STATE_MACHINE_ARN,
         ),
     )
 

@@ -36,9 +36,6 @@ class StepFunctionsWorkflows:
     def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult:
         return self.start("deploy", name, request)
 
-    def start_drift(self, name: str, request: dict[str, Any]) -> StartResult:
-        return self.start("drift", name, request)
-
     def start(self, workflow: str, name: str, request: dict[str, Any]) -> StartResult:
         arns = {"retrain": self._retrain_arn, "deploy": self._deploy_arn, "drift": self._drift_arn}
         if workflow not in arns:
