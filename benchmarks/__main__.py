@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -229,6 +230,54 @@ def coldstart_table(measured: dict[str, Any]) -> str:
     return _table(header, rows)
 
 
+def _ratios(measured: dict[str, Any], probe: str) -> str:
+    ratios = sorted(probes[probe]["ratio"] for probes in measured["handlers"].values() if probe in probes)
+    if not ratios:
+        return "-"
+    return f"{statistics.median(ratios):.2f} median ({ratios[0]:.2f}-{ratios[-1]:.2f})"
+
+
+def targets_table(report: dict[str, Any]) -> str:
+    """Each target of issue 10 next to the figure this run measured ("-" where it was not measured)."""
+    ok = [result for result in report["ingress"] if "error" not in result]
+    quiet = max((r for r in ok if r["trigger"] == "quiet_period"), key=lambda r: r["events"], default=None)
+    marker = max((r for r in ok if r["trigger"] == "marker"), key=lambda r: r["events"], default=None)
+    ten_thousand = [r for r in ok if r["events"] == 10_000]
+    measured = report.get("coldstart")
+    rows = [
+        ["ledger writes per object, quiet period", "<= 0.01", "-"],
+        ["  most writes on one item in one SQS batch", "1", "-"],
+        ["ledger writes per object, marker", "0.001 (keep)", "-"],
+        ["ingress invocations per object", "0.01 (keep)", "-"],
+        ["import app, x import boto3", "<= 1.5", _ratios(measured, "import") if measured else "-"],
+        ["first event, x import boto3", "<= 2.5", _ratios(measured, "first_event") if measured else "-"],
+        [
+            "shared layer, unzipped MB",
+            "<= 20",
+            f"{measured['sizes']['layer']['unzipped_bytes'] / 1e6:.1f}" if measured else "-",
+        ],
+        [
+            "10,000-event ingress, wall s",
+            "<= 60",
+            ", ".join(f"{r['scenario']} {r['seconds']['wall']:.1f}" for r in ten_thousand) or "-",
+        ],
+        ["make test on a fresh clone, 2 cores", "<= 3 min", "not measured here: time make test"],
+    ]
+    if quiet is not None:
+        writes = quiet["ledger_writes"]
+        rows[0][2] = f"{writes['writes_per_object']:.5f} ({quiet['events']:,} objects)"
+        rows[1][2] = (
+            f"{writes['max_writes_to_one_item_in_one_invocation']} "
+            f"({writes['invocations_writing_an_item_more_than_once']} batch(es) wrote an item twice)"
+        )
+    if marker is not None:
+        rows[2][2] = f"{marker['ledger_writes']['writes_per_object']:.5f}"
+    invoked = [r for r in (quiet, marker) if r is not None]
+    if invoked:
+        rows[3][2] = ", ".join(f"{r['scenario']} {r['ingress_invocations'] / r['events']:.4f}" for r in invoked)
+    return _table(["Issue 10 targets", "target", "this run"], rows)
+
+
 def size_table(sizes: dict[str, Any]) -> str:
     layer = sizes["layer"]
     rows = [["shared layer (arm64 build)", _kib(layer["unzipped_bytes"]), _kib(layer["zipped_bytes"])]]
@@ -399,6 +448,7 @@ def render(report: dict[str, Any]) -> str:
         sections.append(deployment_table(report["deployment"]))
     if "profile_run" in report and "error" not in report["profile_run"]:
         sections.append(profile_table(report["profile_run"]))
+    sections.append(targets_table(report))
     sections.append("Notes:\n" + "\n".join(f"- {note}" for note in report["notes"]))
     if report["problems"]:
         sections.append("PROBLEMS:\n" + "\n".join(f"- {problem}" for problem in report["problems"]))

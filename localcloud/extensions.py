@@ -54,6 +54,7 @@ from moto.s3 import notifications as s3_notifications  # noqa: E402
 from moto.s3.responses import S3Response  # noqa: E402
 from moto.sagemaker.models import FakePipeline, FakePipelineExecution, SageMakerModelBackend  # noqa: E402
 from moto.sagemaker.utils import get_pipeline_execution_from_arn, get_pipeline_from_name  # noqa: E402
+from moto.sqs.models import SQSBackend  # noqa: E402
 from moto.stepfunctions.models import StateMachineInstance  # noqa: E402
 from moto.stepfunctions.parser.api import ExecutionStatus  # noqa: E402
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (  # noqa: E402
@@ -71,7 +72,7 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment  # noqa: 
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution  # noqa: E402
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends  # noqa: E402
 
-from localcloud import monitoring, sagemaker_endpoints  # noqa: E402
+from localcloud import monitoring, queues, sagemaker_endpoints  # noqa: E402
 from localcloud.monitoring import emit_monitoring_run, raise_alarm  # noqa: E402 - re-exported
 from localcloud.sagemaker_endpoints import (  # noqa: E402 - re-exported
     inject_sagemaker_throttling,
@@ -626,6 +627,11 @@ def _patch_eventbridge_targets(ext: LocalCloudExtensions) -> None:
     _replace(Rule, "send_to_targets", send_to_targets)
 
 
+def _patch_sqs_send(ext: LocalCloudExtensions) -> None:
+    """SQS SendMessage in constant work per message (localcloud/queues.py says why)."""
+    _replace(SQSBackend, "send_message", queues.send_standard_message(vars(SQSBackend)["send_message"]))
+
+
 def _patch_eventbridge_clock(ext: LocalCloudExtensions) -> None:
     """EventBridge time: moto stamps PutEvents entries (and buses, archives, replays) with the real time via
     `events.models.unix_time`. Here that clock is the virtual one, so every event agrees on the time."""
@@ -1003,6 +1009,7 @@ _PATCHES: tuple[Callable[[LocalCloudExtensions], None], ...] = (
     _patch_lambda_task_error_names,
     _patch_eventbridge_targets,
     _patch_eventbridge_clock,
+    _patch_sqs_send,
     _patch_s3_eventbridge,
     _patch_dynamodb_streams,
     _patch_dynamodb_transaction_rollback,

@@ -5,6 +5,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
+from moto.sqs.models import Queue, SQSBackend
 
 from localcloud import queues
 
@@ -90,3 +91,22 @@ def test_records_carry_what_lambda_sends(sqs):
         "messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody", "eventSource",
         "eventSourceARN", "awsRegion",
     }  # fmt: skip
+
+
+def test_sends_in_constant_work_keep_what_moto_sends(sqs, monkeypatch):
+    monkeypatch.setattr(SQSBackend, "send_message", queues.send_standard_message(SQSBackend.send_message))
+    counted = []
+    monkeypatch.setattr(Queue, "attributes", property(lambda queue: counted.append(queue.name) or {}))
+    url = sqs.get_queue_url(QueueName="work")["QueueUrl"]
+    sqs.send_message(
+        QueueUrl=url, MessageBody="plain", MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}}
+    )
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=5)
+    with pytest.raises(sqs.exceptions.ClientError, match="DelaySeconds must be >= 0 and <= 900"):
+        sqs.send_message(QueueUrl=url, MessageBody="too late", DelaySeconds=901)
+
+    queue = queues.queue_named(ACCOUNT, REGION, "work")
+    assert counted == ["work"]  # only the refused message went through moto's own send, which counts the queue
+    assert [(m.body, m.delayed) for m in queue._messages] == [("plain", False), ("later", True)]
+    assert queue._messages[0].message_attributes == {"k": {"DataType": "String", "StringValue": "v"}}
+    assert bodies(queues.receive_batch(queue, 10)) == ["plain"]
