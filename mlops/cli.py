@@ -148,6 +148,13 @@ def status(model: str | None, as_json: bool, **aws: Any) -> None:
                 f"since {pending['requested_at']}: {pending['reason']}\n  answer: {pending['answer']}",
                 highlight=False,
             )
+        for pending in entry["pending_approvals"]:
+            _console.print(
+                f"[yellow]approval pending[/yellow] {pending['approval_id']}: v{pending['version']} to "
+                f"{pending['stage']}, requested by {pending['requested_by']} at {pending['requested_at']}\n"
+                f"  answer (not {pending['requested_by']}): {pending['answer']}",
+                highlight=False,
+            )
 
 
 @main.command()
@@ -322,6 +329,19 @@ def decide(
     """Answer a drift incident's pending decision (`mlops status` lists them)."""
     request = workflows.decide(incident_id, action, by, reason, dataset_uri)
     _act(_connect(**aws), request, wait, as_json)
+
+
+@main.command()
+@click.argument("approval_id")
+@click.option("--by", required=True, help="Who approves (recorded; not the requester).")
+@click.option("--reason", required=True, help="Why (recorded).")
+@click.option("--refuse", is_flag=True, help="Refuse the deployment instead of approving it.")
+@_wait_option
+@_aws_options
+@_run
+def approve(approval_id: str, by: str, reason: str, refuse: bool, wait: bool, as_json: bool, **aws: Any) -> None:
+    """Approve (or --refuse) a deployment waiting for another person's approval (`mlops status` lists them)."""
+    _act(_connect(**aws), workflows.approve(approval_id, not refuse, by, reason), wait, as_json)
 
 
 @main.command()

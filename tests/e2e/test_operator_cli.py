@@ -161,6 +161,7 @@ def test_a_failed_workflow_exits_1_with_its_cause(served: Served) -> None:
             ["decide", "not an id", "--action", "dismiss", "--by", "a", "--reason", "r"],
             "incident_id: String should match",
         ),
+        (["approve", "prod-please", "--by", "bob", "--reason", "r"], "approval_id: String should match"),
         (["status", "--stack", "nope"], "stack 'nope' not found in us-east-1"),
         (["lineage", "s3://mlops-local-databucket/datasets/none/"], "nothing in the ledger about dataset"),
     ],
@@ -194,4 +195,27 @@ def test_decide_starts_the_decision_workflow_with_exactly_its_contract(served: S
         "by": "alice",
         "reason": "confirmed",
         "dataset_uri": DATASET,
+    }
+
+
+def test_approve_answers_through_the_decision_workflow_which_refuses_an_unknown_approval(served: Served) -> None:
+    arguments = ["approve", "approval-0123456789abcdef", "--by", "bob", "--reason", "reviewed", "--refuse", "--wait"]
+
+    result = mlops(served, *arguments)
+
+    assert result.returncode == 1
+    assert "No approval is waiting under 'approval-0123456789abcdef'" in " ".join(result.stdout.split())
+    sfn = _client(served, "stepfunctions")
+    machine = _client(served, "cloudformation").describe_stacks(StackName="mlops-local")["Stacks"][0]["Outputs"]
+    arn = next(output["OutputValue"] for output in machine if output["OutputKey"] == "DecisionStateMachineArn")
+    [execution] = [
+        execution
+        for execution in sfn.list_executions(stateMachineArn=arn)["executions"]
+        if execution["name"].startswith("answer-approval-0123456789abcdef-")
+    ]
+    assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {
+        "approval_id": "approval-0123456789abcdef",
+        "approve": False,
+        "by": "bob",
+        "reason": "reviewed",
     }

@@ -15,6 +15,7 @@ from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request, summary
 from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
+from controlplane.decisions import same_person
 from controlplane.deployment_config import BiasBound, BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
 from controlplane.errors import InvalidRequest, step_error_message
 from controlplane.models import (
@@ -29,6 +30,7 @@ from controlplane.naming import digest, endpoint_config_name, sagemaker_model_na
 from controlplane.observability import logger
 from controlplane.ports import (
     AuditRecord,
+    DecisionWait,
     DeploymentLedger,
     Endpoints,
     EndpointState,
@@ -878,52 +880,107 @@ def record_failed(
 
 
 class ApprovalAnswer(_StepModel):
-    """What a human sends back (send-task-success) to a deployment waiting in AskApproval."""
+    """What the decision workflow hands a deployment waiting in AskApproval (decisions.answer_approval)."""
 
+    approval_id: str
     approve: bool
     by: Annotated[str, Field(min_length=1, max_length=256)]
     reason: str | None = None
+    decision_execution_arn: str
 
 
-def ask_approval(task_token: str, plan: DeployPlan, ledger: DeploymentLedger) -> None:
-    """Ask for the approval of a deployment into a stage that requires one: the announcement says how to answer."""
-    answer = json.dumps({"approve": True, "by": "<you, not the requester>", "reason": "..."})
+def approval_id(execution_name: str) -> str:
+    """The id a deployment's approval is asked and answered under (one per deploy execution)."""
+    return f"approval-{digest(execution_name, length=16)}"
+
+
+def ask_approval(
+    task_token: str, plan: DeployPlan, execution_arn: str, decision_state_machine_arn: str, ledger: DeploymentLedger
+) -> None:
+    """Ask for the approval of a deployment into a stage that requires one. The task token stays in the ledger under
+    the approval id; the announcement names the id and the command that answers through the decision workflow."""
+    question = approval_id(plan.execution_name)
+    answer = json.dumps({"approval_id": question, "approve": True, "by": "<you, not the requester>", "reason": "..."})
     reason = f"deployment to '{plan.stage}' requested by {plan.requested_by} waits for another person's approval"
     record = _record(
-        plan, "DeploymentApprovalRequested", reason, None,
-        requested_by=plan.requested_by, timeout_seconds=plan.approval_timeout_seconds,
+        plan, "DeploymentApprovalRequested", reason, execution_arn,
+        requested_by=plan.requested_by, timeout_seconds=plan.approval_timeout_seconds, approval_id=question,
     )  # fmt: skip
     # One record per wait: a retried task keeps its token, a new execution gets its own.
     record = replace(record, record_id=f"{record.record_id}#{digest(task_token, length=12)}", status="waiting")
     detail = {
         **summary(record),
-        "answer_with": f"aws stepfunctions send-task-success --task-token <token> --task-output '{answer}'",
-        "task_token": task_token,
+        "answer_with": (
+            f"mlops approve {question} --by <you> --reason <why> (or: aws stepfunctions start-execution "
+            f"--state-machine-arn {decision_state_machine_arn} --input '{answer}')"
+        ),
     }
-    record_and_announce(record, "Deployment Approval Requested", ledger, detail)
+    waiting = DecisionWait(
+        incident_id=question, model=plan.model, endpoint=plan.endpoint_name, status="waiting",
+        task_token=task_token, question="approval", requested_by=plan.requested_by, stage=plan.stage,
+        package_arn=plan.package_arn,
+    )  # fmt: skip
+    record_and_announce(record, "Deployment Approval Requested", ledger, detail, also=(waiting,))
 
 
 def apply_approval(plan: DeployPlan, answer: Any, execution_arn: str, ledger: DeploymentLedger) -> DeployPlan:
-    """The human's answer: approved by someone other than the requester, or refused (no answer in time: refused)."""
+    """The human's answer: approved by someone other than the requester, or refused (no answer in time: refused).
+    Either way the question is closed with a record of it, so a later answer is refused."""
+    question = approval_id(plan.execution_name)
     if not isinstance(answer, dict) or answer.get("timed_out"):
         minutes = plan.approval_timeout_seconds // 60
-        raise PromotionRefused(f"Deployment to '{plan.stage}' refused: nobody approved it within {minutes} min")
+        refusal = f"Deployment to '{plan.stage}' refused: nobody approved it within {minutes} min"
+        _close_approval(plan, question, "refuse", refusal, None, execution_arn, ledger)
+        raise PromotionRefused(refusal)
     decision = parse_request(ApprovalAnswer, answer, "approval answer")
-    if decision.by.strip().lower() == (plan.requested_by or "").strip().lower():
+    waiting = ledger.get_decision(question)
+    if (
+        decision.approval_id != question
+        or waiting is None
+        or (waiting.decision_execution_arn != decision.decision_execution_arn)
+    ):
+        raise InvalidRequest(
+            f"The answer for approval '{question}' did not come through the decision workflow "
+            "(stack output DecisionStateMachineArn), which alone may answer"
+        )
+    if same_person(decision.by, plan.requested_by):  # the decision workflow refuses it first; kept as a guard
         raise PromotionRefused(
             f"Deployment to '{plan.stage}' refused: {decision.by} requested it and cannot also approve it "
             "(separation of duties); another person must answer"
         )
     if not decision.approve:
-        raise PromotionRefused(
-            f"Deployment to '{plan.stage}' refused by {decision.by}: {decision.reason or 'no reason'}"
-        )
-    record = _record(
-        plan, "DeploymentApproved", decision.reason or f"approved by {decision.by}", execution_arn,
-        requested_by=plan.requested_by, promotion_approved_by=decision.by,
-    )  # fmt: skip
-    record_and_announce(record, "Deployment Approved", ledger)
+        refusal = f"Deployment to '{plan.stage}' refused by {decision.by}: {decision.reason or 'no reason'}"
+        _close_approval(plan, question, "refuse", refusal, decision.by, execution_arn, ledger)
+        raise PromotionRefused(refusal)
+    _close_approval(plan, question, "approve", decision.reason or f"approved by {decision.by}", decision.by,
+                    execution_arn, ledger)  # fmt: skip
     return plan.model_copy(update={"promotion_approved_by": decision.by})
+
+
+def _close_approval(
+    plan: DeployPlan,
+    question: str,
+    action: Literal["approve", "refuse"],
+    reason: str,
+    by: str | None,
+    execution_arn: str,
+    ledger: DeploymentLedger,
+) -> None:
+    """Record the approval's outcome with both identities and close the question (its token is removed)."""
+    kind = "DeploymentApproved" if action == "approve" else "DeploymentApprovalRefused"
+    record = _record(
+        plan, kind, reason, execution_arn, requested_by=plan.requested_by, approval_id=question,
+        **{"promotion_approved_by" if action == "approve" else "refused_by": by},
+    )  # fmt: skip
+    closed = DecisionWait(
+        incident_id=question, model=plan.model, endpoint=plan.endpoint_name, status="closed", answered_by=by,
+        action=action, reason=reason, question="approval", requested_by=plan.requested_by, stage=plan.stage,
+        package_arn=plan.package_arn,
+    )  # fmt: skip
+    if action == "approve":
+        record_and_announce(record, "Deployment Approved", ledger, also=(closed,))
+    else:  # the deployment's rejection that follows is announced
+        ledger.record(record, closed)
 
 
 def record_rejected(

@@ -193,13 +193,16 @@ DecisionStatus = Literal["waiting", "answered", "expired", "closed"]
 
 @dataclass(frozen=True)
 class DecisionWait:
-    """A drift workflow's question to a human about an incident. The task token that resumes the workflow stays
-    here, in the ledger: the announcement names the incident, and only the decision workflow answers.
+    """A workflow's question to a human: a drift workflow's about an incident (keyed by the incident id), or a deploy
+    workflow's approval of a deployment into a stage that requires one (keyed by its approval id). The task token
+    that resumes the workflow stays here, in the ledger: the announcement names the question, and only the decision
+    workflow answers.
 
     waiting: asked; answered: a decision execution claimed it and resumes the workflow; expired: the workflow no
     longer waited when the answer came; closed: the response was decided (the token is gone)."""
 
     incident_id: str
+    """The question's id: an incident id, or an approval id (APPROVAL_ID_PATTERN)."""
     model: str
     endpoint: str
     status: DecisionStatus
@@ -207,9 +210,17 @@ class DecisionWait:
     task_token: str | None = None
     answered_by: str | None = None
     action: str | None = None
+    """The answer: rollback, retrain or dismiss; approve or refuse."""
     decision_execution_arn: str | None = None
     reason: str | None = None
     """closed: the response decided."""
+    question: Literal["drift", "approval"] = "drift"
+    requested_by: str | None = None
+    """approval: who requested the deployment, and so may not approve it."""
+    stage: str | None = None
+    """approval: the stage the deployment goes to."""
+    package_arn: str | None = None
+    """approval: the version deployed."""
 
 
 @dataclass(frozen=True)
@@ -319,6 +330,10 @@ class DeploymentLedger(Protocol):
 
     def clear_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
         """Forget the waiter, if it is still this token (resume first: a retry then finds the token)."""
+        ...
+
+    def get_decision(self, incident_id: str) -> DecisionWait | None:
+        """A question to a human (here: an approval) by its id."""
         ...
 
 
