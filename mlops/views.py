@@ -36,7 +36,7 @@ def record_view(record: AuditRecord) -> dict[str, Any]:
         "reason": record.reason,
         "record_id": record.record_id,
     }
-    for name in ("dataset_uri", "execution_arn", "pipeline_execution_arn"):
+    for name in ("dataset_uri", "execution_arn", "pipeline_execution_arn", "lineage"):
         if getattr(record, name):
             view[name] = getattr(record, name)
     if record.details:

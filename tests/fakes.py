@@ -245,6 +245,8 @@ class FakeDeploymentLedger(FakeLedger):
         """package ARN -> (status, changed_at, seen_at), as the DynamoDB ledger keeps them."""
         self.decisions: dict[str, DecisionWait] = {}
         """Questions to humans (drift decisions, approvals) by id."""
+        self.lineages: dict[str, str] = {}
+        """package ARN -> the version's lineage key (the first noted)."""
 
     def acquire_endpoint_lock(self, endpoint: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
         current = self.locks.get(endpoint)
@@ -309,6 +311,12 @@ class FakeDeploymentLedger(FakeLedger):
 
     def get_decision(self, incident_id: str) -> DecisionWait | None:
         return self.decisions.get(incident_id)
+
+    def note_package_lineage(self, package_arn: str, lineage: str) -> None:
+        self.lineages.setdefault(package_arn, lineage)
+
+    def package_lineage(self, package_arn: str) -> str | None:
+        return self.lineages.get(package_arn)
 
     def claim_decision(
         self, incident_id: str, decision_execution_arn: str, answered_by: str, action: str

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 
-from controlplane.naming import model_card_name
+from controlplane.naming import model_card_name, package_lineage, training_lineage
 from localcloud.cloud import LocalCloud
+from localcloud.extensions import raise_alarm
 from tests.e2e.support import (
     DECISION,
     DECISION_REJECTED,
@@ -28,7 +30,9 @@ from tests.e2e.support import (
     sdk_calls,
     sns_messages,
     stage_deployment,
+    start_deploy,
 )
+from tests.e2e.test_drift import AUC_DROP, create_auc_drop_alarm, train_dataset
 
 STAGING = "churn-staging"
 DPPL = "post_training gender=F DPPL"
@@ -162,3 +166,52 @@ def test_another_person_approves_once_and_both_identities_are_recorded(promotion
     closed = decision_item(cloud, asked["approval_id"])
     assert closed is not None
     assert (closed["status"], closed.get("task_token")) == ("closed", None)
+
+
+def version_lineage(cloud: LocalCloud, lineage: str) -> list[dict[str, Any]]:
+    """The README's query: one model version's whole life from the ledger's ByLineage index, oldest first."""
+    response = cloud.client("dynamodb").query(
+        TableName=cloud.ledger_table,
+        IndexName="ByLineage",
+        KeyConditionExpression="by_lineage = :lineage",
+        ExpressionAttributeValues={":lineage": {"S": f"LINEAGE#{lineage}"}},
+    )
+    deserializer = TypeDeserializer()
+    return [{key: deserializer.deserialize(value) for key, value in item.items()} for item in response["Items"]]
+
+
+def test_one_query_returns_a_versions_life_from_its_dataset_to_its_rollback(cloud: LocalCloud) -> None:
+    v1 = deploy_new_version(cloud, auc=0.9)
+    cloud.advance(31 * 60)
+    start_deploy(cloud, "promote-v1", {"model_package_arn": v1, "stage": "prod", "requested_by": "alice"})
+    dataset = train_dataset(cloud, "2026-11-28")
+    [started] = records_of(cloud, "TrainingStarted")
+    v2 = register_model_package(cloud, auc=0.91, generated_by=started["pipeline_execution_arn"])
+    cloud.settle()
+    approve(cloud, v2)
+    cloud.advance(31 * 60)
+    start_deploy(cloud, "promote-v2", {"model_package_arn": v2, "stage": "prod", "requested_by": "alice"})
+    create_auc_drop_alarm(cloud)
+    cloud.advance(3600)
+    assert raise_alarm(AUC_DROP, "ALARM", datapoints=[0.61])
+    cloud.settle()
+
+    lineage = training_lineage(started["execution_arn"])
+    story = version_lineage(cloud, lineage)
+
+    kinds = [record["kind"] for record in story]  # by time; a request and its start share one instant
+    assert sorted(kinds[:2]) == ["TrainingRequested", "TrainingStarted"]
+    assert kinds[2:] == [
+        "TrainingSucceeded", "DeploymentSucceeded", "DeploymentSucceeded", "DriftIncidentOpened",
+        "DriftResponseDecided", "RollbackSucceeded",
+    ]  # fmt: skip
+    assert {record["dataset_uri"] for record in story[:3]} == {dataset}
+    assert [record["details"]["stage"] for record in story[3:5]] == ["staging", "prod"]
+    assert {record["details"]["model_package_arn"] for record in story[3:5]} == {v2}
+    assert story[-1]["details"]["model_package_arn"] == v1  # the rollback took v2 off, back to v1
+    assert {record["lineage"] for record in story} == {lineage}
+    v1_story = version_lineage(cloud, package_lineage(v1))  # a version the control plane did not train
+    assert [record["kind"] for record in v1_story] == ["DeploymentSucceeded", "DeploymentSucceeded"]
+    state = endpoint_state(cloud, PROD)
+    assert state is not None
+    assert state["serving_lineage"] == package_lineage(v1)

@@ -1,5 +1,6 @@
 """Governance rules over fakes: owners and maturity levels decide what runs by itself; explicit settings win."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -8,6 +9,7 @@ from controlplane import clock, decisions, deploy, model_cards, naming
 from controlplane.config import parse_config
 from controlplane.errors import InvalidRequest
 from controlplane.models import ModelPackageStateChange
+from controlplane.ports import PipelineRun
 from scripts.check_config import explain, governance_problems
 from tests.fakes import FakeDeploymentLedger, FakeEndpoints, FakeModelCards, FakeRegistry, FakeWorkflows
 
@@ -449,3 +451,43 @@ def test_an_approval_answer_without_an_approver_is_refused_with_what_to_send():
 def test_a_deployment_to_a_stage_that_requires_approval_names_its_requester():
     with pytest.raises(InvalidRequest, match=r"say who requests the deployment \(\"requested_by\"\)"):
         prod_plan(requested_by=None)
+
+
+def test_a_version_trained_by_the_control_plane_carries_its_training_runs_lineage():
+    cfg = parse_config(GATED)
+    ledger, registry = FakeDeploymentLedger(), FakeRegistry()
+    pipeline = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-training/execution/p1"
+    retrain = "arn:aws:states:us-east-1:123456789012:execution:stack-retrain:retrain-churn-d1"
+    ledger.register_pipeline_run(PipelineRun(pipeline, "churn", "s3://data/d1/", retrain, "Succeeded"))
+    registry.packages[ARN] = replace(registry.add(ARN), generated_by=pipeline)
+    other = ARN.replace("/7", "/8")
+    registry.add(other)
+
+    trained = deploy.prepare({"model_package_arn": ARN}, "deploy-7", cfg, ledger, registry, "us-east-1", "123456789012")
+    untrained = deploy.prepare({"model_package_arn": other}, "deploy-8", cfg, ledger, registry, "us-east-1",
+                               "123456789012")  # fmt: skip
+    deploy.record_deployed(trained, "arn:exec", cfg, ledger)
+
+    assert trained.lineage == naming.training_lineage(retrain) == "training/retrain-churn-d1"
+    assert untrained.lineage == "package/churn-models/8"
+    assert ledger.package_lineage(ARN) == trained.lineage
+    assert ledger.records["deploy-7#DeploymentSucceeded"].lineage == trained.lineage
+    assert ledger.get_endpoint_state("churn-staging").serving_lineage == trained.lineage
+
+
+def test_a_rollback_belongs_to_the_version_it_takes_off_and_the_endpoint_serves_the_others_lineage():
+    cfg = parse_config(GATED)
+    ledger, registry = FakeDeploymentLedger(), FakeRegistry()
+    newer = ARN.replace("/7", "/8")
+    for arn, name in ((ARN, "deploy-7"), (newer, "deploy-8")):
+        registry.add(arn)
+        plan = deploy.prepare({"model_package_arn": arn}, name, cfg, ledger, registry, "us-east-1", "123456789012")
+        deploy.record_deployed(plan, "arn:exec", cfg, ledger)
+
+    rollback = deploy.prepare({"endpoint": "churn-staging", "to": ARN, "reason": "quality"}, "rollback-1", cfg,
+                              ledger, registry, "us-east-1", "123456789012")  # fmt: skip
+    deploy.record_deployed(rollback, "arn:exec", cfg, ledger)
+
+    assert rollback.lineage == "package/churn-models/8"
+    assert ledger.records["rollback-1#RollbackSucceeded"].lineage == "package/churn-models/8"
+    assert ledger.get_endpoint_state("churn-staging").serving_lineage == "package/churn-models/7"

@@ -139,6 +139,7 @@ def answer_approval(payload: Any, execution_arn: str, ledger: DecisionLedger, wo
     }
     record = _answered("ApprovalAnswered", waiting.model, f"{action} by {request.by}: {request.reason}", action,
                        execution_arn, details)  # fmt: skip
+    record = replace(record, lineage=waiting.lineage)
     record_and_announce(record, "Deployment Approval Answered", ledger)
     return ApprovalOutcome(outcome="answered", approval_id=request.approval_id, action=action)
 
@@ -199,7 +200,7 @@ def answer(
     }
     reason = f"{request.action} decided by {request.by}: {request.reason}"
     record = _answered("DecisionAnswered", claimed.model, reason, request.action, execution_arn, details)
-    record = replace(record, dataset_uri=request.dataset_uri)
+    record = replace(record, dataset_uri=request.dataset_uri, lineage=claimed.lineage)
     record_and_announce(record, "Drift Decision Answered", ledger)
     return DecisionOutcome(
         outcome="answered",

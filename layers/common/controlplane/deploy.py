@@ -26,7 +26,13 @@ from controlplane.models import (
     RollbackRequest,
     parse_request,
 )
-from controlplane.naming import digest, endpoint_config_name, sagemaker_model_name
+from controlplane.naming import (
+    digest,
+    endpoint_config_name,
+    package_lineage,
+    sagemaker_model_name,
+    training_lineage,
+)
 from controlplane.observability import logger
 from controlplane.ports import (
     AuditRecord,
@@ -168,6 +174,9 @@ class DeployPlan(_StepModel):
     """Who approved the deployment into a stage that requires approval."""
     approval_description: str | None = None
     """The Model Registry approval's ApprovalDescription."""
+    lineage: str | None = None
+    """The lineage key of the version whose life this is part of: the one deployed; for a rollback, the one taken
+    off the endpoint."""
 
 
 # ----------------------------------------------------------------------------- ingress
@@ -341,6 +350,7 @@ def _plan(
     requested_by: str | None = None,
     approved_by: str | None = None,
     approval_description: str | None = None,
+    lineage: str | None = None,
 ) -> DeployPlan:
     version = package_version(package_arn)
     alarms = alarm_names(stage)
@@ -373,6 +383,7 @@ def _plan(
         planned_at=clock.now(),
         needs_approval=kind == "deploy" and stage.requires_approval,
         approval_timeout_seconds=stage.approval_timeout_minutes * 60,
+        lineage=lineage,
     )
 
 
@@ -418,11 +429,20 @@ def prepare(
     fingerprint = f"{stage.instance_type}:{stage.initial_instance_count}:{stage.variant_name}"
     config_name = endpoint_config_name(stage.endpoint_name, package.version, package.arn, fingerprint)
     reason = request.reason or f"deployment to '{stage.name}' requested by {request.requested_by or 'an operator'}"
+    lineage = version_lineage(package, ledger)
+    ledger.note_package_lineage(package.arn, lineage)
     return _plan(
         "deploy", model, stage, package.arn, config_name, reason, execution_name,
         requested_by=request.requested_by, approved_by=package.approved_by,
-        approval_description=package.approval_description,
+        approval_description=package.approval_description, lineage=lineage,
     )  # fmt: skip
+
+
+def version_lineage(package: PackageInfo, ledger: DeploymentLedger) -> str:
+    """The version's lineage key: the training run of the pipeline execution that registered it (GeneratedBy), when
+    the control plane started it; otherwise the package's own."""
+    run = ledger.get_pipeline_run(package.generated_by) if package.generated_by else None
+    return training_lineage(run.execution_arn) if run else package_lineage(package.arn)
 
 
 def _prepare_rollback(
@@ -446,7 +466,11 @@ def _prepare_rollback(
         target, target_config = request.to, deployed.endpoint_config
     if state is not None and state.serving_config == target_config and state.status != "Failed":
         raise InvalidRequest(f"Endpoint '{request.endpoint}' already serves version {package_version(target)}")
-    return _plan("rollback", model, stage, target, target_config, request.reason, execution_name)
+    taken_off = state.serving_package_arn if state else None
+    lineage = (state.serving_lineage or ledger.package_lineage(taken_off) or package_lineage(taken_off)) if (
+        state and taken_off
+    ) else None  # fmt: skip
+    return _plan("rollback", model, stage, target, target_config, request.reason, execution_name, lineage=lineage)
 
 
 class LockDecision(_StepModel):
@@ -704,6 +728,7 @@ def _record(plan: DeployPlan, kind: str, reason: str, execution_arn: str | None,
         reason=reason,
         at=clock.now(),
         execution_arn=execution_arn,
+        lineage=plan.lineage,
         status=kind.removeprefix("Deployment").removeprefix("Rollback") or kind,
         details={
             "stage": plan.stage,
@@ -754,6 +779,7 @@ def record_deployed(
             last_known_good_config=plan.endpoint_config_name,
             status="Deployed" if plan.kind == "deploy" else "RolledBack",
             updated_at=now,
+            serving_lineage=plan.lineage if plan.kind == "deploy" else ledger.package_lineage(plan.package_arn),
         )
     ]
     if plan.kind == "deploy":
@@ -918,7 +944,7 @@ def ask_approval(
     waiting = DecisionWait(
         incident_id=question, model=plan.model, endpoint=plan.endpoint_name, status="waiting",
         task_token=task_token, question="approval", requested_by=plan.requested_by, stage=plan.stage,
-        package_arn=plan.package_arn,
+        package_arn=plan.package_arn, lineage=plan.lineage,
     )  # fmt: skip
     record_and_announce(record, "Deployment Approval Requested", ledger, detail, also=(waiting,))
 
@@ -975,7 +1001,7 @@ def _close_approval(
     closed = DecisionWait(
         incident_id=question, model=plan.model, endpoint=plan.endpoint_name, status="closed", answered_by=by,
         action=action, reason=reason, question="approval", requested_by=plan.requested_by, stage=plan.stage,
-        package_arn=plan.package_arn,
+        package_arn=plan.package_arn, lineage=plan.lineage,
     )  # fmt: skip
     if action == "approve":
         record_and_announce(record, "Deployment Approved", ledger, also=(closed,))

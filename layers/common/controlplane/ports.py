@@ -93,6 +93,9 @@ class AuditRecord:
     details: dict[str, Any] = field(default_factory=dict)
     announcement: Announcement | None = None
     start: WorkflowStart | None = None
+    lineage: str | None = None
+    """The model version's lineage key (naming.training_lineage / package_lineage): every record of one version's
+    life, from its dataset and training run to each deployment, incident, response and rollback, carries it."""
 
     def effects(self) -> tuple[Effect, ...]:
         """The effects this record carries, in delivery order."""
@@ -149,6 +152,8 @@ class EndpointState:
     last_known_good_config: str | None = None
     status: str | None = None
     updated_at: datetime | None = None
+    serving_lineage: str | None = None
+    """The lineage key of the serving version."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,8 @@ class DecisionWait:
     """approval: the stage the deployment goes to."""
     package_arn: str | None = None
     """approval: the version deployed."""
+    lineage: str | None = None
+    """The lineage key of the version the question is about (the serving one, for a drift decision)."""
 
 
 @dataclass(frozen=True)
@@ -336,6 +343,14 @@ class DeploymentLedger(Protocol):
         """A question to a human (here: an approval) by its id."""
         ...
 
+    def get_pipeline_run(self, pipeline_execution_arn: str) -> PipelineRun | None: ...
+
+    def note_package_lineage(self, package_arn: str, lineage: str) -> None:
+        """Remember the version's lineage key (the first one noted stays)."""
+        ...
+
+    def package_lineage(self, package_arn: str) -> str | None: ...
+
 
 class DriftLedger(Protocol):
     def record(self, record: AuditRecord, *also: LedgerWrite) -> bool: ...
@@ -361,6 +376,8 @@ class DriftLedger(Protocol):
         ...
 
     def get_decision(self, incident_id: str) -> DecisionWait | None: ...
+
+    def package_lineage(self, package_arn: str) -> str | None: ...
 
 
 class DecisionLedger(Protocol):
