@@ -476,3 +476,7 @@ class FakeModelCards:
             return "unchanged"
         versions.append(content)
         return "created" if len(versions) == 1 else "updated"
+
+    def content(self, name: str) -> dict[str, Any] | None:
+        versions = self.cards.get(name)
+        return versions[-1] if versions else None

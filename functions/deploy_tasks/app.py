@@ -61,7 +61,7 @@ def acquire_lock(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 
 def evaluate_gate(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    return deploy.evaluate_gate(_plan(task), deps.config, deps.ledger, deps.registry).model_dump()
+    return deploy.evaluate_gate(_plan(task), deps.config, deps.ledger, deps.registry, deps.cards).model_dump()
 
 
 def create_resources(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

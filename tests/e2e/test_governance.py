@@ -215,3 +215,46 @@ def test_one_query_returns_a_versions_life_from_its_dataset_to_its_rollback(clou
     state = endpoint_state(cloud, PROD)
     assert state is not None
     assert state["serving_lineage"] == package_lineage(v1)
+
+
+def test_the_documentation_gate_reads_the_package_metadata_and_the_model_card(
+    cloud_with_models: Callable[[list[dict[str, Any]]], LocalCloud],
+) -> None:
+    prod = {"name": "prod", "endpoint_name": PROD, "requires_documentation": True}
+    cloud = cloud_with_models([deployment_model([{"name": "staging", "endpoint_name": STAGING}, prod])])
+    sagemaker = cloud.client("sagemaker")
+    version = register_model_package(cloud, auc=0.9)
+    sagemaker.update_model_package(ModelPackageArn=version, CustomerMetadataProperties={"intended_uses": "offers"})
+    approve(cloud, version)  # an approval leaves the metadata as it is (moto's would erase it)
+    assert sagemaker.describe_model_package(ModelPackageName=version)["CustomerMetadataProperties"] == {
+        "intended_uses": "offers"
+    }
+    promotion = {"model_package_arn": version, "stage": "prod", "requested_by": "alice"}
+
+    start_deploy(cloud, "promote-undocumented", promotion)
+
+    card = model_card_name("churn", 1, version)
+    refused = deploy_outcomes(cloud)["promote-undocumented"]
+    assert refused["status"] == "FAILED"
+    assert f"nor its model card '{card}' document limitations, assumptions" in refused["cause"]
+    [gate_failed] = records_of(cloud, "DeploymentGateFailed")
+    assert gate_failed["details"]["missing_documentation"] == ["limitations", "assumptions"]
+    assert endpoint_state(cloud, PROD) is None
+
+    content = json.loads(sagemaker.describe_model_card(ModelCardName=card)["Content"])  # written after staging
+    assert content["intended_uses"]["intended_uses"] == "offers"
+    content["additional_information"]["caveats_and_recommendations"] = "EU customers only"
+    content["additional_information"]["custom_details"]["assumptions"] = "monthly usage data"
+    sagemaker.update_model_card(ModelCardName=card, Content=json.dumps(content), ModelCardStatus="PendingReview")
+
+    start_deploy(cloud, "promote-documented", promotion)
+
+    assert deploy_outcomes(cloud)["promote-documented"]["status"] == "SUCCEEDED"
+    state = endpoint_state(cloud, PROD)
+    assert state is not None
+    assert state["serving_package_arn"] == version
+    rewritten = sagemaker.describe_model_card(ModelCardName=card)
+    assert json.loads(rewritten["Content"])["additional_information"]["caveats_and_recommendations"] == (
+        "EU customers only"
+    )
+    assert rewritten["ModelCardStatus"] == "PendingReview"

@@ -1,5 +1,6 @@
 """Governance rules over fakes: owners and maturity levels decide what runs by itself; explicit settings win."""
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -228,12 +229,39 @@ def test_a_stage_that_requires_documentation_names_the_missing_fields():
 
     assert not result.passed
     assert result.missing_documentation == ["limitations", "assumptions"]
+    card = naming.model_card_name("churn", 7, ARN)
     assert result.failures == [
-        "stage 'prod' requires documentation; the package's CustomerMetadataProperties lack limitations, assumptions"
+        "stage 'prod' requires documentation; neither the package's CustomerMetadataProperties nor its model card "
+        f"'{card}' document limitations, assumptions"
     ]
     documented = {"intended_uses": "retention offers", "limitations": "EU only", "assumptions": "monthly data"}
     assert gate_for("prod", FAIR, documented)[0].passed
     assert gate_for("staging", FAIR)[0].passed  # staging does not require it
+
+
+def test_the_documentation_gate_also_reads_the_versions_model_card_and_the_card_keeps_it():
+    cfg = parse_config(GATED)
+    ledger, registry, cards = FakeDeploymentLedger(), FakeRegistry(), FakeModelCards()
+    registry.add(ARN, bias=FAIR, metadata={"intended_uses": "retention offers"})
+    plan = deploy.prepare({"model_package_arn": ARN}, "deploy-1", cfg, ledger, registry, "us-east-1", "123456789012")
+    prod = plan.model_copy(update={"stage": "prod"})
+    name = naming.model_card_name("churn", 7, ARN)
+    deploy.record_deployed(plan, "arn:exec", cfg, ledger)
+    model_cards.document_model(plan, cfg, ledger, registry, cards)  # the control plane's card: limitations missing
+    assert deploy.evaluate_gate(prod, cfg, ledger, registry, cards).missing_documentation == [
+        "limitations", "assumptions"
+    ]  # fmt: skip
+
+    written = json.loads(json.dumps(cards.content(name)))
+    written["additional_information"]["caveats_and_recommendations"] = "EU customers only"  # a reviewer's edit
+    written["additional_information"]["custom_details"]["assumptions"] = "monthly usage data"
+    cards.upsert(name, written)
+
+    assert deploy.evaluate_gate(prod, cfg, ledger, registry, cards).passed
+    model_cards.document_model(plan, cfg, ledger, registry, cards)  # rewriting the card keeps the reviewer's words
+    assert deploy.card_documentation(cards.content(name)) == {
+        "intended_uses": "retention offers", "limitations": "EU customers only", "assumptions": "monthly usage data"
+    }  # fmt: skip
 
 
 def test_a_bias_gate_failure_is_recorded_and_announced_with_the_numbers():

@@ -29,6 +29,7 @@ from controlplane.models import (
 from controlplane.naming import (
     digest,
     endpoint_config_name,
+    model_card_name,
     package_lineage,
     sagemaker_model_name,
     training_lineage,
@@ -41,6 +42,7 @@ from controlplane.ports import (
     Endpoints,
     EndpointState,
     LedgerWrite,
+    ModelCards,
     PackageInfo,
     Registry,
     StageDeployment,
@@ -564,15 +566,51 @@ def _check_bias(bounds: tuple[BiasBound, ...], reports: list[dict[str, Any]]) ->
     return failures, measured
 
 
-def missing_documentation(package: PackageInfo) -> list[str]:
-    return [field for field in DOCUMENTATION_FIELDS if not package.metadata.get(field, "").strip()]
+NOT_DOCUMENTED = "(not documented)"
+"""What the control plane writes into a model card for a field nobody documented."""
+
+
+def card_documentation(content: dict[str, Any] | None) -> dict[str, str]:
+    """The documentation a model card holds, by DOCUMENTATION_FIELDS name: `intended_uses.intended_uses`,
+    `additional_information.caveats_and_recommendations` (limitations) and `additional_information.custom_details
+    .assumptions` (SageMaker's model card JSON schema has no field of its own for assumptions)."""
+    content = content or {}
+    uses, more = content.get("intended_uses") or {}, content.get("additional_information") or {}
+    found = {
+        "intended_uses": uses.get("intended_uses"),
+        "limitations": more.get("caveats_and_recommendations"),
+        "assumptions": (more.get("custom_details") or {}).get("assumptions"),
+    }
+    return {
+        field: value.strip()
+        for field, value in found.items()
+        if isinstance(value, str) and value.strip() not in ("", NOT_DOCUMENTED)
+    }
+
+
+def documentation(package: PackageInfo, card: dict[str, Any] | None) -> dict[str, str]:
+    """The version's documentation: the package's CustomerMetadataProperties, else its model card's."""
+    documented = card_documentation(card)
+    for field in DOCUMENTATION_FIELDS:
+        if package.metadata.get(field, "").strip():
+            documented[field] = package.metadata[field].strip()
+    return documented
+
+
+def missing_documentation(documented: dict[str, str]) -> list[str]:
+    return [field for field in DOCUMENTATION_FIELDS if field not in documented]
 
 
 def evaluate_gate(
-    plan: DeployPlan, config: ControlPlaneConfig, ledger: DeploymentLedger, registry: Registry
+    plan: DeployPlan,
+    config: ControlPlaneConfig,
+    ledger: DeploymentLedger,
+    registry: Registry,
+    cards: ModelCards | None = None,
 ) -> GateResult:
     """The candidate's registered quality metrics against the thresholds and, when configured, the champion's;
-    its bias reports against the bias bounds; and its documentation where the stage requires it."""
+    its bias reports against the bias bounds; and its documentation (package metadata or model card) where the
+    stage requires it."""
     model = config.model(plan.model)
     assert model.deployment is not None
     gate = model.deployment.gate
@@ -586,12 +624,15 @@ def evaluate_gate(
     if gate.thresholds:
         failures, metrics, champion_metrics = _check_quality(model, package, ledger, registry)
     bias_failures, bias_metrics = _check_bias(gate.bias, registry.bias_reports(package)) if gate.bias else ([], {})
-    missing = missing_documentation(package) if stage.requires_documentation else []
-    if missing:
-        failures.append(
-            f"stage '{stage.name}' requires documentation; the package's CustomerMetadataProperties lack "
-            + ", ".join(missing)
-        )
+    missing: list[str] = []
+    if stage.requires_documentation:
+        card_name = model_card_name(model.name, package.version, package.arn)
+        missing = missing_documentation(documentation(package, cards.content(card_name) if cards else None))
+        if missing:
+            failures.append(
+                f"stage '{stage.name}' requires documentation; neither the package's CustomerMetadataProperties "
+                f"nor its model card '{card_name}' document " + ", ".join(missing)
+            )
     failures += bias_failures
     return GateResult(
         passed=not failures, failures=failures, metrics=metrics, champion_metrics=champion_metrics,

@@ -416,6 +416,10 @@ class ModelCards(Protocol):
         """Create the card, or give it a new version when its content changed."""
         ...
 
+    def content(self, name: str) -> dict[str, Any] | None:
+        """The card's current content (SageMaker's model card JSON), or None when there is no such card."""
+        ...
+
 
 class Endpoints(Protocol):
     def describe(self, endpoint: str) -> EndpointInfo | None: ...
