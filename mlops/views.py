@@ -110,6 +110,18 @@ def _pending_approvals(history: list[AuditRecord]) -> list[dict[str, Any]]:
     ]
 
 
+def policy_view(model: ModelConfig) -> dict[str, Any]:
+    """The model's owner, maturity and what runs by itself, as `scripts/check_config.py --explain` prints them."""
+    return {
+        "owner": {"team": model.owner.team, "contact": model.owner.contact} if model.owner else None,
+        "maturity": model.maturity,
+        "automation": [
+            {"setting": line.setting, "runs_by_itself": line.value, "source": line.source}
+            for line in model.effective_policy()
+        ],
+    }
+
+
 def model_status(connection: Connection, model: ModelConfig) -> dict[str, Any]:
     ledger = connection.ledger
     history = ledger.history(model.name)
@@ -153,6 +165,7 @@ def model_status(connection: Connection, model: ModelConfig) -> dict[str, Any]:
         "incidents": incidents,
         "pending_decisions": _pending_decisions(history),
         "pending_approvals": _pending_approvals(history),
+        "policy": policy_view(model),
     }
 
 

@@ -219,3 +219,34 @@ def test_approve_answers_through_the_decision_workflow_which_refuses_an_unknown_
         "by": "bob",
         "reason": "reviewed",
     }
+
+
+def test_status_shows_the_effective_policy_and_owners_get_a_filtered_subscription(served: Served) -> None:
+    (churn,) = mlops_json(served, "status", "churn")
+    assert churn["policy"]["owner"] == {"team": "churn-team", "contact": "churn-team@example.com"}
+    assert churn["policy"]["maturity"] == 2
+    assert {line["setting"]: line["runs_by_itself"] for line in churn["policy"]["automation"]} == {
+        "deploy_on_approval": True,
+        "auto_promote staging -> prod": False,
+        "drift.require_approval": False,  # explicit in the bundled config
+    }
+    assert "owner churn-team <churn-team@example.com>, maturity 2; deploy_on_approval: yes" in " ".join(
+        mlops(served, "status", "churn").stdout.split()
+    )
+
+    before = {owner["team"]: owner["subscribed"] for owner in mlops_json(served, "owners")}
+    subscribed = mlops_json(served, "owners", "--subscribe")
+    again = mlops_json(served, "owners", "--subscribe")
+
+    assert before["churn-team"] is False
+    assert {owner["team"]: owner["subscribed"] for owner in subscribed} == dict.fromkeys(before, True)
+    assert again == subscribed
+    sns = _client(served, "sns")
+    topic = next(topic["TopicArn"] for topic in sns.list_topics()["Topics"] if "Notification" in topic["TopicArn"])
+    [churn_subscription] = [
+        subscription
+        for subscription in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if subscription["Endpoint"] == "churn-team@example.com"
+    ]  # subscribed once, however often the command runs
+    attributes = sns.get_subscription_attributes(SubscriptionArn=churn_subscription["SubscriptionArn"])["Attributes"]
+    assert json.loads(attributes["FilterPolicy"]) == {"owner": ["churn-team"]}
