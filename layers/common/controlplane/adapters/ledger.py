@@ -837,7 +837,9 @@ class DynamoDbLedger:
     def version_lineage(self, lineage: str) -> list[AuditRecord]:
         """Every audit record of one model version's life (its lineage key), oldest first: one query."""
         items = self._query_all(
-            IndexName="ByLineage", KeyConditionExpression=Key("by_lineage").eq(f"LINEAGE#{lineage}")
+            IndexName="ByLineage",
+            KeyConditionExpression="by_lineage = :lineage",
+            ExpressionAttributeValues={":lineage": f"LINEAGE#{lineage}"},
         )
         return [self._audit(item) for item in items]
 
