@@ -1,7 +1,8 @@
 """The DynamoDB ledger: dataset arrivals, pipeline runs, training slots and the write-once audit trail.
 
-One table, keys `pk`/`sk`; audit records are also indexed by model (`ByModel`) and by dataset (`ByDataset`,
-the lineage from a dataset to the runs and pipeline executions it led to).
+One table, keys `pk`/`sk`; audit records are also indexed by model (`ByModel`), by dataset (`ByDataset`, from a
+dataset to the runs and pipeline executions it led to) and by lineage key (`ByLineage`: one model version's whole
+life, from its dataset and training run to each deployment, incident, response and rollback).
 
 | item            | pk                          | sk          |
 |-----------------|-----------------------------|-------------|
@@ -14,11 +15,12 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | desired version | ENDPOINT#<endpoint>         | DESIRED     |
 | endpoint waiter | ENDPOINT#<endpoint>         | WAITER      |
 | stage deployment| PACKAGE#<package arn>       | STAGE#<stage> |
+| version lineage | PACKAGE#<package arn>       | LINEAGE     |
 | approval changes| PACKAGE#<package arn>       | APPROVAL    |
 | drift incident  | INCIDENT#<model>#<endpoint> | KIND#<kind> |
 | drift retrain   | MODEL#<model>               | RETRAIN#<time>#<incident> |
 | newest dataset  | MODEL#<model>               | LATEST_DATASET |
-| human decision  | DECISION#<incident id>      | WAITING     |
+| human decision  | DECISION#<incident or approval id> | WAITING |
 
 An audit record carries the effects that must follow it (`announcement`, `start`) and the names of those not
 delivered yet (`pending_effects`, a string set that DynamoDB removes when it empties): the outbox.
@@ -62,7 +64,7 @@ if TYPE_CHECKING:
 _TRAINING_KINDS = frozenset({"TrainingRequested", "TrainingStarted"})
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
-_AUDIT_FIELDS = ("dataset_uri", "event_id", "execution_arn", "pipeline_execution_arn", "status")
+_AUDIT_FIELDS = ("dataset_uri", "event_id", "execution_arn", "pipeline_execution_arn", "status", "lineage")
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -298,6 +300,8 @@ class DynamoDbLedger:
         item.update({name: getattr(record, name) for name in _AUDIT_FIELDS if getattr(record, name) is not None})
         if record.dataset_uri:
             item["by_dataset"] = f"DATASET#{record.dataset_uri}"
+        if record.lineage:
+            item["by_lineage"] = f"LINEAGE#{record.lineage}"
         if record.details:
             item["details"] = _to_item_value(record.details)
         if record.announcement is not None:
@@ -829,6 +833,29 @@ class DynamoDbLedger:
             ExpressionAttributeValues={":dataset": f"DATASET#{dataset_uri}"},
         )
         return [self._audit(item) for item in items]
+
+    def version_lineage(self, lineage: str) -> list[AuditRecord]:
+        """Every audit record of one model version's life (its lineage key), oldest first: one query."""
+        items = self._query_all(
+            IndexName="ByLineage",
+            KeyConditionExpression="by_lineage = :lineage",
+            ExpressionAttributeValues={":lineage": f"LINEAGE#{lineage}"},
+        )
+        return [self._audit(item) for item in items]
+
+    def note_package_lineage(self, package_arn: str, lineage: str) -> None:
+        try:
+            self._table.put_item(
+                Item={"pk": f"PACKAGE#{package_arn}", "sk": "LINEAGE", "lineage": lineage},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):  # noted before: the first stays
+                raise
+
+    def package_lineage(self, package_arn: str) -> str | None:
+        item = self._table.get_item(Key={"pk": f"PACKAGE#{package_arn}", "sk": "LINEAGE"}).get("Item")
+        return str(item["lineage"]) if item else None
 
     def history(self, model: str) -> list[AuditRecord]:
         """Every audit record about a model, oldest first."""
