@@ -57,7 +57,7 @@ _DRIFT_CHECKS = frozenset({"baseline_drift_check"})
 
 
 class _StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class DriftSignal(_StepModel):
