@@ -3,9 +3,8 @@
 The only function allowed to send task success to the drift workflow (see template.yaml)."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,8 +17,7 @@ from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(NamedTuple):
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
     workflows: StepFunctionsWorkflows
@@ -30,10 +28,10 @@ class Dependencies:
 def dependencies() -> Dependencies:
     env = DecisionTasksEnvironment.from_os()
     return Dependencies(
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        StepFunctionsWorkflows(),
-        env.DATA_BUCKET,
+        config=load_config(env.CONTROLPLANE_CONFIG_PATH),
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        workflows=StepFunctionsWorkflows(),
+        data_bucket=env.DATA_BUCKET,
     )
 
 

@@ -1,9 +1,8 @@
 """Tasks of the drift workflow (statemachines/drift.asl.json), one domain function per `action`."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,8 +14,7 @@ from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(NamedTuple):
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
     data_bucket: str
@@ -27,10 +25,10 @@ class Dependencies:
 def dependencies() -> Dependencies:
     env = DriftTasksEnvironment.from_os()
     return Dependencies(
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        env.DATA_BUCKET,
-        env.DECISION_STATE_MACHINE_ARN,
+        config=load_config(env.CONTROLPLANE_CONFIG_PATH),
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        data_bucket=env.DATA_BUCKET,
+        decision_state_machine_arn=env.DECISION_STATE_MACHINE_ARN,
     )
 
 

@@ -1,9 +1,8 @@
 """Tasks of the retrain workflow (statemachines/retrain.asl.json), one domain function per `action`."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -16,8 +15,7 @@ from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(NamedTuple):
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
     workflows: StepFunctionsWorkflows
@@ -28,10 +26,10 @@ class Dependencies:
 def dependencies() -> Dependencies:
     env = RetrainTasksEnvironment.from_os()
     return Dependencies(
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        StepFunctionsWorkflows(),
-        env.DATA_BUCKET,
+        config=load_config(env.CONTROLPLANE_CONFIG_PATH),
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        workflows=StepFunctionsWorkflows(),
+        data_bucket=env.DATA_BUCKET,
     )
 
 

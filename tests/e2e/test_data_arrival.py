@@ -207,7 +207,9 @@ def test_malformed_s3_event_is_retried_then_dead_lettered(cloud: LocalCloud) -> 
     rejections = log_lines(cloud, "DataIngressFunction", "Event rejected")
     assert len(rejections) == DATA_EVENTS_MAX_RECEIVE_COUNT
     assert {line["level"] for line in rejections} == {"WARNING"}
-    assert {line["reason"] for line in rejections} == {"Invalid S3 Object Created event: detail.object: Field required"}
+    assert {line["reason"] for line in rejections} == {
+        "Invalid S3 Object Created event: detail.object: Field required; fix: add it"
+    }
     assert dead_letters(cloud) == {**NO_DEAD_LETTERS, "DataEventsDeadLetterQueue": 1}
     queue_url = cloud.physical["DataEventsDeadLetterQueue"]["QueueUrl"]
     [letter] = cloud.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]

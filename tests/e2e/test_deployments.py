@@ -974,7 +974,7 @@ INVALID_REQUESTS: dict[str, tuple[Callable[[str], Any], list[str]]] = {
     ),
     "unknown-field": (
         lambda arn: {"model_package_arn": arn, "force": True},
-        ["Invalid deploy request: force: unknown field; remove it"],
+        ["Invalid deploy request: force: unknown field; fix: remove it"],
     ),
     "injected-arn": (
         lambda arn: {"model_package_arn": arn + "; aws sagemaker delete-endpoint --endpoint-name churn-prod"},

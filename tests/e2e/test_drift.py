@@ -601,7 +601,10 @@ def test_a_malformed_answer_is_rejected_and_leaves_the_question_open(cloud_with_
     answer_decision(cloud, "panic-1", {"incident_id": incident_id, "action": "panic", "by": "carol", "reason": "r"})
 
     rejected = outcomes_of(cloud, DECISION)["panic-1"]
-    cause = "Invalid decision: action: Input should be 'rollback', 'retrain' or 'dismiss' (got 'panic')"
+    cause = (
+        "Invalid decision: action: Input should be 'rollback', 'retrain' or 'dismiss' (got 'panic'); "
+        "fix: use one of the allowed values"
+    )
     assert (rejected["status"], rejected["error"], rejected["cause"]) == ("FAILED", "InvalidRequest", cause)
     assert rejected["states"] == DECISION_REJECTED
     [record] = records_of(cloud, "DecisionRejected")
@@ -866,11 +869,12 @@ INVALID_MANUAL_REQUESTS: dict[str, tuple[Any, str]] = {
     ),
     "unknown-action": (
         {"endpoint": PROD, "action": "panic", "reason": "ops"},
-        "Invalid drift request: action: Input should be 'retrain', 'rollback' or 'dismiss' (got 'panic')",
+        "Invalid drift request: action: Input should be 'retrain', 'rollback' or 'dismiss' (got 'panic'); "
+        "fix: use one of the allowed values",
     ),
     "missing-reason": (
         {"endpoint": PROD, "action": "retrain"},
-        "Invalid drift request: reason: Field required",
+        "Invalid drift request: reason: Field required; fix: add it",
     ),
     "list": (
         [PROD, "retrain"],

@@ -62,7 +62,7 @@ INVALID_REQUESTS = {
     ),
     "unknown-field": (
         lambda cloud: valid_request(cloud, colour="red"),
-        ["colour", "unknown field; remove it"],
+        ["colour", "unknown field; fix: remove it"],
         "churn",
     ),
 }

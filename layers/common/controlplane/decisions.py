@@ -9,19 +9,16 @@ drift workflow and records who claimed to answer next to the execution that did.
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig
 from controlplane.errors import InvalidRequest
 from controlplane.models import INCIDENT_ID_PATTERN, DecisionRequest, parse_request
 from controlplane.ports import AuditRecord, DecisionLedger, DecisionWait, Workflows
+from controlplane.schema import StrictModel
 
 
-class DecisionOutcome(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class DecisionOutcome(StrictModel):
     outcome: Literal["answered"]
     incident_id: str
     action: str

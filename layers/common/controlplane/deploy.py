@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request, summary
@@ -38,6 +38,7 @@ from controlplane.ports import (
     StageDeployment,
     Workflows,
 )
+from controlplane.schema import StrictModel
 
 LOCK_POLL_SECONDS = 30
 WAIT_MARGIN_SECONDS = 900
@@ -129,11 +130,7 @@ def alarm_names(stage: Stage) -> list[str]:
     return (defaults if rollback.default_alarms else []) + list(rollback.alarm_names)
 
 
-class _StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class DeployPlan(_StepModel):
+class DeployPlan(StrictModel):
     """Everything the deploy workflow needs, computed once by `prepare`."""
 
     kind: Literal["deploy", "rollback"]
@@ -169,7 +166,7 @@ class DeployPlan(_StepModel):
 
 
 # ----------------------------------------------------------------------------- ingress
-class IngressOutcome(_StepModel):
+class IngressOutcome(StrictModel):
     action: Literal["ignored", "deploy_started", "rollback_started", "already_started", "awaiting_deploy"]
     reason: str
     execution_name: str | None = None
@@ -262,7 +259,7 @@ def _roll_back_where_serving(
     return IngressOutcome(action="rollback_started", reason="rejected version was serving", execution_name=started[0])
 
 
-class EndpointEventOutcome(_StepModel):
+class EndpointEventOutcome(StrictModel):
     action: Literal["ignored", "resumed"]
     reason: str
 
@@ -447,7 +444,7 @@ def _prepare_rollback(
     return _plan("rollback", model, stage, target, target_config, request.reason, execution_name)
 
 
-class LockDecision(_StepModel):
+class LockDecision(StrictModel):
     decision: Literal["acquired", "wait", "superseded"]
     wait_seconds: int = 0
     reason: str = ""
@@ -471,7 +468,7 @@ def acquire_lock(plan: DeployPlan, ledger: DeploymentLedger) -> LockDecision:
     return LockDecision(decision="acquired")
 
 
-class GateResult(_StepModel):
+class GateResult(StrictModel):
     passed: bool
     failures: list[str]
     metrics: dict[str, float]
@@ -616,7 +613,7 @@ class EndpointBusy(Exception):
     """The endpoint is being updated by something else; the workflow retries later (ASL Retry)."""
 
 
-class Resources(_StepModel):
+class Resources(StrictModel):
     action: Literal["create", "update", "none"]
     previous_config: str | None
 
@@ -651,7 +648,7 @@ def await_endpoint(
         ledger.clear_endpoint_waiter(endpoint, task_token)
 
 
-class Verification(_StepModel):
+class Verification(StrictModel):
     outcome: Literal["verified", "pending", "failed"]
     status: str | None
     endpoint_config: str | None
@@ -677,7 +674,7 @@ def verify(plan: DeployPlan, endpoints: Endpoints) -> Verification:
     return Verification(outcome="failed", status=info.status, endpoint_config=info.config_name, reason=reason)
 
 
-class SmokeResult(_StepModel):
+class SmokeResult(StrictModel):
     passed: bool
     reason: str
 
@@ -720,7 +717,7 @@ def _gate_numbers(gate: dict[str, Any] | None) -> dict[str, Any]:
     return {key: (gate or {}).get(key) for key in keys if (gate or {}).get(key)}
 
 
-class Promotion(_StepModel):
+class Promotion(StrictModel):
     promote: bool
     wait_seconds: int = 0
     execution_name: str | None = None
@@ -795,7 +792,7 @@ def record_deployed(
     )
 
 
-class RollbackDecision(_StepModel):
+class RollbackDecision(StrictModel):
     rollback: bool
     to_config: str | None
     reason: str
@@ -821,7 +818,7 @@ def decide_rollback(plan: DeployPlan, ledger: DeploymentLedger, endpoints: Endpo
     return RollbackDecision(rollback=True, to_config=good, reason=f"returning from {info.config_name} to {good}")
 
 
-class FailureOutcome(_StepModel):
+class FailureOutcome(StrictModel):
     status: Literal["GateFailed", "RolledBack", "Failed", "Superseded"]
     reason: str
 
@@ -877,7 +874,7 @@ def record_failed(
     return FailureOutcome(status=status, reason=reason)
 
 
-class ApprovalAnswer(_StepModel):
+class ApprovalAnswer(StrictModel):
     """What a human sends back (send-task-success) to a deployment waiting in AskApproval."""
 
     approve: bool

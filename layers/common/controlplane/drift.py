@@ -10,8 +10,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
@@ -41,6 +39,7 @@ from controlplane.ports import (
     WorkflowStart,
     WriteConflict,
 )
+from controlplane.schema import StrictModel
 
 # What a monitoring job's environment says it analysed (`analysis_type`, as the SageMaker SDK sets it, or a
 # `monitoring_type`), and the signal kind that means; no such variable means a data-quality run.
@@ -56,11 +55,7 @@ _MONITORING_KINDS: dict[str, SignalKind] = {
 _DRIFT_CHECKS = frozenset({"baseline_drift_check"})
 
 
-class _StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DriftSignal(_StepModel):
+class DriftSignal(StrictModel):
     """One observation, whatever its source, about one endpoint."""
 
     source: Literal["alarm", "monitoring", "custom"]
@@ -151,7 +146,7 @@ def signal_from_custom(event: DriftDetected) -> DriftSignal:
     )
 
 
-class SignalOutcome(_StepModel):
+class SignalOutcome(StrictModel):
     action: Literal["ignored", "incident_opened", "evidence_added", "recovered"]
     reason: str
     incident_id: str | None = None
@@ -321,7 +316,7 @@ def _record_signal(
     ledger.record(record, IncidentChange(incident, expected_id))
 
 
-class DriftContext(_StepModel):
+class DriftContext(StrictModel):
     """What the drift workflow works on, validated once by `prepare`."""
 
     incident_id: str
@@ -362,7 +357,7 @@ def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig, data_
     )  # fmt: skip
 
 
-class Decision(_StepModel):
+class Decision(StrictModel):
     action: Literal["rollback", "retrain", "dismiss", "notify"]
     reason: str
     wait_for_human: bool = False
@@ -475,7 +470,7 @@ def _resolve(
     return Decision(action=action, reason=reason, start_execution=name, start_input=request)
 
 
-class HumanAnswer(_StepModel):
+class HumanAnswer(StrictModel):
     """What the decision workflow (controlplane.decisions) resumes the drift workflow with."""
 
     incident_id: str

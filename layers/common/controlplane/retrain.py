@@ -8,7 +8,7 @@ import math
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
@@ -18,6 +18,7 @@ from controlplane.models import TERMINAL_PIPELINE_STATUSES, PipelineExecutionSta
 from controlplane.naming import pipeline_display_name, pipeline_request_token
 from controlplane.observability import logger
 from controlplane.ports import AuditRecord, Ledger, PipelineDescriber, PipelineRun, Workflows
+from controlplane.schema import StrictModel
 
 PIPELINE_PARAMETER_MAX_CHARACTERS = 1024
 """SageMaker's limit on a pipeline parameter value (API reference, "Parameter")."""
@@ -25,16 +26,12 @@ PIPELINE_PARAMETER_MAX_CHARACTERS = 1024
 SLOT_LEASE_MARGIN_SECONDS = 3_600
 
 
-class _StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class PipelineParameter(_StepModel):
+class PipelineParameter(StrictModel):
     Name: str
     Value: str
 
 
-class RetrainPlan(_StepModel):
+class RetrainPlan(StrictModel):
     """Everything the workflow needs after validation, computed once by `prepare`."""
 
     model: str
@@ -103,7 +100,7 @@ def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig, data_
     )
 
 
-class QuietPeriodCheck(_StepModel):
+class QuietPeriodCheck(StrictModel):
     settled: bool
     wait_seconds: Annotated[int, Field(ge=0)]
     object_count: int
@@ -121,7 +118,7 @@ def check_quiet_period(plan: RetrainPlan, ledger: Ledger) -> QuietPeriodCheck:
     return QuietPeriodCheck(settled=False, wait_seconds=max(1, math.ceil(remaining)), object_count=state.object_count)
 
 
-class SlotDecision(_StepModel):
+class SlotDecision(StrictModel):
     decision: Literal["start", "skip", "wait"]
     wait_seconds: int = 0
     held_by: str | None = None
@@ -153,7 +150,7 @@ def _audit(plan: RetrainPlan, kind: str, reason: str, **fields: Any) -> AuditRec
     )
 
 
-class StartedRun(_StepModel):
+class StartedRun(StrictModel):
     duplicate: bool
     duplicate_of: str | None = None
 
@@ -201,7 +198,7 @@ def await_pipeline(task_token: str, pipeline_execution_arn: str, ledger: Ledger,
         workflows.resume(task_token, _outcome(run))
 
 
-class PipelineEventOutcome(_StepModel):
+class PipelineEventOutcome(StrictModel):
     action: Literal["ignored", "resumed", "recorded"]
     reason: str
 
@@ -254,7 +251,7 @@ def _record_late_end(run: PipelineRun, ledger: Ledger) -> None:
     record_and_announce(record, "Training Succeeded" if run.status == "Succeeded" else "Training Failed", ledger)
 
 
-class TrainingOutcome(_StepModel):
+class TrainingOutcome(StrictModel):
     status: Literal["Succeeded", "Failed", "Stopped", "TimedOut", "StartFailed"]
     succeeded: bool
     reason: str
@@ -314,7 +311,7 @@ def record_skipped(plan: RetrainPlan, slot: SlotDecision, execution_arn: str, le
     record_and_announce(record, "Training Skipped", ledger)
 
 
-class Rejection(_StepModel):
+class Rejection(StrictModel):
     message: str
 
 
