@@ -10,6 +10,7 @@ from controlplane import drift
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DriftTasksEnvironment
+from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
@@ -67,8 +68,9 @@ def ask_human(task: dict[str, Any]) -> dict[str, Any]:
 
 def apply_answer(task: dict[str, Any]) -> dict[str, Any]:
     deps = dependencies()
+    problem = StepFailure.model_validate(task["problem"]) if task.get("problem") else None
     decision = drift.apply_answer(
-        _context(task), _decision(task), task.get("answer"), deps.config, deps.ledger, task.get("problem")
+        _context(task), _decision(task), task.get("answer"), deps.config, deps.ledger, problem
     )
     return decision.model_dump(mode="json")
 
@@ -79,12 +81,17 @@ def record_decision(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_failure(task: dict[str, Any]) -> dict[str, Any]:
-    return drift.record_failure(_context(task), task["error"], task["execution_arn"], dependencies().ledger)
+    failure = StepFailure.model_validate(task["failure"])
+    return drift.record_failure(_context(task), failure, task["execution_arn"], dependencies().ledger)
 
 
 def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
     return drift.record_rejected(
-        task["request"], task["error"], task["execution_name"], task["execution_arn"], dependencies().ledger
+        task["request"],
+        StepFailure.model_validate(task["failure"]),
+        task["execution_name"],
+        task["execution_arn"],
+        dependencies().ledger,
     )
 
 

@@ -11,6 +11,7 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import RetrainTasksEnvironment
+from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
@@ -63,7 +64,15 @@ def await_pipeline(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_outcome(task: dict[str, Any]) -> dict[str, Any]:
-    return retrain.record_outcome(task["state"], task["execution_arn"], dependencies().ledger).model_dump()
+    pipeline, reported, failure = task["pipeline"], task["pipeline_outcome"], task["failure"]
+    return retrain.record_outcome(
+        _plan(task),
+        pipeline["arn"] if pipeline else None,
+        retrain.PipelineOutcome.model_validate(reported) if reported else None,
+        StepFailure.model_validate(failure) if failure else None,
+        task["execution_arn"],
+        dependencies().ledger,
+    ).model_dump()
 
 
 def record_skipped(task: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +83,11 @@ def record_skipped(task: dict[str, Any]) -> dict[str, Any]:
 
 def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
     return retrain.record_rejected(
-        task["request"], task["error"], task["execution_name"], task["execution_arn"], dependencies().ledger
+        task["request"],
+        StepFailure.model_validate(task["failure"]),
+        task["execution_name"],
+        task["execution_arn"],
+        dependencies().ledger,
     ).model_dump()
 
 

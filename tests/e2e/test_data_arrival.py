@@ -120,7 +120,7 @@ def test_quiet_period_trains_once_after_the_last_object(cloud: LocalCloud) -> No
     assert started_at - last_object_at < timedelta(seconds=300 + 60)
     [outcome] = execution_outcomes(cloud).values()
     assert outcome["status"] == "SUCCEEDED"
-    assert outcome["states"][:4] == ["ReceiveRequest", "Prepare", "NeedsQuietPeriod", "CheckQuietPeriod"]
+    assert outcome["states"][:4] == ["ReceiveRequest", "Prepare", "QuietPeriodNeeded?", "CheckQuietPeriod"]
     assert "WaitForQuietPeriod" in outcome["states"]
     assert ledger_kinds(cloud) == {"TrainingRequested": 1, "TrainingStarted": 1, "TrainingSucceeded": 1}
     recorded = log_lines(cloud, "DataIngressFunction", "Objects recorded")

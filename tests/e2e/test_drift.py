@@ -55,7 +55,7 @@ STAGING = "churn-staging"
 FEATURE_DRIFT = "churn-prod-feature-drift"
 AUC_DROP = "churn-prod-auc-drop"
 
-_UNTIL_DECIDED = ["ReceiveRequest", "Prepare", "Decide", "NeedsHuman"]
+_UNTIL_DECIDED = ["ReceiveRequest", "Prepare", "Decide", "HumanNeeded?"]
 # The decision record carries the start of the rollback or retrain, which the outbox makes.
 RETRAIN_RESPONSE = ROLLBACK_RESPONSE = NOTHING_STARTED = [*_UNTIL_DECIDED, "RecordDecision", "Done"]
 WAITING_FOR_HUMAN = [*_UNTIL_DECIDED, "AskHuman"]
@@ -64,9 +64,9 @@ ANSWERED = [*WAITING_FOR_HUMAN, "ApplyAnswer"]
 REJECTED = ["ReceiveRequest", "Prepare", "RecordRejection", "Rejected"]
 # The deploy workflow putting an endpoint back on a version it served: no gate, the recorded config.
 DEPLOY_ROLLBACK_STATES = [
-    "ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "NeedsGate", "CreateResources",
-    "ResourcesAction", "UpdateEndpoint", "WaitForEndpoint", "Verify", "VerificationOutcome", "SmokeTest",
-    "SmokeTestPassed", "RecordDeployed", "DocumentModel", "AutoPromote", "Deployed",
+    "ReceiveRequest", "Prepare", "ApprovalNeeded?", "AcquireLock", "LockAcquired?", "GateNeeded?", "CreateResources",
+    "CreateOrUpdate?", "UpdateEndpoint", "WaitForEndpoint", "Verify", "Verified?", "SmokeTest",
+    "SmokeTestPassed?", "RecordDeployed", "DocumentModel", "AutoPromote?", "Deployed",
 ]  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import pytest
 from controlplane import clock, decisions, drift
 from controlplane.config import load_config
 from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import DriftDetected
 from tests.fakes import FakeDriftLedger, FakeWorkflows
 
@@ -152,9 +153,9 @@ def test_a_malformed_answer_is_refused_with_what_to_fix(ledger, payload, message
 
 
 def test_a_refused_answer_is_recorded_with_the_claimed_identity_and_the_reason(ledger):
-    error = {"Error": "InvalidRequest", "Cause": '{"errorMessage": "Incident \'inc-1\' was already answered"}'}
+    failure = StepFailure(error="InvalidRequest", cause='{"errorMessage": "Incident \'inc-1\' was already answered"}')
 
-    result = decisions.record_rejected(answer_of(by="mallory"), error, "answer-2", SECOND, ledger)
+    result = decisions.record_rejected(answer_of(by="mallory"), failure, "answer-2", SECOND, ledger)
 
     assert result == {"message": "Incident 'inc-1' was already answered"}
     record = ledger.records["answer-2#DecisionRejected"]

@@ -8,6 +8,7 @@ from controlplane import clock, drift
 from controlplane.config import load_config
 from controlplane.drift_config import DriftPolicy
 from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobStateChange
 from controlplane.ports import EndpointState, StageDeployment
 from tests.fakes import FakeDriftLedger
@@ -376,7 +377,9 @@ def test_a_rejected_answer_is_recorded_as_such():
     ledger = FakeDriftLedger()
     context = context_for("bias")
     question = drift.decide_response(context, POLICY, ledger)
-    problem = {"Error": "InvalidRequest", "Cause": '{"errorMessage": "Invalid decision: action: Input should be ..."}'}
+    problem = StepFailure(
+        error="InvalidRequest", cause='{"errorMessage": "Invalid decision: action: Input should be ..."}'
+    )
 
     decided = drift.apply_answer(context, question, None, CONFIG, ledger, problem)
 

@@ -7,6 +7,7 @@ import pytest
 from controlplane import clock, deploy, model_cards, naming
 from controlplane.config import parse_config
 from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import ModelPackageStateChange
 from scripts.check_config import explain, governance_problems
 from tests.fakes import FakeDeploymentLedger, FakeEndpoints, FakeModelCards, FakeRegistry, FakeWorkflows
@@ -237,9 +238,8 @@ def test_a_stage_that_requires_documentation_names_the_missing_fields():
 def test_a_bias_gate_failure_is_recorded_and_announced_with_the_numbers():
     result, plan, ledger = gate_for("staging", [bias_report("post_training", gender={"DPPL": 0.3, "DI": 1.0})])
 
-    outcome = deploy.record_failed(
-        {"plan": plan.model_dump(), "gate": result.model_dump()}, "arn:exec", ledger, FakeEndpoints()
-    )
+    failure = StepFailure(error="GateFailed", cause=result.reason)
+    outcome = deploy.record_failed(plan, failure, "arn:exec", ledger, FakeEndpoints(), gate=result.model_dump())
 
     assert outcome.status == "GateFailed"
     record = ledger.records[f"{plan.execution_name}#DeploymentGateFailed"]

@@ -13,6 +13,7 @@ from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig
 from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import INCIDENT_ID_PATTERN, DecisionRequest, parse_request
 from controlplane.ports import AuditRecord, DecisionLedger, DecisionWait, Workflows
 from controlplane.schema import StrictModel
@@ -109,7 +110,7 @@ def answer(
 
 
 def record_rejected(
-    request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: DecisionLedger
+    request: Any, failure: StepFailure, execution_name: str, execution_arn: str, ledger: DecisionLedger
 ) -> dict[str, str]:
     """Record an answer the decision workflow refused (with the claimed identity, in the request), and why."""
     incident_id = request.get("incident_id") if isinstance(request, dict) else None
@@ -117,7 +118,7 @@ def record_rejected(
     if isinstance(incident_id, str) and re.fullmatch(INCIDENT_ID_PATTERN, incident_id):
         waiting = ledger.get_decision(incident_id)
     message = record_rejected_request(
-        request, error, execution_name, execution_arn, "DecisionRejected", "Drift Decision Rejected",
+        request, failure, execution_name, execution_arn, "DecisionRejected", "Drift Decision Rejected",
         waiting.model if waiting else "(unknown)", ledger,
     )  # fmt: skip
     return {"message": message}

@@ -1,7 +1,7 @@
 """Deployment decisions: the registry and endpoint event ingress, and each task of statemachines/deploy.asl.json.
 
 The state machine only orchestrates; it branches on fields computed here (`decision`, `passed`, `action`,
-`outcome`, `rollback`, `promote`).
+`outcome`, `rollback`, `promote`), and hands `record_failed` the failure explicitly (`controlplane.failures`).
 """
 
 import json
@@ -16,7 +16,8 @@ from controlplane.audit import record_and_announce, record_rejected_request, sum
 from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deployment_config import BiasBound, BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
-from controlplane.errors import InvalidRequest, step_error_message
+from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import (
     SETTLED_ENDPOINT_STATUSES,
     DeployRequest,
@@ -43,6 +44,7 @@ from controlplane.schema import StrictModel
 LOCK_POLL_SECONDS = 30
 WAIT_MARGIN_SECONDS = 900
 """Beyond the deployment's MaximumExecutionTimeout, how long the workflow waits for the endpoint to settle."""
+# Every rollback, requested or after a failed deployment, replaces the whole fleet at once: the one place it is set.
 ROLLBACK_DEPLOYMENT_CONFIG: dict[str, Any] = {
     "BlueGreenUpdatePolicy": {
         "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
@@ -471,6 +473,8 @@ def acquire_lock(plan: DeployPlan, ledger: DeploymentLedger) -> LockDecision:
 class GateResult(StrictModel):
     passed: bool
     failures: list[str]
+    reason: str
+    """The failures in one line (deploy.asl.json hands it on as the failure's cause)."""
     metrics: dict[str, float]
     champion_metrics: dict[str, float]
     bias_metrics: dict[str, float] = {}
@@ -549,7 +553,7 @@ def evaluate_gate(
     gate = model.deployment.gate
     stage = _stage_or_refuse(model, plan.stage)
     if not gate.thresholds and not gate.bias and not stage.requires_documentation:
-        return GateResult(passed=True, failures=[], metrics={}, champion_metrics={})
+        return GateResult(passed=True, failures=[], reason="no gate configured", metrics={}, champion_metrics={})
     package = registry.describe_package(plan.package_arn)
     failures: list[str] = []
     metrics: dict[str, float] = {}
@@ -565,7 +569,8 @@ def evaluate_gate(
         )
     failures += bias_failures
     return GateResult(
-        passed=not failures, failures=failures, metrics=metrics, champion_metrics=champion_metrics,
+        passed=not failures, failures=failures, reason="; ".join(failures) or "passed", metrics=metrics,
+        champion_metrics=champion_metrics,
         bias_metrics=bias_metrics, missing_documentation=missing,
     )  # fmt: skip
 
@@ -796,6 +801,8 @@ class RollbackDecision(StrictModel):
     rollback: bool
     to_config: str | None
     reason: str
+    deployment_config: dict[str, Any] | None = None
+    """UpdateEndpoint's DeploymentConfig for the rollback (deploy.asl.json RollbackEndpoint), when there is one."""
 
 
 def decide_rollback(plan: DeployPlan, ledger: DeploymentLedger, endpoints: Endpoints) -> RollbackDecision:
@@ -808,14 +815,24 @@ def decide_rollback(plan: DeployPlan, ledger: DeploymentLedger, endpoints: Endpo
     if info is None or good is None:
         return RollbackDecision(rollback=False, to_config=None, reason="no earlier version to return to")
     if info.status == "UpdateRollbackFailed":
-        return RollbackDecision(rollback=True, to_config=good, reason="SageMaker's rollback failed: mixed fleets")
+        return RollbackDecision(
+            rollback=True,
+            to_config=good,
+            reason="SageMaker's rollback failed: mixed fleets",
+            deployment_config=ROLLBACK_DEPLOYMENT_CONFIG,
+        )
     if info.status not in SETTLED_ENDPOINT_STATUSES:
         return RollbackDecision(
             rollback=False, to_config=None, reason=f"endpoint is {info.status}: SageMaker's own rollback applies"
         )
     if info.config_name == good:
         return RollbackDecision(rollback=False, to_config=good, reason="the endpoint is on its last known good config")
-    return RollbackDecision(rollback=True, to_config=good, reason=f"returning from {info.config_name} to {good}")
+    return RollbackDecision(
+        rollback=True,
+        to_config=good,
+        reason=f"returning from {info.config_name} to {good}",
+        deployment_config=ROLLBACK_DEPLOYMENT_CONFIG,
+    )
 
 
 class FailureOutcome(StrictModel):
@@ -823,29 +840,22 @@ class FailureOutcome(StrictModel):
     reason: str
 
 
-def _failure_reason(state: dict[str, Any]) -> str:
-    for key, field in (("gate", "failures"), ("smoke", "reason"), ("verification", "reason"), ("lock", "reason")):
-        value = (state.get(key) or {}).get(field)
-        if value and not (key == "smoke" and state["smoke"].get("passed")):
-            if key == "verification" and state["verification"].get("outcome") == "verified":
-                continue
-            return "; ".join(value) if isinstance(value, list) else str(value)
-    if isinstance(state.get("error"), dict):
-        return step_error_message(state["error"])
-    return "deployment did not complete"
-
-
 def record_failed(
-    state: dict[str, Any], execution_arn: str, ledger: DeploymentLedger, endpoints: Endpoints
+    plan: DeployPlan,
+    failure: StepFailure,
+    execution_arn: str,
+    ledger: DeploymentLedger,
+    endpoints: Endpoints,
+    gate: dict[str, Any] | None = None,
 ) -> FailureOutcome:
     """Record why the deployment failed and where the endpoint is now, in one write, announced; unlock."""
-    plan = DeployPlan.model_validate(state["plan"])
-    reason = _failure_reason(state)
-    lock = state.get("lock") or {}
+    reason = failure.message
     writes: list[LedgerWrite] = []
-    if lock.get("decision") == "superseded":
-        status: Literal["GateFailed", "RolledBack", "Failed", "Superseded"] = "Superseded"
-    elif state.get("gate") and not state["gate"].get("passed"):
+    status: Literal["GateFailed", "RolledBack", "Failed", "Superseded"]
+    # Refusals before the endpoint was touched, as deploy.asl.json's NoteSuperseded and NoteGateFailure name them.
+    if failure.error == "Superseded":
+        status = "Superseded"
+    elif failure.error == "GateFailed":
         status = "GateFailed"
     else:
         endpoint_state = ledger.get_endpoint_state(plan.endpoint_name)
@@ -862,7 +872,7 @@ def record_failed(
                 )
             )
     kind = f"Deployment{status}" if plan.kind == "deploy" else "RollbackFailed"
-    gate = state.get("gate") or {}
+    gate = gate or {}
     record = _record(
         plan, kind, reason, execution_arn, metrics=gate.get("metrics"), champion_metrics=gate.get("champion_metrics"),
         bias_metrics=gate.get("bias_metrics") or None, missing_documentation=gate.get("missing_documentation") or None,
@@ -925,7 +935,7 @@ def apply_approval(plan: DeployPlan, answer: Any, execution_arn: str, ledger: De
 
 def record_rejected(
     request: Any,
-    error: dict[str, Any],
+    failure: StepFailure,
     execution_name: str,
     execution_arn: str,
     ledger: DeploymentLedger,
@@ -935,17 +945,17 @@ def record_rejected(
         arn, endpoint = request.get("model_package_arn"), request.get("endpoint")
         subject = str(endpoint or (arn.rsplit("/", 2)[-2] if isinstance(arn, str) and arn.count("/") >= 2 else subject))
     message = record_rejected_request(
-        request, error, execution_name, execution_arn, "DeploymentRejected", "Deployment Request Rejected",
+        request, failure, execution_name, execution_arn, "DeploymentRejected", "Deployment Request Rejected",
         subject, ledger,
     )  # fmt: skip
     return {"message": message}
 
 
 def record_promotion_failed(
-    plan: DeployPlan, error: dict[str, Any], execution_arn: str, ledger: DeploymentLedger
+    plan: DeployPlan, failure: StepFailure, execution_arn: str, ledger: DeploymentLedger
 ) -> dict[str, str]:
     """The deployment stands; the automatic promotion that should follow it could not start."""
-    message = step_error_message(error)
+    message = failure.message
     record = _record(plan, "PromotionFailed", f"auto-promotion could not start: {message}", execution_arn)
     record_and_announce(record, "Promotion Failed", ledger)
     return {"message": message}

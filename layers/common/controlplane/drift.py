@@ -15,7 +15,8 @@ from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deploy import rollback_execution_name
 from controlplane.drift_config import Action, DriftPolicy, SignalKind
-from controlplane.errors import InvalidRequest, step_error_message
+from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import (
     AlarmStateChange,
     DriftDetected,
@@ -487,15 +488,15 @@ def apply_answer(
     answer: Any,
     config: ControlPlaneConfig,
     ledger: DriftLedger,
-    problem: dict[str, Any] | None = None,
+    problem: StepFailure | None = None,
 ) -> Decision:
     """A human's answer becomes the decision carried out; without a usable one (`problem`: the timeout or the
     rejected answer), the policy's default action applies. Only an answer the decision workflow claimed in the
     ledger for this incident counts: a task token used any other way is refused."""
     policy = config.model(context.model).drift or DriftPolicy()
     if answer is None:
-        if problem is not None and problem.get("Error") != "States.Timeout":
-            why = f"answer rejected ({step_error_message(problem)})"
+        if problem is not None and problem.error != "States.Timeout":
+            why = f"answer rejected ({problem.message})"
         else:
             why = "no answer in time"
         decided = _resolve(
@@ -617,11 +618,11 @@ def record_decision(context: DriftContext, decision: Decision, execution_arn: st
 
 
 def record_failure(
-    context: DriftContext, error: dict[str, Any], execution_arn: str, ledger: DriftLedger
+    context: DriftContext, failure: StepFailure, execution_arn: str, ledger: DriftLedger
 ) -> dict[str, str]:
     """The response could not be decided (a task failed after its retries): recorded and announced; the execution
     then fails, which raises the drift workflow's alarm, and the incident waits for an operator."""
-    message = step_error_message(error)
+    message = failure.message
     record = AuditRecord(
         record_id=f"{context.execution_name}#DriftResponseFailed",
         kind="DriftResponseFailed",
@@ -638,14 +639,14 @@ def record_failure(
 
 def record_rejected(
     request: Any,
-    error: dict[str, Any],
+    failure: StepFailure,
     execution_name: str,
     execution_arn: str,
     ledger: DriftLedger,
 ) -> dict[str, str]:
     subject = str(request.get("endpoint", "(request)")) if isinstance(request, dict) else "(request)"
     message = record_rejected_request(
-        request, error, execution_name, execution_arn, "DriftRequestRejected", "Drift Request Rejected",
+        request, failure, execution_name, execution_arn, "DriftRequestRejected", "Drift Request Rejected",
         subject, ledger,
     )  # fmt: skip
     return {"message": message}

@@ -1,7 +1,8 @@
 """The retrain workflow's decisions: each function is one task of statemachines/retrain.asl.json.
 
 The state machine only orchestrates; it branches on the fields these functions compute
-(`wait_for_quiet_period`, `settled`, `decision`, `succeeded`).
+(`wait_for_quiet_period`, `settled`, `decision`, `duplicate`, `succeeded`), and hands `record_outcome` what it
+needs explicitly: the plan, the pipeline execution (if one started), its reported end and the step failure.
 """
 
 import math
@@ -13,7 +14,8 @@ from pydantic import Field
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.errors import InvalidRequest, step_error_message
+from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import TERMINAL_PIPELINE_STATUSES, PipelineExecutionStatusChange, RetrainRequest, parse_request
 from controlplane.naming import pipeline_display_name, pipeline_request_token
 from controlplane.observability import logger
@@ -187,8 +189,15 @@ def record_started(plan: RetrainPlan, pipeline_execution_arn: str, execution_arn
     return StartedRun(duplicate=False)
 
 
+class PipelineOutcome(StrictModel):
+    """What resumes the workflow waiting in WaitForPipeline: the pipeline execution's end."""
+
+    status: str
+    failure_reason: str | None = None
+
+
 def _outcome(run: PipelineRun) -> dict[str, Any]:
-    return {"status": run.status, "failure_reason": run.failure_reason}
+    return PipelineOutcome(status=run.status, failure_reason=run.failure_reason).model_dump()
 
 
 def await_pipeline(task_token: str, pipeline_execution_arn: str, ledger: Ledger, workflows: Workflows) -> None:
@@ -257,36 +266,39 @@ class TrainingOutcome(StrictModel):
     reason: str
 
 
-def conclude(state: dict[str, Any]) -> TrainingOutcome:
-    """Decide the run's outcome from the workflow state (pure)."""
-    error = state.get("error")
-    outcome = state.get("pipeline_outcome")
-    if isinstance(outcome, dict) and outcome.get("status") in TERMINAL_PIPELINE_STATUSES:
-        status = outcome["status"]
-        reason = outcome.get("failure_reason") or f"pipeline execution {status.lower()}"
-        return TrainingOutcome(status=status, succeeded=status == "Succeeded", reason=reason)
-    if isinstance(error, dict):
-        if error.get("Error") == "States.Timeout":
-            return TrainingOutcome(status="TimedOut", succeeded=False, reason="pipeline did not finish in time")
-        if "pipeline" not in state:
-            return TrainingOutcome(status="StartFailed", succeeded=False, reason=step_error_message(error))
-        return TrainingOutcome(status="Failed", succeeded=False, reason=step_error_message(error))
-    return TrainingOutcome(status="Failed", succeeded=False, reason="workflow ended without a pipeline outcome")
+def conclude(
+    pipeline_outcome: PipelineOutcome | None, failure: StepFailure | None, pipeline_started: bool
+) -> TrainingOutcome:
+    """The run's outcome (pure): the pipeline's reported end, else the step failure the workflow handed over."""
+    if pipeline_outcome is not None and pipeline_outcome.status in TERMINAL_PIPELINE_STATUSES:
+        ended = pipeline_outcome.status
+        reason = pipeline_outcome.failure_reason or f"pipeline execution {ended.lower()}"
+        return TrainingOutcome.model_validate({"status": ended, "succeeded": ended == "Succeeded", "reason": reason})
+    if failure is None:
+        return TrainingOutcome(status="Failed", succeeded=False, reason="workflow ended without a pipeline outcome")
+    if failure.error == "States.Timeout":
+        return TrainingOutcome(status="TimedOut", succeeded=False, reason="pipeline did not finish in time")
+    status: Literal["Failed", "StartFailed"] = "Failed" if pipeline_started else "StartFailed"
+    return TrainingOutcome(status=status, succeeded=False, reason=failure.message)
 
 
-def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger) -> TrainingOutcome:
+def record_outcome(
+    plan: RetrainPlan,
+    pipeline_execution_arn: str | None,
+    pipeline_outcome: PipelineOutcome | None,
+    failure: StepFailure | None,
+    execution_arn: str,
+    ledger: Ledger,
+) -> TrainingOutcome:
     """Record and announce the run's end; free the model's training slot once the pipeline really ended (a
     pipeline still running keeps it until its end is seen, see `on_pipeline_status`)."""
-    plan = RetrainPlan.model_validate(state["plan"])
-    outcome = conclude(state)
-    pipeline_arn = (state.get("pipeline") or {}).get("arn")
-    reported = state.get("pipeline_outcome")
-    pipeline_ended = not pipeline_arn or (
-        isinstance(reported, dict) and reported.get("status") in TERMINAL_PIPELINE_STATUSES
+    outcome = conclude(pipeline_outcome, failure, pipeline_started=pipeline_execution_arn is not None)
+    pipeline_ended = pipeline_execution_arn is None or (
+        pipeline_outcome is not None and pipeline_outcome.status in TERMINAL_PIPELINE_STATUSES
     )
-    if pipeline_arn and not pipeline_ended:
+    if pipeline_execution_arn and not pipeline_ended:
         run = ledger.end_workflow_wait(
-            PipelineRun(pipeline_arn, plan.model, plan.dataset_uri, execution_arn, status="Executing")
+            PipelineRun(pipeline_execution_arn, plan.model, plan.dataset_uri, execution_arn, status="Executing")
         )
         pipeline_ended = run.status in TERMINAL_PIPELINE_STATUSES
     if plan.concurrency != "allow" and pipeline_ended:
@@ -297,7 +309,7 @@ def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger) ->
         outcome.reason,
         status=outcome.status,
         execution_arn=execution_arn,
-        pipeline_execution_arn=pipeline_arn,
+        pipeline_execution_arn=pipeline_execution_arn,
     )
     detail_type = "Training Succeeded" if outcome.succeeded else "Training Failed"
     record_and_announce(record, detail_type, ledger)
@@ -316,12 +328,12 @@ class Rejection(StrictModel):
 
 
 def record_rejected(
-    request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: Ledger
+    request: Any, failure: StepFailure, execution_name: str, execution_arn: str, ledger: Ledger
 ) -> Rejection:
     """Record a request the workflow refused, with the reason an operator needs to fix it."""
     model = request.get("model") if isinstance(request, dict) and isinstance(request.get("model"), str) else None
     message = record_rejected_request(
-        request, error, execution_name, execution_arn, "RequestRejected", "Training Request Rejected",
+        request, failure, execution_name, execution_arn, "RequestRejected", "Training Request Rejected",
         model or "(unknown)", ledger,
     )  # fmt: skip
     return Rejection(message=message)
