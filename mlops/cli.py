@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import jmespath
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.markup import escape
@@ -27,10 +28,28 @@ _console = Console()
 _errors = Console(stderr=True)
 
 
+def _remember_query(context: click.Context, _parameter: click.Parameter, expression: str | None) -> None:
+    if expression is None:
+        return
+    try:
+        context.meta["query"] = jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as error:
+        raise click.BadParameter(
+            f"not a JMESPath expression ({error}); e.g. '[0].pending_decisions[0].incident_id'"
+        ) from error
+
+
 def _aws_options[F: Callable[..., Any]](command: F) -> F:
     """--stack, --config-env, --region, --profile, --endpoint-url and --json, on every command that reads AWS."""
     options = [
         click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables."),
+        click.option(
+            "--query",
+            expose_value=False,
+            callback=_remember_query,
+            help="A JMESPath expression applied to the JSON output, as the AWS CLI's --query (implies --json; "
+            "a string result prints bare, for shell variables).",
+        ),
         click.option(
             "--endpoint-url",
             envvar="MLOPS_ENDPOINT_URL",
@@ -53,6 +72,8 @@ def _run[F: Callable[..., Any]](command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if "query" in click.get_current_context().meta:
+            kwargs["as_json"] = True
         try:
             return command(*args, **kwargs)
         except OperatorError as error:
@@ -77,6 +98,12 @@ def _config() -> ControlPlaneConfig:
 
 
 def _print_json(data: Any) -> None:
+    query = click.get_current_context().meta.get("query")
+    if query is not None:
+        data = query.search(json.loads(json.dumps(data, default=str)))
+        if isinstance(data, str):
+            click.echo(data)
+            return
     click.echo(json.dumps(data, indent=2, default=str))
 
 

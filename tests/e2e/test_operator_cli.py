@@ -163,6 +163,7 @@ def test_a_failed_workflow_exits_1_with_its_cause(served: Served) -> None:
         ),
         (["status", "--stack", "nope"], "stack 'nope' not found in us-east-1"),
         (["lineage", "s3://mlops-local-databucket/datasets/none/"], "nothing in the ledger about dataset"),
+        (["status", "--query", "[0."], "Invalid value for '--query': not a JMESPath expression"),
     ],
 )
 def test_bad_requests_say_what_to_fix_before_anything_is_sent(served: Served, arguments: list[str], says: str) -> None:
@@ -170,6 +171,12 @@ def test_bad_requests_say_what_to_fix_before_anything_is_sent(served: Served, ar
     assert result.returncode == 2
     assert says in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
+
+
+def test_query_picks_from_the_json_and_prints_a_string_bare(served: Served) -> None:
+    assert mlops(served, "status", "churn", "--query", "[0].model").stdout == "churn\n"
+    stages = mlops(served, "status", "churn", "--query", "[0].stages[].endpoint")
+    assert json.loads(stages.stdout) == ["churn-staging", "churn-prod"]
 
 
 def test_decide_starts_the_decision_workflow_with_exactly_its_contract(served: Served) -> None:

@@ -16,14 +16,25 @@ from controlplane.naming import digest, retrain_execution_name
 from controlplane.observability import logger
 from controlplane.ports import AuditRecord, DatasetArrivals, Ledger, Workflows
 
+ArrivalAction = Literal["ignored", "rejected", "waiting", "started", "already_started"]
+
 
 @dataclass(frozen=True)
 class ArrivalOutcome:
-    action: Literal["ignored", "rejected", "waiting", "started", "already_started"]
+    action: ArrivalAction
     reason: str
     model: str | None = None
     dataset_uri: str | None = None
     execution_arn: str | None = None
+
+    @property
+    def metric_name(self) -> str:
+        """The EMF metric counting objects by what became of them: ObjectsStarted, ObjectsAlreadyStarted, ..."""
+        return objects_metric_name(self.action)
+
+
+def objects_metric_name(action: ArrivalAction) -> str:
+    return "Objects" + action.title().replace("_", "")
 
 
 @dataclass(frozen=True)
