@@ -76,7 +76,10 @@ def apply_answer(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_decision(task: dict[str, Any]) -> dict[str, Any]:
-    drift.record_decision(_context(task), _decision(task), task["execution_arn"], dependencies().ledger)
+    deps = dependencies()
+    context = _context(task)
+    policy = deps.config.model(context.model).effective_drift_policy()
+    drift.record_decision(context, _decision(task), policy, task["execution_arn"], deps.ledger)
     return {}
 
 

@@ -100,7 +100,7 @@ def test_an_answer_to_a_closed_question_says_what_was_decided(ledger):
         incident_id="inc-1", model="churn", endpoint="churn-prod", kind="bias", reason="r", execution_name="run"
     )
     decided = drift.Decision(action="dismiss", reason="no answer in time; default: dismiss", asked_human=True)
-    drift.record_decision(context, decided, "arn:drift:run", ledger)
+    drift.record_decision(context, decided, CONFIG.model("churn").effective_drift_policy(), "arn:drift:run", ledger)
 
     with pytest.raises(InvalidRequest) as refused:
         decisions.answer(answer_of(), FIRST, CONFIG, "data", ledger, FakeWorkflows())

@@ -186,8 +186,8 @@ def test_a_retried_retrain_decision_counts_once_against_the_budget():
     decision = drift.decide_response(context, policy.model_copy(update={"require_approval": False}), ledger)
     assert decision.action == "retrain"
 
-    drift.record_decision(context, decision, "arn:exec", ledger)
-    drift.record_decision(context, decision, "arn:exec", ledger)
+    drift.record_decision(context, decision, policy, "arn:exec", ledger)
+    drift.record_decision(context, decision, policy, "arn:exec", ledger)
 
     assert len(ledger.retrain_times("churn", since=T0 - timedelta(days=1))) == 1
     assert [start.name for start in ledger.starts("retrain")] == [decision.start_execution]

@@ -425,8 +425,7 @@ def decide_response(
         else:
             proposal = Decision(action="notify", reason=f"{context.kind}, but no deployment in the rollback window")
     elif context.kind in policy.retrain_on:
-        lookback = max(timedelta(days=1), timedelta(minutes=policy.retrain_cooldown_minutes))
-        history = ledger.retrain_times(context.model, since=now - lookback)
+        history = ledger.retrain_times(context.model, since=now - policy.retrain_lookback)
         last_day = [moment for moment in history if now - moment < timedelta(days=1)]
         if history and now - max(history) < timedelta(minutes=policy.retrain_cooldown_minutes):
             proposal = Decision(
@@ -574,9 +573,11 @@ def ask_human(
     ledger.record(record, waiting)
 
 
-def record_decision(context: DriftContext, decision: Decision, execution_arn: str, ledger: DriftLedger) -> None:
+def record_decision(
+    context: DriftContext, decision: Decision, policy: DriftPolicy, execution_arn: str, ledger: DriftLedger
+) -> None:
     """The incident's response, its reason and evidence, written once with the start that carries it out (and,
-    for a retrain, its place in the retrain budget), and announced."""
+    for a retrain, its place in the retrain budget, kept as long as the policy's lookback), and announced."""
     record = AuditRecord(
         record_id=f"{context.execution_name}#DriftResponseDecided",
         kind="DriftResponseDecided",
@@ -608,7 +609,8 @@ def record_decision(context: DriftContext, decision: Decision, execution_arn: st
     }
     also: list[LedgerWrite] = []
     if decision.action == "retrain":
-        also.append(RetrainNote(context.model, clock.now(), context.incident_id))
+        now = clock.now()
+        also.append(RetrainNote(context.model, now, context.incident_id, counts_until=now + policy.retrain_lookback))
     if decision.asked_human:  # the question is closed: its token is removed, later answers are refused
         also.append(
             DecisionWait(context.incident_id, context.model, context.endpoint, "closed", action=decision.action,

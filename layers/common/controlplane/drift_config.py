@@ -1,5 +1,6 @@
 """The `drift:` section of a model: which signals concern it and how the control plane responds."""
 
+from datetime import timedelta
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
@@ -66,6 +67,11 @@ class DriftPolicy(StrictModel):
     @property
     def detector_sources(self) -> frozenset[str]:
         return frozenset(detector.source for detector in self.detectors)
+
+    @property
+    def retrain_lookback(self) -> timedelta:
+        """How long a drift retrain counts: for the cooldown, or for the daily budget, whichever is longer."""
+        return max(timedelta(days=1), timedelta(minutes=self.retrain_cooldown_minutes))
 
     @model_validator(mode="after")
     def _kinds_do_not_conflict(self) -> Self:
