@@ -222,10 +222,14 @@ CHURN_GROUP = "churn-models"
 MODEL_IMAGE = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/churn:1"
 
 
-def register_model_package(cloud: LocalCloud, auc: float, group: str = CHURN_GROUP, dppl: float = 0.02) -> str:
+def register_model_package(
+    cloud: LocalCloud, auc: float, group: str = CHURN_GROUP, dppl: float = 0.02, generated_by: str | None = None
+) -> str:
     """A new version in `group`, PendingManualApproval, whose registered ModelQuality statistics (a JSON document
     in the data bucket, under the control plane's own output prefix) say AUC = `auc`, and whose post-training
-    bias report says DPPL = `dppl` (DI = 1) for facet gender. Returns its ARN."""
+    bias report says DPPL = `dppl` (DI = 1) for facet gender; `generated_by`: the pipeline execution that
+    registered it (MetadataProperties.GeneratedBy). Returns its ARN."""
+    lineage = {"MetadataProperties": {"GeneratedBy": generated_by}} if generated_by else {}
     folder = f"controlplane/evaluations/{group}/{uuid.uuid4().hex}"
     key = f"{folder}/statistics.json"
     statistics = {"binary_classification_metrics": {"auc": {"value": auc}}}
@@ -245,6 +249,7 @@ def register_model_package(cloud: LocalCloud, auc: float, group: str = CHURN_GRO
                 "Bias": bias_metrics_section(cloud.client("s3"), cloud.data_bucket, folder, dppl),
             },
             ModelApprovalStatus="PendingManualApproval",
+            **lineage,
         )["ModelPackageArn"]
     )
 

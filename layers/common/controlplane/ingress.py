@@ -12,7 +12,7 @@ from controlplane import clock
 from controlplane.config import ControlPlaneConfig
 from controlplane.datasets import ObjectDecision, classify_object, sequencer_order
 from controlplane.models import RetrainRequest, S3ObjectCreated
-from controlplane.naming import digest, retrain_execution_name
+from controlplane.naming import digest, retrain_execution_name, training_lineage
 from controlplane.observability import logger
 from controlplane.ports import AuditRecord, DatasetArrivals, Ledger, Workflows
 
@@ -140,6 +140,7 @@ def on_arrivals(group: ArrivalGroup, ledger: Ledger, workflows: Workflows) -> li
             event_id=event.id,
             execution_arn=result.execution_arn,
             details={"key": s3_object.key},
+            lineage=training_lineage(name),
         )
     )
     if decision.action == "touch":

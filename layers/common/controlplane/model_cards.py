@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.deploy import DeployPlan, bias_values, metric_value
+from controlplane.deploy import NOT_DOCUMENTED, DeployPlan, bias_values, documentation, metric_value
 from controlplane.naming import model_card_name
 from controlplane.ports import DeploymentLedger, ModelCards, PackageInfo, Registry, StageDeployment
 from controlplane.schema import StrictModel
@@ -28,7 +28,10 @@ def card_content(
     quality: dict[str, Any] | None,
     bias_reports: list[dict[str, Any]],
     deployments: list[StageDeployment],
+    documented: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The card: `documented` (deploy.documentation) keeps what a person wrote into the card itself."""
+    documented = documented if documented is not None else documentation(package, None)
     thresholds = model.deployment.gate.thresholds if model.deployment else ()
     quality_metrics = [
         {"name": threshold.metric, "type": "number", "value": value}
@@ -44,7 +47,7 @@ def card_content(
         "model_package_arn": package.arn,
         "approved_by": package.approved_by or "(unknown)",
         "approval_description": package.approval_description or "",
-        "assumptions": package.metadata.get("assumptions", ""),
+        "assumptions": documented.get("assumptions", ""),
         "maturity": str(model.maturity or "unset"),
         **{
             f"deployment_{deployment.stage}": f"{deployment.status} at {iso(deployment.deployed_at)} on "
@@ -59,7 +62,7 @@ def card_content(
             "model_creator": package.generated_by or "(not recorded)",
             "model_version": float(package.version),
         },
-        "intended_uses": {"intended_uses": package.metadata.get("intended_uses", "(not documented)")},
+        "intended_uses": {"intended_uses": documented.get("intended_uses", NOT_DOCUMENTED)},
         "training_details": {
             "training_observations": f"Produced by pipeline execution {package.generated_by or '(not recorded)'}"
         },
@@ -77,7 +80,7 @@ def card_content(
             }
         ],
         "additional_information": {
-            "caveats_and_recommendations": package.metadata.get("limitations", "(not documented)"),
+            "caveats_and_recommendations": documented.get("limitations", NOT_DOCUMENTED),
             "custom_details": {key: value for key, value in custom.items() if value},
         },
     }
@@ -95,8 +98,9 @@ def document_model(
         for stage in stages
         if (deployment := ledger.get_stage_deployment(plan.package_arn, stage.name)) is not None
     ]
-    content = card_content(
-        model, package, registry.quality_metrics(package), registry.bias_reports(package), deployments
-    )
     name = model_card_name(model.name, package.version, package.arn)
+    documented = documentation(package, cards.content(name))
+    content = card_content(
+        model, package, registry.quality_metrics(package), registry.bias_reports(package), deployments, documented
+    )
     return CardOutcome(name=name, outcome=cards.upsert(name, content))

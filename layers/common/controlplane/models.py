@@ -328,6 +328,7 @@ class DriftRequest(StrictModel):
 
 
 INCIDENT_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+APPROVAL_ID_PATTERN = r"^approval-[0-9a-f]{16}$"
 
 
 class DecisionRequest(StrictModel):
@@ -347,3 +348,14 @@ class DecisionRequest(StrictModel):
         if self.dataset_uri is not None and self.action != "retrain":
             raise ValueError(f"dataset_uri applies only to action 'retrain', not '{self.action}'; remove it")
         return self
+
+
+class ApprovalRequest(StrictModel):
+    """A human's answer to a "Deployment Approval Requested": the input of the decision state machine."""
+
+    approval_id: Annotated[str, Field(pattern=APPROVAL_ID_PATTERN)]
+    """The approval_id of the Deployment Approval Requested notification."""
+    approve: bool
+    by: Annotated[str, Field(min_length=1, max_length=128)]
+    """Who answers, as they claim (not the requester); the execution's ARN leads to the real principal in CloudTrail."""
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
