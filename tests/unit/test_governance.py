@@ -47,9 +47,11 @@ def frozen_clock():
     clock.use(None)
 
 
-def approval_event() -> ModelPackageStateChange:
+def approval_event(generated_by: str | None = None) -> ModelPackageStateChange:
     detail = {"ModelPackageGroupName": "churn-models", "ModelPackageVersion": 7, "ModelPackageArn": ARN,
               "ModelApprovalStatus": "Approved", "LastModifiedTime": "2026-11-27T09:00:00Z"}  # fmt: skip
+    if generated_by:
+        detail["MetadataProperties"] = {"GeneratedBy": generated_by}
     return ModelPackageStateChange.model_validate(
         {"id": "e", "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
          "time": "2026-11-27T09:00:05Z", "detail": detail}
@@ -93,6 +95,18 @@ def test_maturity_1_approval_is_announced_to_the_owner_and_waits_for_an_explicit
     ((detail_type, detail),) = ledger.announcements()
     assert detail_type == "Model Version Awaiting Deploy"
     assert (detail["model"], detail["model_package_arn"], detail["stage"]) == ("churn", ARN, "staging")
+    assert next(iter(ledger.records.values())).lineage == "package/churn-models/7"
+
+
+def test_an_approval_awaiting_deploy_carries_the_lineage_of_the_training_run_that_registered_it():
+    ledger = FakeDeploymentLedger()
+    pipeline = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-training/execution/p1"
+    retrain = "arn:aws:states:us-east-1:123456789012:execution:stack-retrain:retrain-churn-d1"
+    ledger.register_pipeline_run(PipelineRun(pipeline, "churn", "s3://data/d1/", retrain, "Succeeded"))
+
+    deploy.on_model_package_change(approval_event(generated_by=pipeline), config(1), ledger, FakeWorkflows())
+
+    assert next(iter(ledger.records.values())).lineage == "training/retrain-churn-d1"
 
 
 def test_maturity_2_approval_deploys_to_the_first_stage():

@@ -214,7 +214,9 @@ def on_model_package_change(
         stage = model.deployment.stages[0]
         name = approval_deploy_execution_name(stage.name, model.name, detail.arn, event.changed_at)
         if not model.deploys_on_approval():
-            return _announce_awaiting_deploy(model, detail.arn, stage, name, event.changed_at, ledger)
+            generated_by = detail.metadata_properties.generated_by if detail.metadata_properties else None
+            lineage = version_lineage(detail.arn, generated_by, ledger)
+            return _announce_awaiting_deploy(model, detail.arn, stage, name, event.changed_at, lineage, ledger)
         request = DeployRequest(
             model_package_arn=detail.arn,
             stage=stage.name,
@@ -231,7 +233,13 @@ def on_model_package_change(
 
 
 def _announce_awaiting_deploy(
-    model: ModelConfig, package_arn: str, stage: Stage, name: str, approved_at: datetime, ledger: DeploymentLedger
+    model: ModelConfig,
+    package_arn: str,
+    stage: Stage,
+    name: str,
+    approved_at: datetime,
+    lineage: str,
+    ledger: DeploymentLedger,
 ) -> IngressOutcome:
     """Maturity 1 (or deploy_on_approval: false): the owner hears of the approval; a human starts the deploy."""
     version = package_version(package_arn)
@@ -244,6 +252,7 @@ def _announce_awaiting_deploy(
         at=approved_at,
         status="AwaitingDeploy",
         details={"model_package_arn": package_arn, "model_package_version": version, "stage": stage.name},
+        lineage=lineage,
     )
     record_and_announce(record, "Model Version Awaiting Deploy", ledger)
     return IngressOutcome(action="awaiting_deploy", reason=reason)
@@ -430,7 +439,7 @@ def prepare(
     fingerprint = f"{stage.instance_type}:{stage.initial_instance_count}:{stage.variant_name}"
     config_name = endpoint_config_name(stage.endpoint_name, package.version, package.arn, fingerprint)
     reason = request.reason or f"deployment to '{stage.name}' requested by {request.requested_by or 'an operator'}"
-    lineage = version_lineage(package, ledger)
+    lineage = version_lineage(package.arn, package.generated_by, ledger)
     ledger.note_package_lineage(package.arn, lineage)
     return _plan(
         "deploy", model, stage, package.arn, config_name, reason, execution_name,
@@ -439,11 +448,11 @@ def prepare(
     )  # fmt: skip
 
 
-def version_lineage(package: PackageInfo, ledger: DeploymentLedger) -> str:
+def version_lineage(package_arn: str, generated_by: str | None, ledger: DeploymentLedger) -> str:
     """The version's lineage key: the training run of the pipeline execution that registered it (GeneratedBy), when
     the control plane started it; otherwise the package's own."""
-    run = ledger.get_pipeline_run(package.generated_by) if package.generated_by else None
-    return training_lineage(run.execution_arn) if run else package_lineage(package.arn)
+    run = ledger.get_pipeline_run(generated_by) if generated_by else None
+    return training_lineage(run.execution_arn) if run else package_lineage(package_arn)
 
 
 def _prepare_rollback(

@@ -183,6 +183,11 @@ def parse_request[T: BaseModel](model: type[T], payload: Any, what: str) -> T:
 _PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]+/\d+$"
 
 
+class PackageMetadataProperties(_Lenient):
+    generated_by: str | None = Field(default=None, alias="GeneratedBy")
+    """The pipeline execution that registered the version."""
+
+
 class ModelPackageDetail(_Lenient):
     group: str = Field(alias="ModelPackageGroupName")
     version: int = Field(alias="ModelPackageVersion")
@@ -191,6 +196,7 @@ class ModelPackageDetail(_Lenient):
     updated_fields: list[str] | None = Field(default=None, alias="UpdatedModelPackageFields")
     last_modified: datetime | None = Field(default=None, alias="LastModifiedTime")
     """When the change this event reports was made: every copy of one change carries the same time."""
+    metadata_properties: PackageMetadataProperties | None = Field(default=None, alias="MetadataProperties")
 
 
 class ModelPackageStateChange(EventBridgeEvent):
