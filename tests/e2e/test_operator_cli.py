@@ -20,6 +20,10 @@ PACKAGE_1 = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-models
 BUCKET = "mlops-local-databucket"
 
 
+# The tests share one served cloud and build on each other's state (version 1, then 2): one worker runs them in order.
+pytestmark = pytest.mark.xdist_group("operator-cli-served-cloud")
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
     with served_local_cloud(speed=0) as cloud:
