@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 from controlplane.config import load_config
-from localcloud import extensions
 from localcloud.cloud import LocalCloud
 from localcloud.demo import register_model_version
 
@@ -37,8 +36,8 @@ def _costs(cloud: LocalCloud, execution_name: str, since: int) -> dict[str, Any]
 
 
 def _deploy(cloud: LocalCloud, auc: float, outcome: str, bake_seconds: float) -> dict[str, Any]:
-    extensions.set_endpoint_defaults(creation_seconds=300, bake_seconds=bake_seconds)
-    extensions.set_endpoint_outcome("churn-staging", outcome)  # type: ignore[arg-type]
+    cloud.extensions.endpoints.set_endpoint_defaults(creation_seconds=300, bake_seconds=bake_seconds)
+    cloud.extensions.endpoints.set_endpoint_outcome("churn-staging", outcome)  # type: ignore[arg-type]
     package = register_model_version(cloud, auc)
     cloud.settle()
     since = len(cloud.timeline)

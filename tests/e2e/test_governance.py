@@ -8,16 +8,18 @@ from typing import Any
 
 from controlplane.naming import model_card_name
 from localcloud.cloud import LocalCloud
-from tests.e2e.support import (
+from localcloud.scenarios import (
     DEPLOY,
-    approval_deploy_name,
     approve,
     deploy_new_version,
+    register_model_package,
+)
+from tests.e2e.support import (
+    approval_deploy_name,
     deploy_outcomes,
     deployment_model,
     endpoint_state,
     records_of,
-    register_model_package,
     sdk_calls,
     sns_messages,
     stage_deployment,
