@@ -101,3 +101,29 @@ def _placeholder(value: ast.expr) -> bool:
     if isinstance(value, ast.List):
         return not value.elts
     return isinstance(value, ast.Dict) and not value.keys
+
+
+def _patches(module: str) -> list[ast.FunctionDef]:
+    """The module's top-level functions that replace something in moto (they call `<registry>.replace`)."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    return [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and any(
+            isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "replace"
+            for call in ast.walk(node)
+        )
+    ]
+
+
+@pytest.mark.parametrize("module", sorted(name for name in MODULES if name.startswith("localcloud.emulations.")))
+def test_each_patch_names_the_aws_documentation_it_follows_and_the_moto_gap_it_fills(module: str) -> None:
+    patches = _patches(module)
+    assert patches, f"{module} patches nothing"
+    undocumented = [
+        patch.name
+        for patch in patches
+        if "docs.aws.amazon.com" not in (ast.get_docstring(patch) or "") or "moto gap" not in ast.get_docstring(patch)
+    ]
+    assert undocumented == []
