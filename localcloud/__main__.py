@@ -87,7 +87,10 @@ def _advance(endpoint_url: str, seconds: float) -> int:
     url = f"{endpoint_url.rstrip('/')}/localcloud/advance?{urllib.parse.urlencode({'seconds': seconds})}"
     try:
         with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=900) as response:
-            print(json.loads(response.read())["now"])
+            answer = json.loads(response.read())
+            print(answer["now"])
+            for line in answer.get("happened", []):
+                print(f"  {line}")
             return 0
     except urllib.error.HTTPError as error:
         body = error.read().decode(errors="replace")

@@ -6,17 +6,24 @@ is rejected with a clear reason, and a deliberate re-run on the same data trains
 is registered and approved, deployed to staging with a canary, promoted to prod after baking, and a second
 version whose canary trips an alarm is rolled back. Finally, drift: Model Monitor's data drift retrains the
 model, a quality drop right after a promotion rolls prod back, and a flapping alarm is one incident with one
-response. The verdict checks it all.
+response. Governance: each promotion to prod waits for someone other than its requester (alice's own approval is
+refused, bob's is taken), and a version whose bias report breaks the bounds is refused with the numbers, told to
+its owner. The verdict checks it all.
 """
 
+import json
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
-from controlplane.config import ControlPlaneConfig, load_config
+from controlplane.config import DEFAULT_CONFIG_PATH, ControlPlaneConfig, load_config
+from controlplane.deploy import approval_id
 from localcloud.cloud import LocalCloud, TimelineEntry
-from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
+from localcloud.report import dead_letters, execution_outcomes, ledger_records, notifications, pipeline_executions
 from localcloud.scenarios import (
     AUC_DROP,
+    DECISION,
     FEATURE_DRIFT,
     RETRAIN,
     create_auc_drop_alarm,
@@ -104,6 +111,7 @@ def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
     cloud.advance(15 * 60)
     deployment_story(cloud)
     drift_story(cloud)
+    bias_refusal_scene(cloud)
 
 
 def deployment_story(cloud: LocalCloud) -> None:
@@ -119,9 +127,10 @@ def deployment_story(cloud: LocalCloud) -> None:
     )
     cloud.settle()
 
-    cloud.record("story", "After 30 minutes of baking in staging, an operator promotes version 1 to prod")
+    cloud.record("story", "After 30 minutes of baking in staging, alice promotes version 1 to prod")
     cloud.advance(25 * 60)
     promote(cloud, version_1, "promote-churn-v1-prod")
+    separation_of_duties_scene(cloud, "promote-churn-v1-prod", self_approval=True)
     cloud.advance(15 * 60)
 
     cloud.record("story", "Version 2 (AUC 0.92) is approved; its canary trips the 5xx alarm and SageMaker rolls back")
@@ -146,6 +155,7 @@ def drift_story(cloud: LocalCloud) -> None:
     set_approval(cloud, version_3)
     cloud.advance(41 * 60)  # 10 minutes of deployment, then 30 of baking
     promote(cloud, version_3, "promote-churn-v3-prod")
+    separation_of_duties_scene(cloud, "promote-churn-v3-prod")
     cloud.advance(20 * 60)
 
     cloud.record("story", "An hour later, churn-prod's AUC drops: version 3 is fresh, so prod rolls back to version 1")
@@ -159,6 +169,81 @@ def drift_story(cloud: LocalCloud) -> None:
     cloud.record("story", "The drift alarm flaps three times: one incident; the retrain cooldown asks a human")
     flap_alarm(cloud, FEATURE_DRIFT, 3)
     cloud.advance(90 * 60)
+
+
+# ------------------------------------------------------------------------------------------- governance scenes
+APPROVAL_TIMEOUT_MINUTES = 60
+_DPPL = "post_training gender=F DPPL"
+
+
+def demo_config(directory: Path) -> Path:
+    """The bundled config with churn's prod stage requiring another person's approval (separation of duties)."""
+    bundled = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    prod = "        - name: prod\n          endpoint_name: churn-prod\n"
+    if prod not in bundled:
+        raise ValueError(f"{DEFAULT_CONFIG_PATH}: churn's prod stage moved; update localcloud/demo.py demo_config")
+    approval = f"          requires_approval: true\n          approval_timeout_minutes: {APPROVAL_TIMEOUT_MINUTES}\n"
+    path = directory / "controlplane.yaml"
+    path.write_text(bundled.replace(prod, prod + approval), encoding="utf-8")
+    return path
+
+
+def _answer_approval(cloud: LocalCloud, execution: str, by: str, approve: bool, reason: str) -> None:
+    """`mlops approve`: StartExecution on the decision state machine with the approval's id."""
+    answer = {"approval_id": approval_id(execution), "approve": approve, "by": by, "reason": reason}
+    start_execution(cloud, DECISION, f"answer-{answer['approval_id']}-{by}", answer)
+    cloud.advance(60)
+
+
+def separation_of_duties_scene(cloud: LocalCloud, execution: str, self_approval: bool = False) -> None:
+    """The promotion `execution` (requested by alice) waits in AskApproval; with `self_approval` alice first tries
+    to approve it herself and the decision workflow refuses; then bob approves and the promotion proceeds."""
+    cloud.record("story", f"The prod stage requires another person's approval: {execution} waits (token in the ledger)")
+    cloud.advance(60)
+    if self_approval:
+        _answer_approval(cloud, execution, "alice", True, "looks good to me")
+    _answer_approval(cloud, execution, "bob", True, "reviewed the staging metrics and bias report")
+
+
+def bias_refusal_scene(cloud: LocalCloud) -> None:
+    """A better version whose registered bias report breaks the configured bound: the gate refuses it with the
+    numbers, staging keeps serving its version, and the owner hears of it."""
+    cloud.record("story", "Version 4 (AUC 0.94) is approved, but its bias report says DPPL 0.3 for gender=F: refused")
+    version_4 = register_model_package(cloud, 0.94, dppl=0.3)
+    cloud.settle()
+    set_approval(cloud, version_4)
+    cloud.advance(10 * 60)
+
+
+def governance_verdict(cloud: LocalCloud) -> list[str]:
+    """The governance scenes' expectations; each failed one as a sentence."""
+    records = ledger_records(cloud)
+    refusals = [record for record in records if record["kind"] == "DeploymentGateFailed"]
+    dppl = [
+        float(record["details"].get("bias_metrics", {}).get("post_training gender=F DPPL", 0)) for record in refusals
+    ]
+    told = [
+        message
+        for message in (json.loads(entry.data["message"]) for entry in notifications(cloud))
+        if message.get("event") == "Deployment Failed" and message.get("status") == "GateFailed"
+    ]
+    answers = [(record["details"]["requested_by"], record["details"]["by"]) for record in records
+               if record["kind"] == "ApprovalAnswered"]  # fmt: skip
+    refused = [json.loads(record["details"]["request"]).get("by") for record in records
+               if record["kind"] == "DecisionRejected"]  # fmt: skip
+    approved = [record["details"].get("promotion_approved_by") for record in records
+                if record["kind"] == "DeploymentSucceeded" and record["details"].get("stage") == "prod"]  # fmt: skip
+    expect = [
+        (dppl == [0.3], f"bias refusals with DPPL {dppl}, expected one at 0.3"),
+        (
+            [message.get("owner") for message in told] == ["churn-team"],
+            "the bias refusal was not announced to churn-team",
+        ),
+        (answers == [("alice", "bob")] * 2, f"approvals (requester, approver) {answers}, expected alice/bob twice"),
+        (refused == ["alice"], f"refused answers by {refused}, expected alice's self-approval"),
+        (approved == ["bob", "bob"], f"prod deployments approved by {approved}, expected bob twice"),
+    ]
+    return [message for ok, message in expect if not ok]
 
 
 def _serving_config(cloud: LocalCloud, endpoint: str) -> str | None:
@@ -186,7 +271,8 @@ def verdict(cloud: LocalCloud) -> list[str]:
     retrain = sorted(o["status"] for o in outcomes.values() if o["state_machine"] == "RetrainStateMachine")
     expect.append((retrain == ["FAILED", "FAILED"] + ["SUCCEEDED"] * 4, f"retrain executions {retrain}"))
     deployments = sorted(o["status"] for o in outcomes.values() if o["state_machine"] == "DeployStateMachine")
-    expect.append((deployments == ["FAILED"] + ["SUCCEEDED"] * 5, f"deploy executions {deployments}"))
+    # version 2's canary rolled back, version 4's bias refused
+    expect.append((deployments == ["FAILED"] * 2 + ["SUCCEEDED"] * 5, f"deploy executions {deployments}"))
     drift = [o["status"] for o in outcomes.values() if o["state_machine"] == "DriftStateMachine"]
     expect.append((drift == ["SUCCEEDED"] * 3, f"drift executions {drift}, expected 3 that succeeded"))
     staging, prod = _serving_config(cloud, "churn-staging") or "", _serving_config(cloud, "churn-prod") or ""
@@ -213,12 +299,12 @@ def verdict(cloud: LocalCloud) -> list[str]:
     expect.append((kinds.count("DeploymentRolledBack") == 1, "version 2's rollback is not in the ledger"))
     letters = dead_letters(cloud)
     expect.append((not any(letters.values()), f"dead letters: {letters}"))
-    return [message for ok, message in expect if not ok]
+    return [message for ok, message in expect if not ok] + governance_verdict(cloud)
 
 
 def run_demo(out: TextIO, story: Callable[[LocalCloud, ControlPlaneConfig], None] = run_story) -> int:
-    config = load_config()
-    with LocalCloud() as cloud:
+    with tempfile.TemporaryDirectory() as directory, LocalCloud(config_path=demo_config(Path(directory))) as cloud:
+        config = load_config(cloud.config_path)
         cloud.seed(config)
         start = cloud.clock.now()
         story(cloud, config)
@@ -240,7 +326,8 @@ def run_demo(out: TextIO, story: Callable[[LocalCloud, ControlPlaneConfig], None
         "\nVERDICT: OK - 3 datasets, 1 deliberate re-run and 1 drift retraining gave exactly 5 pipeline "
         "executions; duplicates, ignored objects and a bad request started nothing; version 2 was rolled back "
         "after its canary alarm; data drift retrained once, a quality drop after version 3's promotion rolled prod "
-        "back to version 1, and a flapping alarm was one incident with one response; every outcome is in the "
-        "ledger and was announced.\n"
+        "back to version 1, and a flapping alarm was one incident with one response; each promotion to prod "
+        "was approved by bob, not alice who asked (her own approval was refused); version 4's bias report kept it "
+        "out of staging and churn-team was told; every outcome is in the ledger and was announced.\n"
     )
     return 0

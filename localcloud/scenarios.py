@@ -98,11 +98,14 @@ def bias_metrics_section(s3: Any, bucket: str, key_prefix: str, dppl: float, di:
     return {"PostTrainingReport": {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/{key}"}}
 
 
-def register_model_package(cloud: LocalCloud, auc: float, group: str = CHURN_GROUP, dppl: float = 0.02) -> str:
+def register_model_package(
+    cloud: LocalCloud, auc: float, group: str = CHURN_GROUP, dppl: float = 0.02, generated_by: str | None = None
+) -> str:
     """What a training pipeline's RegisterModel step does: a new version in `group`, PendingManualApproval, whose
     registered ModelQuality statistics (a JSON document in the data bucket, under the control plane's own output
-    prefix) say AUC = `auc`, and whose post-training bias report says DPPL = `dppl` (DI = 1) for facet gender.
-    Returns its ARN."""
+    prefix) say AUC = `auc`, and whose post-training bias report says DPPL = `dppl` (DI = 1) for facet gender;
+    `generated_by`: the pipeline execution that registered it (MetadataProperties.GeneratedBy). Returns its ARN."""
+    lineage = {"MetadataProperties": {"GeneratedBy": generated_by}} if generated_by else {}
     folder = f"controlplane/evaluations/{group}/{uuid.uuid4().hex}"
     key = f"{folder}/statistics.json"
     statistics = {"binary_classification_metrics": {"auc": {"value": auc}}}
@@ -122,6 +125,7 @@ def register_model_package(cloud: LocalCloud, auc: float, group: str = CHURN_GRO
                 "Bias": bias_metrics_section(cloud.client("s3"), cloud.data_bucket, folder, dppl),
             },
             ModelApprovalStatus="PendingManualApproval",
+            **lineage,
         )["ModelPackageArn"]
     )
 

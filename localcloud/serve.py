@@ -31,6 +31,8 @@ DEFAULT_SPEED = 60.0
 TICK_SECONDS = 0.1
 """Real seconds between two passes of the driver when nothing asks for one sooner."""
 MAX_JUMP_SECONDS = 30 * 24 * 3600
+REPORTED_KINDS = frozenset({"execution", "pipeline", "sns", "dlq"})
+"""What `advance` reports of what happened during the jump: workflows, pipelines, notifications, dead letters."""
 _WAIT_FOR_DRIVER_SECONDS = 600.0  # a jump that takes longer than this means the local cloud deadlocked
 
 _log = logging.getLogger("localcloud")
@@ -127,20 +129,23 @@ class ServedCloud:
             self.cloud.client("cloudformation").create_stack(StackName=STACK_NAME, TemplateBody=json.dumps(template))
 
     # ----------------------------------------------------------------- the clock
-    def advance(self, seconds: float) -> datetime:
-        """Jump the virtual clock `seconds` forward, running everything due on the way; returns the new time."""
+    def advance(self, seconds: float) -> tuple[datetime, list[TimelineEntry]]:
+        """Jump the virtual clock `seconds` forward, running everything due on the way; returns the new time and
+        what happened meanwhile (the timeline's workflow, pipeline, notification and dead-letter entries)."""
         if not 0 <= seconds <= MAX_JUMP_SECONDS:
             raise ValueError(f"seconds must be between 0 and {MAX_JUMP_SECONDS} (30 days), got {seconds:g}")
         if self._stopping.is_set():
             raise RuntimeError("the local cloud is stopping")
         jump = _Jump(seconds)
+        first = len(self.cloud.timeline)
         self._jumps.put(jump)
         self._wake.set()
         if not jump.done.wait(_WAIT_FOR_DRIVER_SECONDS):
             raise TimeoutError(f"the local cloud did not advance within {_WAIT_FOR_DRIVER_SECONDS:g} real seconds")
         if jump.error:
             raise RuntimeError(jump.error)
-        return self.cloud.clock.now()
+        happened = [entry for entry in self.cloud.timeline[first:] if entry.kind in REPORTED_KINDS]
+        return self.cloud.clock.now(), happened
 
     def _drive(self) -> None:
         """The only thread that settles the cloud: real time elapsed times `speed`, plus requested jumps."""
@@ -189,7 +194,12 @@ class ServedCloud:
         elif path == "/localcloud/advance" and method == "POST":
             try:
                 seconds = float(query.get("seconds", [""])[0])
-                body = {"now": self.advance(seconds).isoformat(), "advanced_seconds": seconds}
+                now, happened = self.advance(seconds)
+                body = {
+                    "now": now.isoformat(),
+                    "advanced_seconds": seconds,
+                    "happened": [timeline_line(entry) for entry in happened],
+                }
             except ValueError as error:
                 status, body = "400 Bad Request", {"error": f"{error}; use POST /localcloud/advance?seconds=N"}
             except (RuntimeError, TimeoutError) as error:

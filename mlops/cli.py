@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+import jmespath
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.markup import escape
@@ -20,6 +21,7 @@ from rich.tree import Tree
 
 from controlplane.config import ControlPlaneConfig, bundled_config
 from controlplane.errors import ConfigError
+from mlops import owners as owner_views
 from mlops import views, workflows
 from mlops.connection import Connection, OperatorError, connect, describe_aws_error, samconfig_stack_name
 
@@ -27,10 +29,28 @@ _console = Console()
 _errors = Console(stderr=True)
 
 
+def _remember_query(context: click.Context, _parameter: click.Parameter, expression: str | None) -> None:
+    if expression is None:
+        return
+    try:
+        context.meta["query"] = jmespath.compile(expression)
+    except jmespath.exceptions.JMESPathError as error:
+        raise click.BadParameter(
+            f"not a JMESPath expression ({error}); e.g. '[0].pending_decisions[0].incident_id'"
+        ) from error
+
+
 def _aws_options[F: Callable[..., Any]](command: F) -> F:
     """--stack, --config-env, --region, --profile, --endpoint-url and --json, on every command that reads AWS."""
     options = [
         click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of tables."),
+        click.option(
+            "--query",
+            expose_value=False,
+            callback=_remember_query,
+            help="A JMESPath expression applied to the JSON output, as the AWS CLI's --query (implies --json; "
+            "a string result prints bare, for shell variables).",
+        ),
         click.option(
             "--endpoint-url",
             envvar="MLOPS_ENDPOINT_URL",
@@ -53,6 +73,8 @@ def _run[F: Callable[..., Any]](command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if "query" in click.get_current_context().meta:
+            kwargs["as_json"] = True
         try:
             return command(*args, **kwargs)
         except OperatorError as error:
@@ -77,6 +99,12 @@ def _config() -> ControlPlaneConfig:
 
 
 def _print_json(data: Any) -> None:
+    query = click.get_current_context().meta.get("query")
+    if query is not None:
+        data = query.search(json.loads(json.dumps(data, default=str)))
+        if isinstance(data, str):
+            click.echo(data)
+            return
     click.echo(json.dumps(data, indent=2, default=str))
 
 
@@ -106,6 +134,7 @@ def status(model: str | None, as_json: bool, **aws: Any) -> None:
         return
     for entry in data:
         _console.rule(f"[bold]{entry['model']}")
+        _print_policy(entry["policy"])
         last = entry["last_training"]
         if entry["trainings"]:
             table = Table("training", "dataset", "since", "execution", title="trainings")
@@ -148,6 +177,23 @@ def status(model: str | None, as_json: bool, **aws: Any) -> None:
                 f"since {pending['requested_at']}: {pending['reason']}\n  answer: {pending['answer']}",
                 highlight=False,
             )
+        for pending in entry["pending_approvals"]:
+            _console.print(
+                f"[yellow]approval pending[/yellow] {pending['approval_id']}: v{pending['version']} to "
+                f"{pending['stage']}, requested by {pending['requested_by']} at {pending['requested_at']}\n"
+                f"  answer (not {pending['requested_by']}): {pending['answer']}",
+                highlight=False,
+            )
+
+
+def _print_policy(policy: dict[str, Any]) -> None:
+    owner = policy["owner"]
+    who = f"{owner['team']} <{owner['contact']}>" if owner else "(no owner)"
+    automation = ", ".join(
+        f"{line['setting']}: {'yes' if line['runs_by_itself'] else 'no'} ({line['source']})"
+        for line in policy["automation"]
+    )
+    _console.print(f"owner {who}, maturity {policy['maturity'] or '(unset)'}; {automation}", highlight=False)
 
 
 @main.command()
@@ -164,6 +210,24 @@ def history(model: str, as_json: bool, **aws: Any) -> None:
     for record in records:
         link = record.get("dataset_uri") or str(record.get("execution_arn", "-")).rsplit(":", 1)[-1]
         table.add_row(record["at"], record["kind"], _cell(record["status"]), record["reason"], link)
+    _console.print(table)
+
+
+@main.command()
+@click.option("--subscribe", is_flag=True, help="Subscribe each owner's contact that has no filtered subscription.")
+@_aws_options
+@_run
+def owners(subscribe: bool, as_json: bool, **aws: Any) -> None:
+    """Each model owner's email subscription to the notifications about its models (filter policy on `owner`)."""
+    connection = _connect(**aws)
+    found = (owner_views.subscribe_owners if subscribe else owner_views.owner_subscriptions)(connection, _config())
+    if as_json:
+        _print_json(found)
+        return
+    table = Table("team", "contact", "models", "subscribed", title="owners")
+    for owner in found:
+        table.add_row(owner["team"], owner["contact"], ", ".join(owner["models"]), "yes" if owner["subscribed"] else
+                      "no (mlops owners --subscribe)")  # fmt: skip
     _console.print(table)
 
 
@@ -322,6 +386,19 @@ def decide(
     """Answer a drift incident's pending decision (`mlops status` lists them)."""
     request = workflows.decide(incident_id, action, by, reason, dataset_uri)
     _act(_connect(**aws), request, wait, as_json)
+
+
+@main.command()
+@click.argument("approval_id")
+@click.option("--by", required=True, help="Who approves (recorded; not the requester).")
+@click.option("--reason", required=True, help="Why (recorded).")
+@click.option("--refuse", is_flag=True, help="Refuse the deployment instead of approving it.")
+@_wait_option
+@_aws_options
+@_run
+def approve(approval_id: str, by: str, reason: str, refuse: bool, wait: bool, as_json: bool, **aws: Any) -> None:
+    """Approve (or --refuse) a deployment waiting for another person's approval (`mlops status` lists them)."""
+    _act(_connect(**aws), workflows.approve(approval_id, not refuse, by, reason), wait, as_json)
 
 
 @main.command()

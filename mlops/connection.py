@@ -93,9 +93,7 @@ class Connection:
 
     @cached_property
     def ledger(self) -> DynamoDbLedger:
-        table_name = self.output("LedgerTableName")
-        resource = self.session.resource("dynamodb", endpoint_url=self.endpoint_url)
-        return DynamoDbLedger(table_name, resource.Table(table_name))
+        return DynamoDbLedger(self.output("LedgerTableName"), self.client("dynamodb"))
 
 
 def connect(stack: str | None, region: str | None, profile: str | None, endpoint_url: str | None) -> Connection:

@@ -14,7 +14,7 @@ from controlplane.deploy import package_version
 from controlplane.drift_config import SignalKind
 from controlplane.ports import AuditRecord
 from mlops.connection import Connection, OperatorError, describe_aws_error
-from mlops.workflows import configured_model, pending_decisions
+from mlops.workflows import configured_model, pending_approvals, pending_decisions
 
 TRAINING_OUTCOMES = {
     "TrainingSucceeded",
@@ -36,7 +36,7 @@ def record_view(record: AuditRecord) -> dict[str, Any]:
         "reason": record.reason,
         "record_id": record.record_id,
     }
-    for name in ("dataset_uri", "execution_arn", "pipeline_execution_arn"):
+    for name in ("dataset_uri", "execution_arn", "pipeline_execution_arn", "lineage"):
         if getattr(record, name):
             view[name] = getattr(record, name)
     if record.details:
@@ -96,6 +96,32 @@ def _pending_decisions(history: list[AuditRecord]) -> list[dict[str, Any]]:
     ]
 
 
+def _pending_approvals(history: list[AuditRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "approval_id": approval,
+            "stage": record.details.get("stage"),
+            "version": record.details.get("model_package_version"),
+            "requested_by": record.details.get("requested_by"),
+            "requested_at": record.at.isoformat(),
+            "answer": f"mlops approve {approval} --by NAME --reason TEXT [--refuse]",
+        }
+        for approval, record in pending_approvals(history).items()
+    ]
+
+
+def policy_view(model: ModelConfig) -> dict[str, Any]:
+    """The model's owner, maturity and what runs by itself, as `scripts/check_config.py --explain` prints them."""
+    return {
+        "owner": {"team": model.owner.team, "contact": model.owner.contact} if model.owner else None,
+        "maturity": model.maturity,
+        "automation": [
+            {"setting": line.setting, "runs_by_itself": line.value, "source": line.source}
+            for line in model.effective_policy()
+        ],
+    }
+
+
 def model_status(connection: Connection, model: ModelConfig) -> dict[str, Any]:
     ledger = connection.ledger
     history = ledger.history(model.name)
@@ -138,6 +164,8 @@ def model_status(connection: Connection, model: ModelConfig) -> dict[str, Any]:
         "stages": stages,
         "incidents": incidents,
         "pending_decisions": _pending_decisions(history),
+        "pending_approvals": _pending_approvals(history),
+        "policy": policy_view(model),
     }
 
 

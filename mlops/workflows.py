@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deploy import deploy_execution_name, rollback_execution_name
-from controlplane.models import DecisionRequest, DeployRequest, RetrainRequest, RollbackRequest
+from controlplane.models import ApprovalRequest, DecisionRequest, DeployRequest, RetrainRequest, RollbackRequest
 from controlplane.naming import digest, retrain_execution_name
 from controlplane.ports import AuditRecord
 from mlops.connection import Connection, OperatorError, describe_aws_error
@@ -41,18 +41,29 @@ class Started:
 
 
 _DECISION_ENDS = {"DriftResponseDecided", "DriftResponseFailed"}
+_APPROVAL_ENDS = {"DeploymentApproved", "DeploymentApprovalRefused"}
+
+
+def _pending(history: list[AuditRecord], key: str, asked: str, ends: set[str]) -> dict[str, AuditRecord]:
+    """details[key] -> its `asked` record, for the questions no record of `ends` followed."""
+    requested: dict[str, AuditRecord] = {}
+    for record in sorted(history, key=lambda record: record.at):
+        question = str(record.details.get(key, ""))
+        if record.kind == asked and question:
+            requested[question] = record
+        elif record.kind in ends and question:
+            requested.pop(question, None)
+    return requested
 
 
 def pending_decisions(history: list[AuditRecord]) -> dict[str, AuditRecord]:
     """Incident id -> its DriftDecisionRequested record, for the requests no decision or failure followed."""
-    requested: dict[str, AuditRecord] = {}
-    for record in sorted(history, key=lambda record: record.at):
-        incident = str(record.details.get("incident_id", ""))
-        if record.kind == "DriftDecisionRequested" and incident:
-            requested[incident] = record
-        elif record.kind in _DECISION_ENDS and incident:
-            requested.pop(incident, None)
-    return requested
+    return _pending(history, "incident_id", "DriftDecisionRequested", _DECISION_ENDS)
+
+
+def pending_approvals(history: list[AuditRecord]) -> dict[str, AuditRecord]:
+    """Approval id -> its DeploymentApprovalRequested record, for the approvals not answered or timed out."""
+    return _pending(history, "approval_id", "DeploymentApprovalRequested", _APPROVAL_ENDS)
 
 
 def validated(model: type[BaseModel], fields: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +150,13 @@ def decide(incident_id: str, action: str, by: str, reason: str, dataset_uri: str
     fields = {"incident_id": incident_id, "action": action, "by": by, "reason": reason, "dataset_uri": dataset_uri}
     request = validated(DecisionRequest, fields)
     return Request("DecisionStateMachineArn", f"decision-{incident_id}-{digest(action, length=8)}", request)
+
+
+def approve(approval_id: str, approve: bool, by: str, reason: str) -> Request:
+    """An answer to a deployment's approval: the same answer twice is one execution; another answer is refused."""
+    fields = {"approval_id": approval_id, "approve": approve, "by": by, "reason": reason}
+    request = validated(ApprovalRequest, fields)
+    return Request("DecisionStateMachineArn", f"answer-{approval_id}-{digest(str(approve), by, length=8)}", request)
 
 
 def _execution_arn(state_machine_arn: str, name: str) -> str:

@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None, config: ControlPlaneConfig | None = None
     session = boto3.Session(region_name=args.region, profile_name=args.profile)
     try:
         table_name = _ledger_table(session, args)
-        table = session.resource("dynamodb", endpoint_url=args.endpoint_url).Table(table_name)
-        records = DynamoDbLedger(table_name, table=table).history(model.name)
+        dynamodb = session.client("dynamodb", endpoint_url=args.endpoint_url)
+        records = DynamoDbLedger(table_name, dynamodb).history(model.name)
     except (ClientError, BotoCoreError) as error:
         print(f"cannot read the ledger: {error}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "common"))
 
 from controlplane.models import (  # noqa: E402
+    ApprovalRequest,
     DecisionRequest,
     DeployRequest,
     DriftDetectedDetail,
@@ -23,6 +24,7 @@ SCHEMAS = {
     "drift-request.schema.json": DriftRequest,
     "drift-detected-detail.schema.json": DriftDetectedDetail,
     "decision-request.schema.json": DecisionRequest,
+    "approval-request.schema.json": ApprovalRequest,
 }
 
 

@@ -48,8 +48,7 @@ def redrive(session: boto3.Session, outputs: dict[str, str], endpoint_url: str |
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
-    table = session.resource("dynamodb", endpoint_url=endpoint_url).Table(outputs["LedgerTableName"])
-    ledger = DynamoDbLedger(outputs["LedgerTableName"], table=table)
+    ledger = DynamoDbLedger(outputs["LedgerTableName"], client("dynamodb"))
     pending = ledger.records_with_pending_effects()
     report: dict[str, Any] = {"pending_records": len(pending), "delivered": {}, "failed": {}}
     if dry_run:

@@ -243,6 +243,10 @@ class FakeDeploymentLedger(FakeLedger):
         self.waiters: dict[str, str] = {}
         self.approvals: dict[str, tuple[str, datetime, datetime]] = {}
         """package ARN -> (status, changed_at, seen_at), as the DynamoDB ledger keeps them."""
+        self.decisions: dict[str, DecisionWait] = {}
+        """Questions to humans (drift decisions, approvals) by id."""
+        self.lineages: dict[str, str] = {}
+        """package ARN -> the version's lineage key (the first noted)."""
 
     def acquire_endpoint_lock(self, endpoint: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
         current = self.locks.get(endpoint)
@@ -277,6 +281,8 @@ class FakeDeploymentLedger(FakeLedger):
                 self.put_endpoint_state(write)
             case StageDeployment():
                 self.record_stage_deployment(write)
+            case DecisionWait():
+                self.decisions[write.incident_id] = write
             case _:
                 super()._apply(write)
 
@@ -302,6 +308,38 @@ class FakeDeploymentLedger(FakeLedger):
     def clear_endpoint_waiter(self, endpoint: str, task_token: str) -> None:
         if self.waiters.get(endpoint) == task_token:
             del self.waiters[endpoint]
+
+    def get_decision(self, incident_id: str) -> DecisionWait | None:
+        return self.decisions.get(incident_id)
+
+    def note_package_lineage(self, package_arn: str, lineage: str) -> None:
+        self.lineages.setdefault(package_arn, lineage)
+
+    def package_lineage(self, package_arn: str) -> str | None:
+        return self.lineages.get(package_arn)
+
+    def claim_decision(
+        self, incident_id: str, decision_execution_arn: str, answered_by: str, action: str
+    ) -> DecisionWait | None:
+        current = self.decisions.get(incident_id)
+        if current is None or not (
+            current.status == "waiting" or current.decision_execution_arn == decision_execution_arn
+        ):
+            return None
+        claimed = replace(
+            current,
+            status="answered",
+            answered_by=answered_by,
+            action=action,
+            decision_execution_arn=decision_execution_arn,
+        )
+        self.decisions[incident_id] = claimed
+        return claimed
+
+    def expire_decision(self, incident_id: str, decision_execution_arn: str) -> None:
+        current = self.decisions.get(incident_id)
+        if current and current.status == "answered" and current.decision_execution_arn == decision_execution_arn:
+            self.decisions[incident_id] = replace(current, status="expired")
 
 
 FAIR_BIAS_REPORT = {
@@ -386,7 +424,6 @@ class FakeEndpoints:
 class FakeDriftLedger(FakeDeploymentLedger):
     def __init__(self) -> None:
         super().__init__()
-        self.decisions: dict[str, DecisionWait] = {}
         self.incidents: dict[tuple[str, str, str], Incident] = {}
         self.retrains: dict[str, dict[tuple[datetime, str], datetime]] = {}
         self.datasets_seen: dict[str, str] = {}
@@ -415,36 +452,8 @@ class FakeDriftLedger(FakeDeploymentLedger):
                 self.put_incident(write.incident, write.expected_id)
             case RetrainNote():
                 self.note_retrain(write.model, write.at, write.incident_id)
-            case DecisionWait():
-                self.decisions[write.incident_id] = write
             case _:
                 super()._apply(write)
-
-    def get_decision(self, incident_id: str) -> DecisionWait | None:
-        return self.decisions.get(incident_id)
-
-    def claim_decision(
-        self, incident_id: str, decision_execution_arn: str, answered_by: str, action: str
-    ) -> DecisionWait | None:
-        current = self.decisions.get(incident_id)
-        if current is None or not (
-            current.status == "waiting" or current.decision_execution_arn == decision_execution_arn
-        ):
-            return None
-        claimed = replace(
-            current,
-            status="answered",
-            answered_by=answered_by,
-            action=action,
-            decision_execution_arn=decision_execution_arn,
-        )
-        self.decisions[incident_id] = claimed
-        return claimed
-
-    def expire_decision(self, incident_id: str, decision_execution_arn: str) -> None:
-        current = self.decisions.get(incident_id)
-        if current and current.status == "answered" and current.decision_execution_arn == decision_execution_arn:
-            self.decisions[incident_id] = replace(current, status="expired")
 
     def retrain_times(self, model: str, since: datetime) -> list[datetime]:
         return sorted(at for at in self.retrains.get(model, {}).values() if at >= since)
@@ -467,3 +476,7 @@ class FakeModelCards:
             return "unchanged"
         versions.append(content)
         return "created" if len(versions) == 1 else "updated"
+
+    def content(self, name: str) -> dict[str, Any] | None:
+        versions = self.cards.get(name)
+        return versions[-1] if versions else None

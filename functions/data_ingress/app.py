@@ -62,7 +62,7 @@ def process_batch(records: list[dict[str, Any]]) -> list[str]:
             if isinstance(result, Exception):
                 failed.append(message_id)
             else:
-                metrics.add_metric(name=f"Objects{result.action.title().replace('_', '')}", unit="Count", value=1)
+                metrics.add_metric(name=result.metric_name, unit="Count", value=1)
     return failed
 
 

@@ -24,6 +24,7 @@ class Dependencies(NamedTuple):
     endpoints: SageMakerEndpoints
     cards: SageMakerModelCards
     region: str
+    decision_state_machine_arn: str
 
 
 @cache
@@ -37,6 +38,7 @@ def dependencies() -> Dependencies:
         endpoints=SageMakerEndpoints(env.SAGEMAKER_EXECUTION_ROLE_ARN),
         cards=SageMakerModelCards(),
         region=env.AWS_REGION,
+        decision_state_machine_arn=env.DECISION_STATE_MACHINE_ARN,
     )
 
 
@@ -59,7 +61,7 @@ def acquire_lock(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 
 def evaluate_gate(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    return deploy.evaluate_gate(_plan(task), deps.config, deps.ledger, deps.registry).model_dump()
+    return deploy.evaluate_gate(_plan(task), deps.config, deps.ledger, deps.registry, deps.cards).model_dump()
 
 
 def create_resources(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -88,7 +90,10 @@ def record_deployed(task: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def ask_approval(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deploy.ask_approval(task["task_token"], _plan(task), dependencies().ledger)
+    deps = dependencies()
+    deploy.ask_approval(
+        task["task_token"], _plan(task), task["execution_arn"], deps.decision_state_machine_arn, deps.ledger
+    )
     return {}
 
 

@@ -44,7 +44,8 @@ def _decision(task: dict[str, Any]) -> drift.Decision:
 
 def prepare(task: dict[str, Any]) -> dict[str, Any]:
     deps = dependencies()
-    return drift.prepare(task["request"], task["execution_name"], deps.config, deps.data_bucket).model_dump(mode="json")
+    context = drift.prepare(task["request"], task["execution_name"], deps.config, deps.data_bucket, deps.ledger)
+    return context.model_dump(mode="json")
 
 
 def decide(task: dict[str, Any]) -> dict[str, Any]:

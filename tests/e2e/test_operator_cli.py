@@ -161,8 +161,10 @@ def test_a_failed_workflow_exits_1_with_its_cause(served: Served) -> None:
             ["decide", "not an id", "--action", "dismiss", "--by", "a", "--reason", "r"],
             "incident_id: String should match",
         ),
+        (["approve", "prod-please", "--by", "bob", "--reason", "r"], "approval_id: String should match"),
         (["status", "--stack", "nope"], "stack 'nope' not found in us-east-1"),
         (["lineage", "s3://mlops-local-databucket/datasets/none/"], "nothing in the ledger about dataset"),
+        (["status", "--query", "[0."], "Invalid value for '--query': not a JMESPath expression"),
     ],
 )
 def test_bad_requests_say_what_to_fix_before_anything_is_sent(served: Served, arguments: list[str], says: str) -> None:
@@ -170,6 +172,12 @@ def test_bad_requests_say_what_to_fix_before_anything_is_sent(served: Served, ar
     assert result.returncode == 2
     assert says in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
+
+
+def test_query_picks_from_the_json_and_prints_a_string_bare(served: Served) -> None:
+    assert mlops(served, "status", "churn", "--query", "[0].model").stdout == "churn\n"
+    stages = mlops(served, "status", "churn", "--query", "[0].stages[].endpoint")
+    assert json.loads(stages.stdout) == ["churn-staging", "churn-prod"]
 
 
 def test_decide_starts_the_decision_workflow_with_exactly_its_contract(served: Served) -> None:
@@ -195,3 +203,57 @@ def test_decide_starts_the_decision_workflow_with_exactly_its_contract(served: S
         "reason": "confirmed",
         "dataset_uri": DATASET,
     }
+
+
+def test_approve_answers_through_the_decision_workflow_which_refuses_an_unknown_approval(served: Served) -> None:
+    arguments = ["approve", "approval-0123456789abcdef", "--by", "bob", "--reason", "reviewed", "--refuse", "--wait"]
+
+    result = mlops(served, *arguments)
+
+    assert result.returncode == 1
+    assert "No approval is waiting under 'approval-0123456789abcdef'" in " ".join(result.stdout.split())
+    sfn = _client(served, "stepfunctions")
+    machine = _client(served, "cloudformation").describe_stacks(StackName="mlops-local")["Stacks"][0]["Outputs"]
+    arn = next(output["OutputValue"] for output in machine if output["OutputKey"] == "DecisionStateMachineArn")
+    [execution] = [
+        execution
+        for execution in sfn.list_executions(stateMachineArn=arn)["executions"]
+        if execution["name"].startswith("answer-approval-0123456789abcdef-")
+    ]
+    assert json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"]) == {
+        "approval_id": "approval-0123456789abcdef",
+        "approve": False,
+        "by": "bob",
+        "reason": "reviewed",
+    }
+
+
+def test_status_shows_the_effective_policy_and_owners_get_a_filtered_subscription(served: Served) -> None:
+    (churn,) = mlops_json(served, "status", "churn")
+    assert churn["policy"]["owner"] == {"team": "churn-team", "contact": "churn-team@example.com"}
+    assert churn["policy"]["maturity"] == 2
+    assert {line["setting"]: line["runs_by_itself"] for line in churn["policy"]["automation"]} == {
+        "deploy_on_approval": True,
+        "auto_promote staging -> prod": False,
+        "drift.require_approval": False,  # explicit in the bundled config
+    }
+    assert "owner churn-team <churn-team@example.com>, maturity 2; deploy_on_approval: yes" in " ".join(
+        mlops(served, "status", "churn").stdout.split()
+    )
+
+    before = {owner["team"]: owner["subscribed"] for owner in mlops_json(served, "owners")}
+    subscribed = mlops_json(served, "owners", "--subscribe")
+    again = mlops_json(served, "owners", "--subscribe")
+
+    assert before["churn-team"] is False
+    assert {owner["team"]: owner["subscribed"] for owner in subscribed} == dict.fromkeys(before, True)
+    assert again == subscribed
+    sns = _client(served, "sns")
+    topic = next(topic["TopicArn"] for topic in sns.list_topics()["Topics"] if "Notification" in topic["TopicArn"])
+    [churn_subscription] = [
+        subscription
+        for subscription in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+        if subscription["Endpoint"] == "churn-team@example.com"
+    ]  # subscribed once, however often the command runs
+    attributes = sns.get_subscription_attributes(SubscriptionArn=churn_subscription["SubscriptionArn"])["Attributes"]
+    assert json.loads(attributes["FilterPolicy"]) == {"owner": ["churn-team"]}

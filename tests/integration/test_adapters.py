@@ -134,6 +134,23 @@ def test_audit_records_are_written_once_and_form_the_lineage(ledger):
     assert [record.kind for record in ledger.history("churn")] == ["TrainingRequested", "TrainingStarted"]
 
 
+def test_one_query_returns_every_record_of_a_version_and_the_first_package_lineage_stays(ledger):
+    key = "training/retrain-churn-2026-11-27-abc"
+    trained = AuditRecord("run#started", "TrainingStarted", "churn", "marker", T0, lineage=key)
+    deployed = AuditRecord("deploy#ok", "DeploymentSucceeded", "churn", "ok", T0 + timedelta(hours=1), lineage=key)
+    other = AuditRecord("deploy#other", "DeploymentSucceeded", "churn", "ok", T0, lineage="package/churn-models/1")
+    for record in (deployed, trained, other):
+        ledger.record(record)
+    ledger.note_package_lineage("arn:package/7", key)
+    ledger.note_package_lineage("arn:package/7", "package/churn-models/7")
+
+    assert [(record.kind, record.lineage) for record in ledger.version_lineage(key)] == [
+        ("TrainingStarted", key), ("DeploymentSucceeded", key)
+    ]  # fmt: skip
+    assert ledger.package_lineage("arn:package/7") == key
+    assert ledger.package_lineage("arn:package/8") is None
+
+
 def test_training_slot_is_exclusive_until_released_or_expired(ledger):
     lease = T0 + timedelta(hours=1)
 

@@ -1,13 +1,16 @@
 """Governance rules over fakes: owners and maturity levels decide what runs by itself; explicit settings win."""
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from controlplane import clock, deploy, model_cards, naming
+from controlplane import clock, decisions, deploy, model_cards, naming
 from controlplane.config import parse_config
 from controlplane.errors import InvalidRequest
 from controlplane.models import ModelPackageStateChange
+from controlplane.ports import PipelineRun
 from scripts.check_config import explain, governance_problems
 from tests.fakes import FakeDeploymentLedger, FakeEndpoints, FakeModelCards, FakeRegistry, FakeWorkflows
 
@@ -226,12 +229,39 @@ def test_a_stage_that_requires_documentation_names_the_missing_fields():
 
     assert not result.passed
     assert result.missing_documentation == ["limitations", "assumptions"]
+    card = naming.model_card_name("churn", 7, ARN)
     assert result.failures == [
-        "stage 'prod' requires documentation; the package's CustomerMetadataProperties lack limitations, assumptions"
+        "stage 'prod' requires documentation; neither the package's CustomerMetadataProperties nor its model card "
+        f"'{card}' document limitations, assumptions"
     ]
     documented = {"intended_uses": "retention offers", "limitations": "EU only", "assumptions": "monthly data"}
     assert gate_for("prod", FAIR, documented)[0].passed
     assert gate_for("staging", FAIR)[0].passed  # staging does not require it
+
+
+def test_the_documentation_gate_also_reads_the_versions_model_card_and_the_card_keeps_it():
+    cfg = parse_config(GATED)
+    ledger, registry, cards = FakeDeploymentLedger(), FakeRegistry(), FakeModelCards()
+    registry.add(ARN, bias=FAIR, metadata={"intended_uses": "retention offers"})
+    plan = deploy.prepare({"model_package_arn": ARN}, "deploy-1", cfg, ledger, registry, "us-east-1", "123456789012")
+    prod = plan.model_copy(update={"stage": "prod"})
+    name = naming.model_card_name("churn", 7, ARN)
+    deploy.record_deployed(plan, "arn:exec", cfg, ledger)
+    model_cards.document_model(plan, cfg, ledger, registry, cards)  # the control plane's card: limitations missing
+    assert deploy.evaluate_gate(prod, cfg, ledger, registry, cards).missing_documentation == [
+        "limitations", "assumptions"
+    ]  # fmt: skip
+
+    written = json.loads(json.dumps(cards.content(name)))
+    written["additional_information"]["caveats_and_recommendations"] = "EU customers only"  # a reviewer's edit
+    written["additional_information"]["custom_details"]["assumptions"] = "monthly usage data"
+    cards.upsert(name, written)
+
+    assert deploy.evaluate_gate(prod, cfg, ledger, registry, cards).passed
+    model_cards.document_model(plan, cfg, ledger, registry, cards)  # rewriting the card keeps the reviewer's words
+    assert deploy.card_documentation(cards.content(name)) == {
+        "intended_uses": "retention offers", "limitations": "EU customers only", "assumptions": "monthly usage data"
+    }  # fmt: skip
 
 
 def test_a_bias_gate_failure_is_recorded_and_announced_with_the_numbers():
@@ -305,55 +335,187 @@ def prod_plan(requested_by: str | None = "alice"):
     return deploy.prepare(request, "deploy-staging-1", cfg, ledger, registry, "us-east-1", "123456789012"), ledger
 
 
-def test_a_stage_that_requires_approval_waits_for_it_and_says_how_to_answer():
-    plan, ledger = prod_plan()
-    assert (plan.needs_approval, plan.approval_timeout_seconds) == (True, 30 * 60)
+DECISION = "arn:aws:states:us-east-1:123456789012:stateMachine:stack-decision"
+ANSWER_1, ANSWER_2 = (f"arn:aws:states:us-east-1:123456789012:execution:stack-decision:answer-{n}" for n in (1, 2))
 
-    deploy.ask_approval("token-1", plan, ledger)
+
+def asked_approval():
+    """A deployment to staging requested by alice, parked in AskApproval with task token token-1."""
+    plan, ledger = prod_plan()
+    deploy.ask_approval("token-1", plan, "arn:deploy:run", DECISION, ledger)
+    return plan, ledger, deploy.approval_id(plan.execution_name)
+
+
+def approval_of(question: str, **fields):
+    return {"approval_id": question, "approve": True, "by": "bob", "reason": "reviewed the metrics", **fields}
+
+
+def test_a_stage_that_requires_approval_keeps_the_token_in_the_ledger_and_names_the_approval():
+    plan, ledger, question = asked_approval()
+    assert (plan.needs_approval, plan.approval_timeout_seconds) == (True, 30 * 60)
 
     ((detail_type, detail),) = ledger.announcements()
     assert detail_type == "Deployment Approval Requested"
-    assert (detail["task_token"], detail["requested_by"], detail["stage"]) == ("token-1", "alice", "staging")
-    assert detail["answer_with"].startswith("aws stepfunctions send-task-success --task-token <token>")
+    assert (detail["approval_id"], detail["requested_by"], detail["stage"]) == (question, "alice", "staging")
+    assert "token-1" not in str(detail)  # the token is never broadcast
+    assert detail["answer_with"].startswith(f"mlops approve {question} --by <you>")
+    assert f"--state-machine-arn {DECISION}" in detail["answer_with"]
+    waiting = ledger.get_decision(question)
+    assert (waiting.question, waiting.status, waiting.task_token, waiting.requested_by) == (
+        "approval", "waiting", "token-1", "alice"
+    )  # fmt: skip
 
 
-def test_another_person_approves_and_both_identities_are_recorded():
-    plan, ledger = prod_plan()
+def test_another_person_approves_through_the_decision_workflow_once_and_both_identities_are_recorded():
+    plan, ledger, question = asked_approval()
+    workflows = FakeWorkflows()
 
-    approved = deploy.apply_approval(plan, {"approve": True, "by": "bob", "reason": "reviewed"}, "arn:exec", ledger)
-    deploy.record_deployed(approved, "arn:exec", parse_config(APPROVAL), ledger)
+    outcome = decisions.answer(approval_of(question), ANSWER_1, parse_config(APPROVAL), "data", ledger, workflows)
+    ((token, resumed_with),) = workflows.resumed
+    approved = deploy.apply_approval(plan, resumed_with, "arn:deploy:run", ledger)
+    deploy.record_deployed(approved, "arn:deploy:run", parse_config(APPROVAL), ledger)
 
+    assert (outcome.action, token) == ("approve", "token-1")
     assert approved.promotion_approved_by == "bob"
+    answered = ledger.records["answer-1#ApprovalAnswered"]
+    assert (answered.details["requested_by"], answered.details["by"], answered.execution_arn) == (
+        "alice", "bob", ANSWER_1
+    )  # fmt: skip
     succeeded = ledger.records[f"{plan.execution_name}#DeploymentSucceeded"]
     assert (succeeded.details["requested_by"], succeeded.details["promotion_approved_by"]) == ("alice", "bob")
     approval = ledger.records[f"{plan.execution_name}#DeploymentApproved"]
-    assert (approval.reason, approval.details["requested_by"]) == ("reviewed", "alice")
+    assert (approval.reason, approval.details["requested_by"]) == ("reviewed the metrics", "alice")
+    closed = ledger.get_decision(question)
+    assert (closed.status, closed.task_token, closed.answered_by) == ("closed", None, "bob")
+    with pytest.raises(InvalidRequest, match=f"approval '{question}' is closed: the deployment was approved"):
+        decisions.answer(approval_of(question, by="carol"), ANSWER_2, parse_config(APPROVAL), "data", ledger,
+                         workflows)  # fmt: skip
+    assert len(workflows.resumed) == 1
 
 
-@pytest.mark.parametrize(
-    ("answer", "message"),
-    [
-        ({"approve": True, "by": "Alice"}, "Alice requested it and cannot also approve it (separation of duties)"),
-        ({"approve": False, "by": "bob", "reason": "bias too high"}, "refused by bob: bias too high"),
-        ({"timed_out": True}, "nobody approved it within 30 min"),
-        (None, "nobody approved it within 30 min"),
-    ],
-)
-def test_the_requester_a_refusal_or_silence_refuse_the_deployment(answer, message):
-    plan, ledger = prod_plan()
+def test_the_requester_cannot_approve_and_the_question_stays_open_for_another_person():
+    _, ledger, question = asked_approval()
+    workflows = FakeWorkflows()
 
-    with pytest.raises(deploy.PromotionRefused, match=message.replace("(", r"\(").replace(")", r"\)")):
-        deploy.apply_approval(plan, answer, "arn:exec", ledger)
+    with pytest.raises(InvalidRequest, match=r"Alice requested the deployment to 'staging' and cannot also approve"):
+        decisions.answer(approval_of(question, by=" Alice"), ANSWER_1, parse_config(APPROVAL), "data", ledger,
+                         workflows)  # fmt: skip
+
+    assert workflows.resumed == []
+    assert ledger.get_decision(question).status == "waiting"
+
+
+def test_a_second_answer_to_an_approval_is_refused_and_names_the_first():
+    _, ledger, question = asked_approval()
+    workflows = FakeWorkflows()
+    decisions.answer(approval_of(question), ANSWER_1, parse_config(APPROVAL), "data", ledger, workflows)
+
+    with pytest.raises(InvalidRequest, match=f"already answered by bob \\(approve, execution {ANSWER_1}\\)"):
+        decisions.answer(approval_of(question, approve=False, by="carol"), ANSWER_2, parse_config(APPROVAL), "data",
+                         ledger, workflows)  # fmt: skip
+    assert len(workflows.resumed) == 1
+
+
+def test_an_answer_after_the_timeout_refused_the_deployment_is_refused():
+    plan, ledger, question = asked_approval()
+
+    with pytest.raises(deploy.PromotionRefused, match="nobody approved it within 30 min"):
+        deploy.apply_approval(plan, {"timed_out": True}, "arn:deploy:run", ledger)
+    with pytest.raises(InvalidRequest, match=r"is closed: the deployment was refused \(Deployment to 'staging'"):
+        decisions.answer(approval_of(question), ANSWER_1, parse_config(APPROVAL), "data", ledger, FakeWorkflows())
+
+    refused = ledger.records[f"{plan.execution_name}#DeploymentApprovalRefused"]
+    assert (refused.details["requested_by"], refused.details.get("refused_by")) == ("alice", None)
+
+
+def test_an_answer_the_workflow_no_longer_waits_for_expires_the_question():
+    _, ledger, question = asked_approval()
+    workflows = FakeWorkflows()
+    workflows.stale_tokens.add("token-1")  # timed out in Step Functions before the ledger heard of it
+
+    with pytest.raises(InvalidRequest, match="no longer waits for an answer"):
+        decisions.answer(approval_of(question), ANSWER_1, parse_config(APPROVAL), "data", ledger, workflows)
+    assert ledger.get_decision(question).status == "expired"
+
+
+def test_a_refusal_by_another_person_refuses_the_deployment_and_records_who():
+    plan, ledger, question = asked_approval()
+    workflows = FakeWorkflows()
+    refusal = approval_of(question, approve=False, reason="bias too high")
+    decisions.answer(refusal, ANSWER_1, parse_config(APPROVAL), "data", ledger, workflows)
+
+    with pytest.raises(deploy.PromotionRefused, match="refused by bob: bias too high"):
+        deploy.apply_approval(plan, workflows.resumed[0][1], "arn:deploy:run", ledger)
+    refused = ledger.records[f"{plan.execution_name}#DeploymentApprovalRefused"]
+    assert (refused.details["requested_by"], refused.details["refused_by"]) == ("alice", "bob")
     assert f"{plan.execution_name}#DeploymentApproved" not in ledger.records
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"approval_id": "approval-0000000000000000", "approve": True, "by": "bob", "decision_execution_arn": ANSWER_1},
+        {"approve": True, "by": "bob"},
+    ],
+)
+def test_an_answer_that_did_not_come_through_the_decision_workflow_is_refused(answer):
+    plan, ledger, question = asked_approval()
+    answer = {"approval_id": question, **answer} if "approval_id" not in answer else answer
+    answer.setdefault("decision_execution_arn", ANSWER_2)
+
+    with pytest.raises(InvalidRequest, match="did not come through the decision workflow"):
+        deploy.apply_approval(plan, answer, "arn:deploy:run", ledger)
+    assert ledger.get_decision(question).status == "waiting"
+
+
 def test_an_approval_answer_without_an_approver_is_refused_with_what_to_send():
-    plan, ledger = prod_plan()
+    _, ledger, question = asked_approval()
 
     with pytest.raises(InvalidRequest, match="by"):
-        deploy.apply_approval(plan, {"approve": True}, "arn:exec", ledger)
+        decisions.answer({"approval_id": question, "approve": True, "reason": "ok"}, ANSWER_1,
+                         parse_config(APPROVAL), "data", ledger, FakeWorkflows())  # fmt: skip
 
 
 def test_a_deployment_to_a_stage_that_requires_approval_names_its_requester():
     with pytest.raises(InvalidRequest, match=r"say who requests the deployment \(\"requested_by\"\)"):
         prod_plan(requested_by=None)
+
+
+def test_a_version_trained_by_the_control_plane_carries_its_training_runs_lineage():
+    cfg = parse_config(GATED)
+    ledger, registry = FakeDeploymentLedger(), FakeRegistry()
+    pipeline = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-training/execution/p1"
+    retrain = "arn:aws:states:us-east-1:123456789012:execution:stack-retrain:retrain-churn-d1"
+    ledger.register_pipeline_run(PipelineRun(pipeline, "churn", "s3://data/d1/", retrain, "Succeeded"))
+    registry.packages[ARN] = replace(registry.add(ARN), generated_by=pipeline)
+    other = ARN.replace("/7", "/8")
+    registry.add(other)
+
+    trained = deploy.prepare({"model_package_arn": ARN}, "deploy-7", cfg, ledger, registry, "us-east-1", "123456789012")
+    untrained = deploy.prepare({"model_package_arn": other}, "deploy-8", cfg, ledger, registry, "us-east-1",
+                               "123456789012")  # fmt: skip
+    deploy.record_deployed(trained, "arn:exec", cfg, ledger)
+
+    assert trained.lineage == naming.training_lineage(retrain) == "training/retrain-churn-d1"
+    assert untrained.lineage == "package/churn-models/8"
+    assert ledger.package_lineage(ARN) == trained.lineage
+    assert ledger.records["deploy-7#DeploymentSucceeded"].lineage == trained.lineage
+    assert ledger.get_endpoint_state("churn-staging").serving_lineage == trained.lineage
+
+
+def test_a_rollback_belongs_to_the_version_it_takes_off_and_the_endpoint_serves_the_others_lineage():
+    cfg = parse_config(GATED)
+    ledger, registry = FakeDeploymentLedger(), FakeRegistry()
+    newer = ARN.replace("/7", "/8")
+    for arn, name in ((ARN, "deploy-7"), (newer, "deploy-8")):
+        registry.add(arn)
+        plan = deploy.prepare({"model_package_arn": arn}, name, cfg, ledger, registry, "us-east-1", "123456789012")
+        deploy.record_deployed(plan, "arn:exec", cfg, ledger)
+
+    rollback = deploy.prepare({"endpoint": "churn-staging", "to": ARN, "reason": "quality"}, "rollback-1", cfg,
+                              ledger, registry, "us-east-1", "123456789012")  # fmt: skip
+    deploy.record_deployed(rollback, "arn:exec", cfg, ledger)
+
+    assert rollback.lineage == "package/churn-models/8"
+    assert ledger.records["rollback-1#RollbackSucceeded"].lineage == "package/churn-models/8"
+    assert ledger.get_endpoint_state("churn-staging").serving_lineage == "package/churn-models/7"

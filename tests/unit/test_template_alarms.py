@@ -1,6 +1,7 @@
 """Every failure the control plane cannot handle by itself raises an alarm: each state machine's failed or timed-out
 executions, and each queue where what could not be processed waits."""
 
+import ast
 import json
 
 from localcloud.cloud import ROOT
@@ -64,3 +65,35 @@ def test_the_dashboard_draws_every_alarm_workflow_function_and_dead_letter_queue
     ):
         assert f"${{{queue}.QueueName}}" in drawn
     assert 'MetricName=\\"Announcements\\"' in drawn  # the outbox's EMF metric, by event and model
+
+
+def _emitted_metric_names() -> set[str]:
+    """The EMF metric names the handlers emit: literal `name=` arguments, and one per ingress outcome."""
+    from typing import get_args  # noqa: PLC0415
+
+    from controlplane.ingress import ArrivalAction, objects_metric_name  # noqa: PLC0415
+
+    names = {objects_metric_name(action) for action in get_args(ArrivalAction)}
+    for handler in (ROOT / "functions").glob("*/app.py"):
+        for node in ast.walk(ast.parse(handler.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in {
+                "add_metric",
+                "single_metric",
+            }:
+                for keyword in node.keywords:
+                    if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
+                        names.add(str(keyword.value.value))
+    return names
+
+
+def test_every_emitted_metric_is_drawn_on_the_dashboard_and_documented():
+    body = RESOURCES["ControlPlaneDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    drawn = body if isinstance(body, str) else body[0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = readme[readme.index("**Metrics.**") :]
+
+    emitted = _emitted_metric_names()
+    assert {"Announcements", "EffectsDelivered", "ObjectsStarted", "ObjectsRejected"} <= emitted
+    for name in emitted:
+        assert f'"{name}"' in drawn or f'MetricName=\\"{name}\\"' in drawn, f"{name} is not on the dashboard"
+        assert f"`{name}`" in documented, f"{name} is not in the README's metrics table"

@@ -151,6 +151,17 @@ def test_only_the_decision_function_may_resume_a_drift_workflow():
     assert _roles_allowed("states:SendTaskSuccess", *drift) == {"DecisionTasksFunctionRole"}
 
 
+def test_only_the_decision_function_and_the_deploy_tasks_may_resume_a_deployment():
+    deploy = ("<DeployStateMachine>", "arn:aws:states:eu-west-3:210987654321:stateMachine:stack-deploy")
+
+    # the deploy tasks and the endpoint events resume endpoint waits; an approval comes only through the decisions
+    assert _roles_allowed("states:SendTaskSuccess", *deploy) == {
+        "DecisionTasksFunctionRole",
+        "DeployTasksFunctionRole",
+        "EndpointEventsFunctionRole",
+    }
+
+
 def test_no_role_of_the_stack_may_answer_a_decision():
     decision = ("<DecisionStateMachine>", "arn:aws:states:eu-west-3:210987654321:stateMachine:stack-decision")
 

@@ -1,12 +1,15 @@
-"""A human's answer to a drift incident's question, through the decision workflow (statemachines/decision.asl.json).
+"""A human's answer to a workflow's question, through the decision workflow (statemachines/decision.asl.json): a
+drift incident's response, or the approval of a deployment into a stage that requires one (separation of duties).
 
-The drift workflow's task token never leaves the control plane: it waits in the ledger under the incident id.
-Answering is `states:StartExecution` on the decision state machine (an IAM permission on one ARN, so CloudTrail
-holds who answered); its task looks the token up, refuses a stale, repeated or misdirected answer, resumes the
-drift workflow and records who claimed to answer next to the execution that did.
+The waiting workflow's task token never leaves the control plane: it waits in the ledger under the question's id
+(incident id or approval id). Answering is `states:StartExecution` on the decision state machine (an IAM permission
+on one ARN, so CloudTrail holds who answered); its task looks the token up, refuses a stale, repeated or misdirected
+answer (and an approval by the requester), resumes the waiting workflow and records who claimed to answer next to
+the execution that did.
 """
 
 import re
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -15,7 +18,13 @@ from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig
 from controlplane.errors import InvalidRequest
-from controlplane.models import INCIDENT_ID_PATTERN, DecisionRequest, parse_request
+from controlplane.models import (
+    APPROVAL_ID_PATTERN,
+    INCIDENT_ID_PATTERN,
+    ApprovalRequest,
+    DecisionRequest,
+    parse_request,
+)
 from controlplane.ports import AuditRecord, DecisionLedger, DecisionWait, Workflows
 
 
@@ -28,23 +37,132 @@ class DecisionOutcome(BaseModel):
     drift_execution_arn: str | None
 
 
+class ApprovalOutcome(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outcome: Literal["answered"]
+    approval_id: str
+    action: Literal["approve", "refuse"]
+
+
 def _not_waiting(incident_id: str, found: DecisionWait | None, execution_arn: str) -> str | None:
-    """Why the incident's question takes no answer from this execution; None when it does."""
+    """Why the question takes no answer from this execution; None when it does."""
+    approval = found is not None and found.question == "approval"
+    subject = f"approval '{incident_id}'" if approval else f"incident '{incident_id}'"
     if found is None:
+        if re.fullmatch(APPROVAL_ID_PATTERN, incident_id):
+            return (
+                f"No approval is waiting under '{incident_id}': use the approval_id of a Deployment Approval "
+                "Requested notification"
+            )
         return (
             f"No decision is waiting for incident '{incident_id}': use the incident_id of a Drift Decision Requested "
             "notification"
         )
     if found.status == "closed":
-        return f"The decision on incident '{incident_id}' is closed: the response was {found.action} ({found.reason})"
+        if approval:
+            outcome = "approved" if found.action == "approve" else "refused"
+            return f"The decision on {subject} is closed: the deployment was {outcome} ({found.reason})"
+        return f"The decision on {subject} is closed: the response was {found.action} ({found.reason})"
     if found.decision_execution_arn in (None, execution_arn):
         return None
     if found.status == "expired":
-        return f"The drift workflow of incident '{incident_id}' no longer waits for an answer"
+        waiter = "deploy workflow" if approval else "drift workflow"
+        return f"The {waiter} of {subject} no longer waits for an answer"
     return (
-        f"Incident '{incident_id}' was already answered by {found.answered_by} ({found.action}, execution "
+        f"{subject[0].upper()}{subject[1:]} was already answered by {found.answered_by} ({found.action}, execution "
         f"{found.decision_execution_arn}); a decision is taken once"
     )
+
+
+def _claim_and_resume(
+    question_id: str,
+    waiting: DecisionWait,
+    by: str,
+    action: str,
+    answer: dict[str, Any],
+    execution_arn: str,
+    ledger: DecisionLedger,
+    workflows: Workflows,
+) -> DecisionWait:
+    """Claim the question for this execution and resume its workflow with the answer; InvalidRequest when another
+    answer came first or the workflow no longer waits (which then marks the question expired)."""
+    claimed = ledger.claim_decision(question_id, execution_arn, by, action)
+    if claimed is None:  # answered or closed since it was read
+        raise InvalidRequest(
+            _not_waiting(question_id, ledger.get_decision(question_id), execution_arn)
+            or f"The decision on '{question_id}' is no longer waiting"
+        )
+    assert claimed.task_token is not None  # a question keeps its token until it is closed, which a claim refuses
+    resumed = workflows.resume(claimed.task_token, {**answer, "decision_execution_arn": execution_arn})
+    # A token resumes once: a retry of this task after its resume went through is refused like a late answer, so
+    # an answer this execution had already claimed counts as delivered (the workflow records what it applied).
+    retried = waiting.status == "answered" and waiting.decision_execution_arn == execution_arn
+    if not resumed and not retried:  # the task timed out or the execution ended: its default action applies
+        ledger.expire_decision(question_id, execution_arn)
+        if waiting.question == "approval":
+            raise InvalidRequest(
+                f"The deployment of approval '{question_id}' no longer waits for an answer (it timed out or ended; "
+                "without an approval in time it is refused)"
+            )
+        raise InvalidRequest(
+            f"The drift workflow of incident '{question_id}' no longer waits for an answer (it timed out "
+            "or ended, and its default action applies)"
+        )
+    return claimed
+
+
+def answer_approval(payload: Any, execution_arn: str, ledger: DecisionLedger, workflows: Workflows) -> ApprovalOutcome:
+    """Resume the deployment waiting for this approval, once, with an answer by someone other than its requester."""
+    request = parse_request(ApprovalRequest, payload, "approval")
+    waiting = ledger.get_decision(request.approval_id)
+    problem = _not_waiting(request.approval_id, waiting, execution_arn)
+    if problem is not None:
+        raise InvalidRequest(problem)
+    assert waiting is not None  # _not_waiting said why otherwise
+    if same_person(request.by, waiting.requested_by):
+        raise InvalidRequest(
+            f"{request.by} requested the deployment to '{waiting.stage}' and cannot also approve it (separation of "
+            "duties); another person must answer"
+        )
+    action: Literal["approve", "refuse"] = "approve" if request.approve else "refuse"
+    _claim_and_resume(
+        request.approval_id, waiting, request.by, action, request.model_dump(), execution_arn, ledger, workflows
+    )
+    details = {
+        "approval_id": request.approval_id,
+        "stage": waiting.stage,
+        "endpoint": waiting.endpoint,
+        "model_package_arn": waiting.package_arn,
+        "requested_by": waiting.requested_by,
+        "by": request.by,
+    }
+    record = _answered("ApprovalAnswered", waiting.model, f"{action} by {request.by}: {request.reason}", action,
+                       execution_arn, details)  # fmt: skip
+    record = replace(record, lineage=waiting.lineage)
+    record_and_announce(record, "Deployment Approval Answered", ledger)
+    return ApprovalOutcome(outcome="answered", approval_id=request.approval_id, action=action)
+
+
+def _answered(
+    kind: str, model: str, reason: str, status: str, execution_arn: str, details: dict[str, Any]
+) -> AuditRecord:
+    """The record of an accepted answer, one per decision execution."""
+    return AuditRecord(
+        record_id=f"{execution_arn.rsplit(':', 1)[-1]}#{kind}",
+        kind=kind,
+        model=model,
+        reason=reason,
+        at=clock.now(),
+        status=status,
+        execution_arn=execution_arn,
+        details=details,
+    )
+
+
+def same_person(answered_by: str, requested_by: str | None) -> bool:
+    """The separation-of-duties test: the same claimed identity, whatever its case or surrounding spaces."""
+    return answered_by.strip().casefold() == (requested_by or "").strip().casefold()
 
 
 def answer(
@@ -54,11 +172,15 @@ def answer(
     data_bucket: str,
     ledger: DecisionLedger,
     workflows: Workflows,
-) -> DecisionOutcome:
-    """Resume the incident's drift workflow with this answer, once; InvalidRequest says why it cannot be."""
+) -> DecisionOutcome | ApprovalOutcome:
+    """Resume the waiting workflow with this answer, once; InvalidRequest says why it cannot be."""
+    if isinstance(payload, dict) and "approval_id" in payload:
+        return answer_approval(payload, execution_arn, ledger, workflows)
     request = parse_request(DecisionRequest, payload, "decision")
     waiting = ledger.get_decision(request.incident_id)
     problem = _not_waiting(request.incident_id, waiting, execution_arn)
+    if problem is None and waiting is not None and waiting.question != "drift":
+        problem = f"'{request.incident_id}' is an approval; answer it with approval_id, approve, by and reason"
     if problem is not None:
         raise InvalidRequest(problem)
     assert waiting is not None  # _not_waiting said why otherwise
@@ -66,42 +188,19 @@ def answer(
         problem = config.model(waiting.model).dataset_location_problem(request.dataset_uri, data_bucket)
         if problem is not None:
             raise InvalidRequest(problem)
-    claimed = ledger.claim_decision(request.incident_id, execution_arn, request.by, request.action)
-    if claimed is None:  # answered or closed since it was read
-        raise InvalidRequest(
-            _not_waiting(request.incident_id, ledger.get_decision(request.incident_id), execution_arn)
-            or f"The decision on incident '{request.incident_id}' is no longer waiting"
-        )
-    assert claimed.task_token is not None  # a question keeps its token until it is closed, which a claim refuses
-    resumed = workflows.resume(
-        claimed.task_token,
-        {**request.model_dump(exclude_none=True), "decision_execution_arn": execution_arn},
-    )
-    # A token resumes once: a retry of this task after its resume went through is refused like a late answer, so
-    # an answer this execution had already claimed counts as delivered (the drift workflow records what it applied).
-    retried = waiting.status == "answered" and waiting.decision_execution_arn == execution_arn
-    if not resumed and not retried:  # the task timed out or the execution ended: its default action applies
-        ledger.expire_decision(request.incident_id, execution_arn)
-        raise InvalidRequest(
-            f"The drift workflow of incident '{request.incident_id}' no longer waits for an answer (it timed out "
-            "or ended, and its default action applies)"
-        )
-    record = AuditRecord(
-        record_id=f"{execution_arn.rsplit(':', 1)[-1]}#DecisionAnswered",
-        kind="DecisionAnswered",
-        model=claimed.model,
-        reason=f"{request.action} decided by {request.by}: {request.reason}",
-        at=clock.now(),
-        dataset_uri=request.dataset_uri,
-        status=request.action,
-        execution_arn=execution_arn,
-        details={
-            "incident_id": request.incident_id,
-            "endpoint": claimed.endpoint,
-            "by": request.by,
-            "drift_execution_arn": claimed.drift_execution_arn,
-        },
-    )
+    claimed = _claim_and_resume(
+        request.incident_id, waiting, request.by, request.action,
+        request.model_dump(exclude_none=True), execution_arn, ledger, workflows,
+    )  # fmt: skip
+    details = {
+        "incident_id": request.incident_id,
+        "endpoint": claimed.endpoint,
+        "by": request.by,
+        "drift_execution_arn": claimed.drift_execution_arn,
+    }
+    reason = f"{request.action} decided by {request.by}: {request.reason}"
+    record = _answered("DecisionAnswered", claimed.model, reason, request.action, execution_arn, details)
+    record = replace(record, dataset_uri=request.dataset_uri, lineage=claimed.lineage)
     record_and_announce(record, "Drift Decision Answered", ledger)
     return DecisionOutcome(
         outcome="answered",
@@ -115,10 +214,12 @@ def record_rejected(
     request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: DecisionLedger
 ) -> dict[str, str]:
     """Record an answer the decision workflow refused (with the claimed identity, in the request), and why."""
-    incident_id = request.get("incident_id") if isinstance(request, dict) else None
+    question_id = request.get("approval_id") or request.get("incident_id") if isinstance(request, dict) else None
     waiting = None
-    if isinstance(incident_id, str) and re.fullmatch(INCIDENT_ID_PATTERN, incident_id):
-        waiting = ledger.get_decision(incident_id)
+    if isinstance(question_id, str) and (
+        re.fullmatch(INCIDENT_ID_PATTERN, question_id) or re.fullmatch(APPROVAL_ID_PATTERN, question_id)
+    ):
+        waiting = ledger.get_decision(question_id)
     message = record_rejected_request(
         request, error, execution_name, execution_arn, "DecisionRejected", "Drift Decision Rejected",
         waiting.model if waiting else "(unknown)", ledger,

@@ -15,6 +15,7 @@ from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request, summary
 from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
+from controlplane.decisions import same_person
 from controlplane.deployment_config import BiasBound, BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
 from controlplane.errors import InvalidRequest, step_error_message
 from controlplane.models import (
@@ -25,14 +26,23 @@ from controlplane.models import (
     RollbackRequest,
     parse_request,
 )
-from controlplane.naming import digest, endpoint_config_name, sagemaker_model_name
+from controlplane.naming import (
+    digest,
+    endpoint_config_name,
+    model_card_name,
+    package_lineage,
+    sagemaker_model_name,
+    training_lineage,
+)
 from controlplane.observability import logger
 from controlplane.ports import (
     AuditRecord,
+    DecisionWait,
     DeploymentLedger,
     Endpoints,
     EndpointState,
     LedgerWrite,
+    ModelCards,
     PackageInfo,
     Registry,
     StageDeployment,
@@ -166,6 +176,9 @@ class DeployPlan(_StepModel):
     """Who approved the deployment into a stage that requires approval."""
     approval_description: str | None = None
     """The Model Registry approval's ApprovalDescription."""
+    lineage: str | None = None
+    """The lineage key of the version whose life this is part of: the one deployed; for a rollback, the one taken
+    off the endpoint."""
 
 
 # ----------------------------------------------------------------------------- ingress
@@ -339,6 +352,7 @@ def _plan(
     requested_by: str | None = None,
     approved_by: str | None = None,
     approval_description: str | None = None,
+    lineage: str | None = None,
 ) -> DeployPlan:
     version = package_version(package_arn)
     alarms = alarm_names(stage)
@@ -371,6 +385,7 @@ def _plan(
         planned_at=clock.now(),
         needs_approval=kind == "deploy" and stage.requires_approval,
         approval_timeout_seconds=stage.approval_timeout_minutes * 60,
+        lineage=lineage,
     )
 
 
@@ -416,11 +431,20 @@ def prepare(
     fingerprint = f"{stage.instance_type}:{stage.initial_instance_count}:{stage.variant_name}"
     config_name = endpoint_config_name(stage.endpoint_name, package.version, package.arn, fingerprint)
     reason = request.reason or f"deployment to '{stage.name}' requested by {request.requested_by or 'an operator'}"
+    lineage = version_lineage(package, ledger)
+    ledger.note_package_lineage(package.arn, lineage)
     return _plan(
         "deploy", model, stage, package.arn, config_name, reason, execution_name,
         requested_by=request.requested_by, approved_by=package.approved_by,
-        approval_description=package.approval_description,
+        approval_description=package.approval_description, lineage=lineage,
     )  # fmt: skip
+
+
+def version_lineage(package: PackageInfo, ledger: DeploymentLedger) -> str:
+    """The version's lineage key: the training run of the pipeline execution that registered it (GeneratedBy), when
+    the control plane started it; otherwise the package's own."""
+    run = ledger.get_pipeline_run(package.generated_by) if package.generated_by else None
+    return training_lineage(run.execution_arn) if run else package_lineage(package.arn)
 
 
 def _prepare_rollback(
@@ -444,7 +468,11 @@ def _prepare_rollback(
         target, target_config = request.to, deployed.endpoint_config
     if state is not None and state.serving_config == target_config and state.status != "Failed":
         raise InvalidRequest(f"Endpoint '{request.endpoint}' already serves version {package_version(target)}")
-    return _plan("rollback", model, stage, target, target_config, request.reason, execution_name)
+    taken_off = state.serving_package_arn if state else None
+    lineage = (state.serving_lineage or ledger.package_lineage(taken_off) or package_lineage(taken_off)) if (
+        state and taken_off
+    ) else None  # fmt: skip
+    return _plan("rollback", model, stage, target, target_config, request.reason, execution_name, lineage=lineage)
 
 
 class LockDecision(_StepModel):
@@ -538,15 +566,51 @@ def _check_bias(bounds: tuple[BiasBound, ...], reports: list[dict[str, Any]]) ->
     return failures, measured
 
 
-def missing_documentation(package: PackageInfo) -> list[str]:
-    return [field for field in DOCUMENTATION_FIELDS if not package.metadata.get(field, "").strip()]
+NOT_DOCUMENTED = "(not documented)"
+"""What the control plane writes into a model card for a field nobody documented."""
+
+
+def card_documentation(content: dict[str, Any] | None) -> dict[str, str]:
+    """The documentation a model card holds, by DOCUMENTATION_FIELDS name: `intended_uses.intended_uses`,
+    `additional_information.caveats_and_recommendations` (limitations) and `additional_information.custom_details
+    .assumptions` (SageMaker's model card JSON schema has no field of its own for assumptions)."""
+    content = content or {}
+    uses, more = content.get("intended_uses") or {}, content.get("additional_information") or {}
+    found = {
+        "intended_uses": uses.get("intended_uses"),
+        "limitations": more.get("caveats_and_recommendations"),
+        "assumptions": (more.get("custom_details") or {}).get("assumptions"),
+    }
+    return {
+        field: value.strip()
+        for field, value in found.items()
+        if isinstance(value, str) and value.strip() not in ("", NOT_DOCUMENTED)
+    }
+
+
+def documentation(package: PackageInfo, card: dict[str, Any] | None) -> dict[str, str]:
+    """The version's documentation: the package's CustomerMetadataProperties, else its model card's."""
+    documented = card_documentation(card)
+    for field in DOCUMENTATION_FIELDS:
+        if package.metadata.get(field, "").strip():
+            documented[field] = package.metadata[field].strip()
+    return documented
+
+
+def missing_documentation(documented: dict[str, str]) -> list[str]:
+    return [field for field in DOCUMENTATION_FIELDS if field not in documented]
 
 
 def evaluate_gate(
-    plan: DeployPlan, config: ControlPlaneConfig, ledger: DeploymentLedger, registry: Registry
+    plan: DeployPlan,
+    config: ControlPlaneConfig,
+    ledger: DeploymentLedger,
+    registry: Registry,
+    cards: ModelCards | None = None,
 ) -> GateResult:
     """The candidate's registered quality metrics against the thresholds and, when configured, the champion's;
-    its bias reports against the bias bounds; and its documentation where the stage requires it."""
+    its bias reports against the bias bounds; and its documentation (package metadata or model card) where the
+    stage requires it."""
     model = config.model(plan.model)
     assert model.deployment is not None
     gate = model.deployment.gate
@@ -560,12 +624,15 @@ def evaluate_gate(
     if gate.thresholds:
         failures, metrics, champion_metrics = _check_quality(model, package, ledger, registry)
     bias_failures, bias_metrics = _check_bias(gate.bias, registry.bias_reports(package)) if gate.bias else ([], {})
-    missing = missing_documentation(package) if stage.requires_documentation else []
-    if missing:
-        failures.append(
-            f"stage '{stage.name}' requires documentation; the package's CustomerMetadataProperties lack "
-            + ", ".join(missing)
-        )
+    missing: list[str] = []
+    if stage.requires_documentation:
+        card_name = model_card_name(model.name, package.version, package.arn)
+        missing = missing_documentation(documentation(package, cards.content(card_name) if cards else None))
+        if missing:
+            failures.append(
+                f"stage '{stage.name}' requires documentation; neither the package's CustomerMetadataProperties "
+                f"nor its model card '{card_name}' document " + ", ".join(missing)
+            )
     failures += bias_failures
     return GateResult(
         passed=not failures, failures=failures, metrics=metrics, champion_metrics=champion_metrics,
@@ -702,6 +769,7 @@ def _record(plan: DeployPlan, kind: str, reason: str, execution_arn: str | None,
         reason=reason,
         at=clock.now(),
         execution_arn=execution_arn,
+        lineage=plan.lineage,
         status=kind.removeprefix("Deployment").removeprefix("Rollback") or kind,
         details={
             "stage": plan.stage,
@@ -752,6 +820,7 @@ def record_deployed(
             last_known_good_config=plan.endpoint_config_name,
             status="Deployed" if plan.kind == "deploy" else "RolledBack",
             updated_at=now,
+            serving_lineage=plan.lineage if plan.kind == "deploy" else ledger.package_lineage(plan.package_arn),
         )
     ]
     if plan.kind == "deploy":
@@ -878,52 +947,107 @@ def record_failed(
 
 
 class ApprovalAnswer(_StepModel):
-    """What a human sends back (send-task-success) to a deployment waiting in AskApproval."""
+    """What the decision workflow hands a deployment waiting in AskApproval (decisions.answer_approval)."""
 
+    approval_id: str
     approve: bool
     by: Annotated[str, Field(min_length=1, max_length=256)]
     reason: str | None = None
+    decision_execution_arn: str
 
 
-def ask_approval(task_token: str, plan: DeployPlan, ledger: DeploymentLedger) -> None:
-    """Ask for the approval of a deployment into a stage that requires one: the announcement says how to answer."""
-    answer = json.dumps({"approve": True, "by": "<you, not the requester>", "reason": "..."})
+def approval_id(execution_name: str) -> str:
+    """The id a deployment's approval is asked and answered under (one per deploy execution)."""
+    return f"approval-{digest(execution_name, length=16)}"
+
+
+def ask_approval(
+    task_token: str, plan: DeployPlan, execution_arn: str, decision_state_machine_arn: str, ledger: DeploymentLedger
+) -> None:
+    """Ask for the approval of a deployment into a stage that requires one. The task token stays in the ledger under
+    the approval id; the announcement names the id and the command that answers through the decision workflow."""
+    question = approval_id(plan.execution_name)
+    answer = json.dumps({"approval_id": question, "approve": True, "by": "<you, not the requester>", "reason": "..."})
     reason = f"deployment to '{plan.stage}' requested by {plan.requested_by} waits for another person's approval"
     record = _record(
-        plan, "DeploymentApprovalRequested", reason, None,
-        requested_by=plan.requested_by, timeout_seconds=plan.approval_timeout_seconds,
+        plan, "DeploymentApprovalRequested", reason, execution_arn,
+        requested_by=plan.requested_by, timeout_seconds=plan.approval_timeout_seconds, approval_id=question,
     )  # fmt: skip
     # One record per wait: a retried task keeps its token, a new execution gets its own.
     record = replace(record, record_id=f"{record.record_id}#{digest(task_token, length=12)}", status="waiting")
     detail = {
         **summary(record),
-        "answer_with": f"aws stepfunctions send-task-success --task-token <token> --task-output '{answer}'",
-        "task_token": task_token,
+        "answer_with": (
+            f"mlops approve {question} --by <you> --reason <why> (or: aws stepfunctions start-execution "
+            f"--state-machine-arn {decision_state_machine_arn} --input '{answer}')"
+        ),
     }
-    record_and_announce(record, "Deployment Approval Requested", ledger, detail)
+    waiting = DecisionWait(
+        incident_id=question, model=plan.model, endpoint=plan.endpoint_name, status="waiting",
+        task_token=task_token, question="approval", requested_by=plan.requested_by, stage=plan.stage,
+        package_arn=plan.package_arn, lineage=plan.lineage,
+    )  # fmt: skip
+    record_and_announce(record, "Deployment Approval Requested", ledger, detail, also=(waiting,))
 
 
 def apply_approval(plan: DeployPlan, answer: Any, execution_arn: str, ledger: DeploymentLedger) -> DeployPlan:
-    """The human's answer: approved by someone other than the requester, or refused (no answer in time: refused)."""
+    """The human's answer: approved by someone other than the requester, or refused (no answer in time: refused).
+    Either way the question is closed with a record of it, so a later answer is refused."""
+    question = approval_id(plan.execution_name)
     if not isinstance(answer, dict) or answer.get("timed_out"):
         minutes = plan.approval_timeout_seconds // 60
-        raise PromotionRefused(f"Deployment to '{plan.stage}' refused: nobody approved it within {minutes} min")
+        refusal = f"Deployment to '{plan.stage}' refused: nobody approved it within {minutes} min"
+        _close_approval(plan, question, "refuse", refusal, None, execution_arn, ledger)
+        raise PromotionRefused(refusal)
     decision = parse_request(ApprovalAnswer, answer, "approval answer")
-    if decision.by.strip().lower() == (plan.requested_by or "").strip().lower():
+    waiting = ledger.get_decision(question)
+    if (
+        decision.approval_id != question
+        or waiting is None
+        or (waiting.decision_execution_arn != decision.decision_execution_arn)
+    ):
+        raise InvalidRequest(
+            f"The answer for approval '{question}' did not come through the decision workflow "
+            "(stack output DecisionStateMachineArn), which alone may answer"
+        )
+    if same_person(decision.by, plan.requested_by):  # the decision workflow refuses it first; kept as a guard
         raise PromotionRefused(
             f"Deployment to '{plan.stage}' refused: {decision.by} requested it and cannot also approve it "
             "(separation of duties); another person must answer"
         )
     if not decision.approve:
-        raise PromotionRefused(
-            f"Deployment to '{plan.stage}' refused by {decision.by}: {decision.reason or 'no reason'}"
-        )
-    record = _record(
-        plan, "DeploymentApproved", decision.reason or f"approved by {decision.by}", execution_arn,
-        requested_by=plan.requested_by, promotion_approved_by=decision.by,
-    )  # fmt: skip
-    record_and_announce(record, "Deployment Approved", ledger)
+        refusal = f"Deployment to '{plan.stage}' refused by {decision.by}: {decision.reason or 'no reason'}"
+        _close_approval(plan, question, "refuse", refusal, decision.by, execution_arn, ledger)
+        raise PromotionRefused(refusal)
+    _close_approval(plan, question, "approve", decision.reason or f"approved by {decision.by}", decision.by,
+                    execution_arn, ledger)  # fmt: skip
     return plan.model_copy(update={"promotion_approved_by": decision.by})
+
+
+def _close_approval(
+    plan: DeployPlan,
+    question: str,
+    action: Literal["approve", "refuse"],
+    reason: str,
+    by: str | None,
+    execution_arn: str,
+    ledger: DeploymentLedger,
+) -> None:
+    """Record the approval's outcome with both identities and close the question (its token is removed)."""
+    kind = "DeploymentApproved" if action == "approve" else "DeploymentApprovalRefused"
+    record = _record(
+        plan, kind, reason, execution_arn, requested_by=plan.requested_by, approval_id=question,
+        **{"promotion_approved_by" if action == "approve" else "refused_by": by},
+    )  # fmt: skip
+    closed = DecisionWait(
+        incident_id=question, model=plan.model, endpoint=plan.endpoint_name, status="closed", answered_by=by,
+        action=action, reason=reason, question="approval", requested_by=plan.requested_by, stage=plan.stage,
+        package_arn=plan.package_arn, lineage=plan.lineage,
+    )  # fmt: skip
+    if action == "approve":
+        record_and_announce(record, "Deployment Approved", ledger, also=(closed,))
+    else:  # the deployment's rejection that follows is announced
+        ledger.record(record, closed)
 
 
 def record_rejected(

@@ -27,7 +27,7 @@ from controlplane.models import (
     RollbackRequest,
     parse_request,
 )
-from controlplane.naming import digest, retrain_execution_name
+from controlplane.naming import digest, package_lineage, retrain_execution_name
 from controlplane.ports import (
     Announcement,
     AuditRecord,
@@ -317,8 +317,21 @@ def _record_signal(
         details={"incident_id": incident.incident_id, "endpoint": signal.endpoint, "source": signal.source},
         announcement=announcement,
         start=start,
+        lineage=serving_lineage(signal.endpoint, ledger),
     )
     ledger.record(record, IncidentChange(incident, expected_id))
+
+
+def serving_lineage(endpoint: str, ledger: DriftLedger) -> str | None:
+    """The lineage key of the version the endpoint serves: an incident and its response belong to its story."""
+    state = ledger.get_endpoint_state(endpoint)
+    if state is None or state.serving_package_arn is None:
+        return None
+    return (
+        state.serving_lineage
+        or ledger.package_lineage(state.serving_package_arn)
+        or package_lineage(state.serving_package_arn)
+    )
 
 
 class DriftContext(_StepModel):
@@ -332,10 +345,22 @@ class DriftContext(_StepModel):
     signal: DriftSignal | None = None
     forced_action: Action | None = None
     execution_name: str
+    lineage: str | None = None
+    """The lineage key of the version the endpoint served when the workflow started."""
 
 
-def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig, data_bucket: str) -> DriftContext:
-    """A signal-triggered incident, or an operator's decision for an endpoint; InvalidRequest says what to fix."""
+def prepare(
+    payload: Any, execution_name: str, config: ControlPlaneConfig, data_bucket: str, ledger: DriftLedger | None = None
+) -> DriftContext:
+    """A signal-triggered incident, or an operator's decision for an endpoint; InvalidRequest says what to fix.
+    With the ledger, the context names the lineage of the version the endpoint serves."""
+    context = _context(payload, execution_name, config, data_bucket)
+    if ledger is None:
+        return context
+    return context.model_copy(update={"lineage": serving_lineage(context.endpoint, ledger)})
+
+
+def _context(payload: Any, execution_name: str, config: ControlPlaneConfig, data_bucket: str) -> DriftContext:
     if not isinstance(payload, dict):
         raise InvalidRequest('Invalid drift request: expected a JSON object like {"endpoint": ..., "action": ...}')
     if "signal" in payload:
@@ -566,6 +591,7 @@ def ask_human(
         execution_arn=execution_arn,
         details={"incident_id": context.incident_id, "endpoint": context.endpoint},
         announcement=requested,
+        lineage=context.lineage,
     )
     waiting = DecisionWait(
         incident_id=context.incident_id,
@@ -574,6 +600,7 @@ def ask_human(
         status="waiting",
         drift_execution_arn=execution_arn,
         task_token=task_token,
+        lineage=context.lineage,
     )
     ledger.record(record, waiting)
 
@@ -598,7 +625,9 @@ def record_decision(context: DriftContext, decision: Decision, execution_arn: st
             "started_execution": decision.start_execution,
         },
     )
-    record = replace(record, details={key: value for key, value in record.details.items() if value})
+    record = replace(
+        record, details={key: value for key, value in record.details.items() if value}, lineage=context.lineage
+    )
     if decision.action in ("rollback", "retrain") and decision.start_execution and decision.start_input is not None:
         workflow: Literal["deploy", "retrain"] = "deploy" if decision.action == "rollback" else "retrain"
         record = replace(record, start=WorkflowStart(workflow, decision.start_execution, decision.start_input))
@@ -616,7 +645,7 @@ def record_decision(context: DriftContext, decision: Decision, execution_arn: st
     if decision.asked_human:  # the question is closed: its token is removed, later answers are refused
         also.append(
             DecisionWait(context.incident_id, context.model, context.endpoint, "closed", action=decision.action,
-                         reason=decision.reason)
+                         reason=decision.reason, lineage=context.lineage)
         )  # fmt: skip
     record_and_announce(record, "Drift Response Decided", ledger, detail, also=tuple(also))
 
@@ -636,6 +665,7 @@ def record_failure(
         status="failed",
         execution_arn=execution_arn,
         details={"incident_id": context.incident_id, "endpoint": context.endpoint, "signal_kind": context.kind},
+        lineage=context.lineage,
     )
     record_and_announce(record, "Drift Response Failed", ledger)
     return {"message": message}

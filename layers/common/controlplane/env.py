@@ -42,6 +42,7 @@ class DeployTasksEnvironment(_Environment):
     LEDGER_TABLE: str
     SAGEMAKER_EXECUTION_ROLE_ARN: str
     AWS_REGION: str
+    DECISION_STATE_MACHINE_ARN: str
 
 
 class RegistryEventsEnvironment(_Environment):

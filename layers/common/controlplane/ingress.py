@@ -12,18 +12,29 @@ from controlplane import clock
 from controlplane.config import ControlPlaneConfig
 from controlplane.datasets import ObjectDecision, classify_object, sequencer_order
 from controlplane.models import RetrainRequest, S3ObjectCreated
-from controlplane.naming import digest, retrain_execution_name
+from controlplane.naming import digest, retrain_execution_name, training_lineage
 from controlplane.observability import logger
 from controlplane.ports import AuditRecord, DatasetArrivals, Ledger, Workflows
+
+ArrivalAction = Literal["ignored", "rejected", "waiting", "started", "already_started"]
 
 
 @dataclass(frozen=True)
 class ArrivalOutcome:
-    action: Literal["ignored", "rejected", "waiting", "started", "already_started"]
+    action: ArrivalAction
     reason: str
     model: str | None = None
     dataset_uri: str | None = None
     execution_arn: str | None = None
+
+    @property
+    def metric_name(self) -> str:
+        """The EMF metric counting objects by what became of them: ObjectsStarted, ObjectsAlreadyStarted, ..."""
+        return objects_metric_name(self.action)
+
+
+def objects_metric_name(action: ArrivalAction) -> str:
+    return "Objects" + action.title().replace("_", "")
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,7 @@ def on_arrivals(group: ArrivalGroup, ledger: Ledger, workflows: Workflows) -> li
             event_id=event.id,
             execution_arn=result.execution_arn,
             details={"key": s3_object.key},
+            lineage=training_lineage(name),
         )
     )
     if decision.action == "touch":

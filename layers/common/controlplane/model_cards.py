@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.deploy import DeployPlan, bias_values, metric_value
+from controlplane.deploy import NOT_DOCUMENTED, DeployPlan, bias_values, documentation, metric_value
 from controlplane.naming import model_card_name
 from controlplane.ports import DeploymentLedger, ModelCards, PackageInfo, Registry, StageDeployment
 
@@ -31,7 +31,10 @@ def card_content(
     quality: dict[str, Any] | None,
     bias_reports: list[dict[str, Any]],
     deployments: list[StageDeployment],
+    documented: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The card: `documented` (deploy.documentation) keeps what a person wrote into the card itself."""
+    documented = documented if documented is not None else documentation(package, None)
     thresholds = model.deployment.gate.thresholds if model.deployment else ()
     quality_metrics = [
         {"name": threshold.metric, "type": "number", "value": value}
@@ -47,7 +50,7 @@ def card_content(
         "model_package_arn": package.arn,
         "approved_by": package.approved_by or "(unknown)",
         "approval_description": package.approval_description or "",
-        "assumptions": package.metadata.get("assumptions", ""),
+        "assumptions": documented.get("assumptions", ""),
         "maturity": str(model.maturity or "unset"),
         **{
             f"deployment_{deployment.stage}": f"{deployment.status} at {iso(deployment.deployed_at)} on "
@@ -62,7 +65,7 @@ def card_content(
             "model_creator": package.generated_by or "(not recorded)",
             "model_version": float(package.version),
         },
-        "intended_uses": {"intended_uses": package.metadata.get("intended_uses", "(not documented)")},
+        "intended_uses": {"intended_uses": documented.get("intended_uses", NOT_DOCUMENTED)},
         "training_details": {
             "training_observations": f"Produced by pipeline execution {package.generated_by or '(not recorded)'}"
         },
@@ -80,7 +83,7 @@ def card_content(
             }
         ],
         "additional_information": {
-            "caveats_and_recommendations": package.metadata.get("limitations", "(not documented)"),
+            "caveats_and_recommendations": documented.get("limitations", NOT_DOCUMENTED),
             "custom_details": {key: value for key, value in custom.items() if value},
         },
     }
@@ -98,8 +101,9 @@ def document_model(
         for stage in stages
         if (deployment := ledger.get_stage_deployment(plan.package_arn, stage.name)) is not None
     ]
-    content = card_content(
-        model, package, registry.quality_metrics(package), registry.bias_reports(package), deployments
-    )
     name = model_card_name(model.name, package.version, package.arn)
+    documented = documentation(package, cards.content(name))
+    content = card_content(
+        model, package, registry.quality_metrics(package), registry.bias_reports(package), deployments, documented
+    )
     return CardOutcome(name=name, outcome=cards.upsert(name, content))

@@ -357,6 +357,7 @@ class DriftRequest(BaseModel):
 
 
 INCIDENT_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+APPROVAL_ID_PATTERN = r"^approval-[0-9a-f]{16}$"
 
 
 class DecisionRequest(BaseModel):
@@ -378,3 +379,16 @@ class DecisionRequest(BaseModel):
         if self.dataset_uri is not None and self.action != "retrain":
             raise ValueError(f"dataset_uri applies only to action 'retrain', not '{self.action}'; remove it")
         return self
+
+
+class ApprovalRequest(BaseModel):
+    """A human's answer to a "Deployment Approval Requested": the input of the decision state machine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    approval_id: Annotated[str, Field(pattern=APPROVAL_ID_PATTERN)]
+    """The approval_id of the Deployment Approval Requested notification."""
+    approve: bool
+    by: Annotated[str, Field(min_length=1, max_length=128)]
+    """Who answers, as they claim (not the requester); the execution's ARN leads to the real principal in CloudTrail."""
+    reason: Annotated[str, Field(min_length=1, max_length=256)]

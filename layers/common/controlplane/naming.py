@@ -63,3 +63,13 @@ def endpoint_config_name(endpoint: str, version: int, package_arn: str, fleet: s
 def model_card_name(model: str, version: int, package_arn: str) -> str:
     """The SageMaker Model Card of one package version (at most 63 characters)."""
     return f"{model}-card-v{version}-{digest(package_arn, 'card', length=8)}"
+
+
+def training_lineage(retrain_execution: str) -> str:
+    """The lineage key of a training run and of the version it registers: its retrain execution's name (or ARN)."""
+    return f"training/{retrain_execution.rsplit(':', 1)[-1]}"
+
+
+def package_lineage(package_arn: str) -> str:
+    """The lineage key of a version the control plane did not train: its group and version."""
+    return "package/" + "/".join(package_arn.rsplit("/", 2)[-2:])

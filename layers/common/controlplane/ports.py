@@ -93,6 +93,9 @@ class AuditRecord:
     details: dict[str, Any] = field(default_factory=dict)
     announcement: Announcement | None = None
     start: WorkflowStart | None = None
+    lineage: str | None = None
+    """The model version's lineage key (naming.training_lineage / package_lineage): every record of one version's
+    life, from its dataset and training run to each deployment, incident, response and rollback, carries it."""
 
     def effects(self) -> tuple[Effect, ...]:
         """The effects this record carries, in delivery order."""
@@ -149,6 +152,8 @@ class EndpointState:
     last_known_good_config: str | None = None
     status: str | None = None
     updated_at: datetime | None = None
+    serving_lineage: str | None = None
+    """The lineage key of the serving version."""
 
 
 @dataclass(frozen=True)
@@ -193,13 +198,16 @@ DecisionStatus = Literal["waiting", "answered", "expired", "closed"]
 
 @dataclass(frozen=True)
 class DecisionWait:
-    """A drift workflow's question to a human about an incident. The task token that resumes the workflow stays
-    here, in the ledger: the announcement names the incident, and only the decision workflow answers.
+    """A workflow's question to a human: a drift workflow's about an incident (keyed by the incident id), or a deploy
+    workflow's approval of a deployment into a stage that requires one (keyed by its approval id). The task token
+    that resumes the workflow stays here, in the ledger: the announcement names the question, and only the decision
+    workflow answers.
 
     waiting: asked; answered: a decision execution claimed it and resumes the workflow; expired: the workflow no
     longer waited when the answer came; closed: the response was decided (the token is gone)."""
 
     incident_id: str
+    """The question's id: an incident id, or an approval id (APPROVAL_ID_PATTERN)."""
     model: str
     endpoint: str
     status: DecisionStatus
@@ -207,9 +215,19 @@ class DecisionWait:
     task_token: str | None = None
     answered_by: str | None = None
     action: str | None = None
+    """The answer: rollback, retrain or dismiss; approve or refuse."""
     decision_execution_arn: str | None = None
     reason: str | None = None
     """closed: the response decided."""
+    question: Literal["drift", "approval"] = "drift"
+    requested_by: str | None = None
+    """approval: who requested the deployment, and so may not approve it."""
+    stage: str | None = None
+    """approval: the stage the deployment goes to."""
+    package_arn: str | None = None
+    """approval: the version deployed."""
+    lineage: str | None = None
+    """The lineage key of the version the question is about (the serving one, for a drift decision)."""
 
 
 @dataclass(frozen=True)
@@ -321,6 +339,18 @@ class DeploymentLedger(Protocol):
         """Forget the waiter, if it is still this token (resume first: a retry then finds the token)."""
         ...
 
+    def get_decision(self, incident_id: str) -> DecisionWait | None:
+        """A question to a human (here: an approval) by its id."""
+        ...
+
+    def get_pipeline_run(self, pipeline_execution_arn: str) -> PipelineRun | None: ...
+
+    def note_package_lineage(self, package_arn: str, lineage: str) -> None:
+        """Remember the version's lineage key (the first one noted stays)."""
+        ...
+
+    def package_lineage(self, package_arn: str) -> str | None: ...
+
 
 class DriftLedger(Protocol):
     def record(self, record: AuditRecord, *also: LedgerWrite) -> bool: ...
@@ -346,6 +376,8 @@ class DriftLedger(Protocol):
         ...
 
     def get_decision(self, incident_id: str) -> DecisionWait | None: ...
+
+    def package_lineage(self, package_arn: str) -> str | None: ...
 
 
 class DecisionLedger(Protocol):
@@ -382,6 +414,10 @@ class Registry(Protocol):
 class ModelCards(Protocol):
     def upsert(self, name: str, content: dict[str, Any]) -> Literal["created", "updated", "unchanged"]:
         """Create the card, or give it a new version when its content changed."""
+        ...
+
+    def content(self, name: str) -> dict[str, Any] | None:
+        """The card's current content (SageMaker's model card JSON), or None when there is no such card."""
         ...
 
 

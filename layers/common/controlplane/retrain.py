@@ -15,7 +15,7 @@ from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.errors import InvalidRequest, step_error_message
 from controlplane.models import TERMINAL_PIPELINE_STATUSES, PipelineExecutionStatusChange, RetrainRequest, parse_request
-from controlplane.naming import pipeline_display_name, pipeline_request_token
+from controlplane.naming import pipeline_display_name, pipeline_request_token, training_lineage
 from controlplane.observability import logger
 from controlplane.ports import AuditRecord, Ledger, PipelineDescriber, PipelineRun, Workflows
 
@@ -149,6 +149,7 @@ def _audit(plan: RetrainPlan, kind: str, reason: str, **fields: Any) -> AuditRec
         reason=reason,
         at=clock.now(),
         dataset_uri=plan.dataset_uri,
+        lineage=training_lineage(plan.execution_name),
         **fields,
     )
 
@@ -250,6 +251,7 @@ def _record_late_end(run: PipelineRun, ledger: Ledger) -> None:
         status=run.status,
         execution_arn=run.execution_arn,
         pipeline_execution_arn=run.pipeline_execution_arn,
+        lineage=training_lineage(run.execution_arn),
     )
     record_and_announce(record, "Training Succeeded" if run.status == "Succeeded" else "Training Failed", ledger)
 

@@ -6,12 +6,9 @@ DynamoDB) should not pay for all of them on every cold start.
 """
 
 from functools import cache
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 import boto3
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
 
 
 @cache
@@ -23,11 +20,6 @@ def session() -> boto3.Session:
 def client(service_name: str) -> Any:
     """The process's client for the service (boto3 clients are thread-safe)."""
     return session().client(service_name)  # type: ignore[call-overload]
-
-
-@cache
-def dynamodb() -> "DynamoDBServiceResource":
-    return session().resource("dynamodb")
 
 
 class LazyClient[ClientT]:

@@ -1,7 +1,8 @@
 """The DynamoDB ledger: dataset arrivals, pipeline runs, training slots and the write-once audit trail.
 
-One table, keys `pk`/`sk`; audit records are also indexed by model (`ByModel`) and by dataset (`ByDataset`,
-the lineage from a dataset to the runs and pipeline executions it led to).
+One table, keys `pk`/`sk`; audit records are also indexed by model (`ByModel`), by dataset (`ByDataset`, from a
+dataset to the runs and pipeline executions it led to) and by lineage key (`ByLineage`: one model version's whole
+life, from its dataset and training run to each deployment, incident, response and rollback).
 
 | item            | pk                          | sk          |
 |-----------------|-----------------------------|-------------|
@@ -14,11 +15,12 @@ the lineage from a dataset to the runs and pipeline executions it led to).
 | desired version | ENDPOINT#<endpoint>         | DESIRED     |
 | endpoint waiter | ENDPOINT#<endpoint>         | WAITER      |
 | stage deployment| PACKAGE#<package arn>       | STAGE#<stage> |
+| version lineage | PACKAGE#<package arn>       | LINEAGE     |
 | approval changes| PACKAGE#<package arn>       | APPROVAL    |
 | drift incident  | INCIDENT#<model>#<endpoint> | KIND#<kind> |
 | drift retrain   | MODEL#<model>               | RETRAIN#<time>#<incident> |
 | newest dataset  | MODEL#<model>               | LATEST_DATASET |
-| human decision  | DECISION#<incident id>      | WAITING     |
+| human decision  | DECISION#<incident or approval id> | WAITING |
 
 An audit record carries the effects that must follow it (`announcement`, `start`) and the names of those not
 delivered yet (`pending_effects`, a string set that DynamoDB removes when it empties): the outbox.
@@ -27,14 +29,12 @@ delivered yet (`pending_effects`, a string set that DynamoDB removes when it emp
 import json
 from datetime import datetime
 from decimal import Decimal
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeDeserializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from controlplane.adapters.clients import dynamodb
+from controlplane.adapters.clients import LazyClient
 from controlplane.clock import iso
 from controlplane.models import TERMINAL_PIPELINE_STATUSES
 from controlplane.ports import (
@@ -58,12 +58,13 @@ from controlplane.ports import (
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Records whose dataset becomes the model's newest training dataset.
 _TRAINING_KINDS = frozenset({"TrainingRequested", "TrainingStarted"})
+_SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
-_AUDIT_FIELDS = ("dataset_uri", "event_id", "execution_arn", "pipeline_execution_arn", "status")
+_AUDIT_FIELDS = ("dataset_uri", "event_id", "execution_arn", "pipeline_execution_arn", "status", "lineage")
 
 
 def _is_condition_failure(error: ClientError) -> bool:
@@ -104,16 +105,73 @@ def _time(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-class DynamoDbLedger:
-    def __init__(self, table_name: str, table: "Table | None" = None):
-        self._table_name = table_name
-        if table is not None:
-            self._table = table
+def _typed(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _SERIALIZER.serialize(value) for name, value in values.items()}
 
-    @cached_property
-    def _table(self) -> "Table":
-        """Made on first use (a cached property: an injected table replaces it)."""
-        return dynamodb().Table(self._table_name)
+
+def _plain(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _DESERIALIZER.deserialize(value) for name, value in values.items()}
+
+
+class _Response(TypedDict, total=False):
+    Item: dict[str, Any]
+    Attributes: dict[str, Any]
+    Items: list[dict[str, Any]]
+    LastEvaluatedKey: dict[str, Any]
+
+
+class _LedgerTable:
+    """The ledger table through the low-level client, in the plain values (str, Decimal, set, dict) that boto3's
+    `Table` resource takes and returns. The resource costs more CPU to create at a cold start than the client
+    (its resource model is loaded and its classes built), for a conversion done here in a few lines."""
+
+    _client = LazyClient["DynamoDBClient"]("dynamodb")
+    _TYPED_REQUEST = ("Key", "Item", "ExpressionAttributeValues", "ExclusiveStartKey")
+    _TYPED_RESPONSE = ("Item", "Attributes", "LastEvaluatedKey")
+
+    def __init__(self, name: str, client: "DynamoDBClient | None") -> None:
+        self.name = name
+        self._client = client
+
+    def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {name: _typed(value) if name in self._TYPED_REQUEST else value for name, value in request.items()}
+
+    def _call(self, operation: str, **request: Any) -> _Response:
+        response = getattr(self._client, operation)(TableName=self.name, **self._request(request))
+        plain = cast(_Response, {name: _plain(response[name]) for name in self._TYPED_RESPONSE if name in response})
+        if "Items" in response:
+            plain["Items"] = [_plain(item) for item in response["Items"]]
+        return plain
+
+    def get_item(self, **request: Any) -> _Response:
+        return self._call("get_item", **request)
+
+    def put_item(self, **request: Any) -> _Response:
+        return self._call("put_item", **request)
+
+    def update_item(self, **request: Any) -> _Response:
+        return self._call("update_item", **request)
+
+    def delete_item(self, **request: Any) -> _Response:
+        return self._call("delete_item", **request)
+
+    def query(self, **request: Any) -> _Response:
+        return self._call("query", **request)
+
+    def scan(self, **request: Any) -> _Response:
+        return self._call("scan", **request)
+
+    def transact_put(self, puts: list[dict[str, Any]]) -> None:
+        """All puts or none (`TransactWriteItems`)."""
+        self._client.transact_write_items(
+            TransactItems=[{"Put": {"TableName": self.name, **self._request(put)}} for put in puts]  # type: ignore[typeddict-item]
+        )
+
+
+class DynamoDbLedger:
+    def __init__(self, table_name: str, client: "DynamoDBClient | None" = None):
+        """`client`: a DynamoDB client (e.g. a test's or an operator's session's), else the process's."""
+        self._table = _LedgerTable(table_name, client)
 
     def record_arrivals(self, arrivals: DatasetArrivals) -> DatasetState:
         key = {"pk": f"DATASET#{arrivals.model}", "sk": arrivals.dataset_uri}
@@ -143,7 +201,7 @@ class DynamoDbLedger:
             if not _is_condition_failure(error) or "Item" not in error.response:
                 raise
             seen = error.response["Item"]  # type: ignore[typeddict-item] # the item the condition failed on
-            current = {name: _DESERIALIZER.deserialize(value) for name, value in seen.items()}
+            current = _plain(seen)
             item = self._merge_arrivals(key, current, arrivals)
         return self._dataset(item)
 
@@ -217,10 +275,7 @@ class DynamoDbLedger:
             return True
         puts = [{"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}, *map(self._put, also)]
         try:
-            # The resource's client serializes plain Python values, as Table.put_item does.
-            self._table.meta.client.transact_write_items(
-                TransactItems=[{"Put": {"TableName": self._table.name, **put}} for put in puts]  # type: ignore[typeddict-item]
-            )
+            self._table.transact_put(puts)
         except ClientError as error:
             failed = _failed_conditions(error)
             if failed is None:
@@ -245,6 +300,8 @@ class DynamoDbLedger:
         item.update({name: getattr(record, name) for name in _AUDIT_FIELDS if getattr(record, name) is not None})
         if record.dataset_uri:
             item["by_dataset"] = f"DATASET#{record.dataset_uri}"
+        if record.lineage:
+            item["by_lineage"] = f"LINEAGE#{record.lineage}"
         if record.details:
             item["details"] = _to_item_value(record.details)
         if record.announcement is not None:
@@ -732,8 +789,8 @@ class DynamoDbLedger:
 
     def retrain_times(self, model: str, since: datetime) -> list[datetime]:
         response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(f"MODEL#{model}")
-            & Key("sk").between(f"RETRAIN#{iso(since)}", "RETRAIN#~"),
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :from AND :to",
+            ExpressionAttributeValues={":pk": f"MODEL#{model}", ":from": f"RETRAIN#{iso(since)}", ":to": "RETRAIN#~"},
             ConsistentRead=True,
         )
         return [_time(item["at"]) for item in response["Items"]]
@@ -771,13 +828,42 @@ class DynamoDbLedger:
     def lineage(self, dataset_uri: str) -> list[AuditRecord]:
         """Every audit record about a dataset, oldest first."""
         items = self._query_all(
-            IndexName="ByDataset", KeyConditionExpression=Key("by_dataset").eq(f"DATASET#{dataset_uri}")
+            IndexName="ByDataset",
+            KeyConditionExpression="by_dataset = :dataset",
+            ExpressionAttributeValues={":dataset": f"DATASET#{dataset_uri}"},
         )
         return [self._audit(item) for item in items]
 
+    def version_lineage(self, lineage: str) -> list[AuditRecord]:
+        """Every audit record of one model version's life (its lineage key), oldest first: one query."""
+        items = self._query_all(
+            IndexName="ByLineage",
+            KeyConditionExpression="by_lineage = :lineage",
+            ExpressionAttributeValues={":lineage": f"LINEAGE#{lineage}"},
+        )
+        return [self._audit(item) for item in items]
+
+    def note_package_lineage(self, package_arn: str, lineage: str) -> None:
+        try:
+            self._table.put_item(
+                Item={"pk": f"PACKAGE#{package_arn}", "sk": "LINEAGE", "lineage": lineage},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):  # noted before: the first stays
+                raise
+
+    def package_lineage(self, package_arn: str) -> str | None:
+        item = self._table.get_item(Key={"pk": f"PACKAGE#{package_arn}", "sk": "LINEAGE"}).get("Item")
+        return str(item["lineage"]) if item else None
+
     def history(self, model: str) -> list[AuditRecord]:
         """Every audit record about a model, oldest first."""
-        items = self._query_all(IndexName="ByModel", KeyConditionExpression=Key("by_model").eq(f"MODEL#{model}"))
+        items = self._query_all(
+            IndexName="ByModel",
+            KeyConditionExpression="by_model = :model",
+            ExpressionAttributeValues={":model": f"MODEL#{model}"},
+        )
         return [self._audit(item) for item in items]
 
     @staticmethod

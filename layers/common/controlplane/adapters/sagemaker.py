@@ -248,6 +248,16 @@ class SageMakerModelCards:
     def __init__(self, client: "SageMakerClient | None" = None):
         self._sm = client
 
+    def content(self, name: str) -> dict[str, Any] | None:
+        try:
+            card = self._sm.describe_model_card(ModelCardName=name)
+        except ClientError as error:
+            if _code(error) not in _NOT_FOUND:
+                raise
+            return None
+        content = json.loads(card.get("Content") or "{}")
+        return content if isinstance(content, dict) else None
+
     def upsert(self, name: str, content: dict[str, Any]) -> Literal["created", "updated", "unchanged"]:
         text = json.dumps(content, sort_keys=True)
         try:
