@@ -17,6 +17,7 @@ from controlplane.deploy import deploy_execution_name, rollback_execution_name
 from controlplane.models import ApprovalRequest, DecisionRequest, DeployRequest, RetrainRequest, RollbackRequest
 from controlplane.naming import digest, retrain_execution_name
 from controlplane.ports import AuditRecord
+from controlplane.schema import validation_problems
 from mlops.connection import Connection, OperatorError, describe_aws_error
 
 _MAX_EXECUTION_NAME = 80
@@ -73,11 +74,7 @@ def validated(model: type[BaseModel], fields: dict[str, Any]) -> dict[str, Any]:
             mode="json", exclude_none=True
         )
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']) or 'input'}: {problem['msg']}"
-            for problem in error.errors()
-        )
-        raise OperatorError(f"invalid {model.__name__}: {problems}") from None
+        raise OperatorError(f"invalid {model.__name__}: " + "; ".join(validation_problems(error))) from None
 
 
 def configured_model(config: ControlPlaneConfig, name: str) -> ModelConfig:

@@ -5,6 +5,10 @@ AWS::Serverless::StateMachine, so each definition is wrapped in a synthetic temp
 
 The failure policy (README, Reliability): every Task state has a Catch; every Lambda task retries Lambda's
 transient errors (timeouts included) and the project's `TransientError`; every retrier backs off with full jitter.
+And the design rules that keep ASL and Python apart: a Choice is named as the question it asks (`Verified?`); a task
+receives named fields, never the whole workflow state (`"state.$": "$"`), so it cannot depend on where the ASL put
+things; and no error name is moto's spelling of an AWS one (`sagemaker.sagemakerException`), as the definition runs
+unchanged on AWS.
 """
 
 import json
@@ -60,12 +64,40 @@ def _invokes_lambda(state: dict[str, Any]) -> bool:
     return ":function:" in resource or ":::lambda:invoke" in resource
 
 
+# moto names an unmodelled error of an aws-sdk task in lower case (`sagemaker.sagemakerException`); AWS does not.
+_EMULATOR_ERROR_NAME = re.compile(r"^[a-z0-9]+\.[a-z0-9]+Exception$")
+
+
+def _whole_state_fields(parameters: Any, where: str = "") -> list[str]:
+    if not isinstance(parameters, dict):
+        return []
+    found = [f"{where}{key}" for key, value in parameters.items() if key.endswith(".$") and value == "$"]
+    for key, value in parameters.items():
+        found.extend(_whole_state_fields(value, f"{where}{key}."))
+    return found
+
+
+def design_problems(name: str, state: dict[str, Any]) -> list[str]:
+    problems = []
+    if state.get("Type") == "Choice" and not name.endswith("?"):
+        problems.append(f"{name}: a Choice not named as the question it asks (end its name with '?')")
+    for field in _whole_state_fields(state.get("Parameters")):
+        problems.append(f"{name}: hands its task the whole workflow state ({field}); pass the fields it needs")
+    for handler in [*state.get("Retry", []), *state.get("Catch", [])]:
+        for error in handler.get("ErrorEquals", []):
+            if _EMULATOR_ERROR_NAME.match(error):
+                problems.append(f"{name}: error name {error} is moto's spelling, not AWS's")
+    return problems
+
+
 def failure_policy_problems(definition: dict[str, Any]) -> list[str]:
-    """Where a definition breaks the failure policy; empty when it holds (nested states included)."""
+    """Where a definition breaks the failure policy or the design rules; empty when they hold (nested states
+    included)."""
     problems: list[str] = []
     for name, state in definition.get("States", {}).items():
         for branch in [*state.get("Branches", []), *([state["Iterator"]] if "Iterator" in state else [])]:
             problems.extend(f"{name}/{problem}" for problem in failure_policy_problems(branch))
+        problems.extend(design_problems(name, state))
         if state.get("Type") != "Task":
             continue
         if not state.get("Catch"):

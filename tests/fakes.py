@@ -426,6 +426,7 @@ class FakeDriftLedger(FakeDeploymentLedger):
         super().__init__()
         self.incidents: dict[tuple[str, str, str], Incident] = {}
         self.retrains: dict[str, dict[tuple[datetime, str], datetime]] = {}
+        self.retrain_notes: list[RetrainNote] = []
         self.datasets_seen: dict[str, str] = {}
 
     def get_incident(self, model: str, endpoint: str, kind: str) -> Incident | None:
@@ -452,6 +453,7 @@ class FakeDriftLedger(FakeDeploymentLedger):
                 self.put_incident(write.incident, write.expected_id)
             case RetrainNote():
                 self.note_retrain(write.model, write.at, write.incident_id)
+                self.retrain_notes.append(write)
             case _:
                 super()._apply(write)
 

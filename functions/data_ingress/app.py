@@ -6,7 +6,7 @@ answers with the messages that failed (ReportBatchItemFailures): those return to
 
 import json
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,18 +15,25 @@ from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import IngressEnvironment
 from controlplane.errors import BatchFailed, InvalidRequest
+from controlplane.event_parsing import log_rejected
 from controlplane.ingress import on_batch
 from controlplane.models import S3ObjectCreated, parse_request, utf8_size
 from controlplane.observability import logger, metrics, tracer
 
 
+class Dependencies(NamedTuple):
+    config: ControlPlaneConfig
+    ledger: DynamoDbLedger
+    workflows: StepFunctionsWorkflows
+
+
 @cache
-def dependencies() -> tuple[ControlPlaneConfig, DynamoDbLedger, StepFunctionsWorkflows]:
+def dependencies() -> Dependencies:
     env = IngressEnvironment.from_os()
-    return (
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        StepFunctionsWorkflows(env.RETRAIN_STATE_MACHINE_ARN),
+    return Dependencies(
+        config=load_config(env.CONTROLPLANE_CONFIG_PATH),
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        workflows=StepFunctionsWorkflows(env.RETRAIN_STATE_MACHINE_ARN),
     )
 
 
@@ -50,14 +57,11 @@ def process_batch(records: list[dict[str, Any]]) -> list[str]:
         try:
             parsed.append((record["messageId"], parse_message(record["body"])))
         except InvalidRequest as error:
-            logger.warning(
-                "Event rejected: retried, then dead-lettered",
-                extra={"message_id": record["messageId"], "reason": str(error)},
-            )
+            log_rejected(error, message_id=record["messageId"])
             failed.append(record["messageId"])
     if parsed:
-        config, ledger, workflows = dependencies()
-        results = on_batch([event for _, event in parsed], config, ledger, workflows)
+        deps = dependencies()
+        results = on_batch([event for _, event in parsed], deps.config, deps.ledger, deps.workflows)
         for (message_id, _), result in zip(parsed, results, strict=True):
             if isinstance(result, Exception):
                 failed.append(message_id)

@@ -3,9 +3,8 @@
 The only function allowed to send task success to the drift workflow (see template.yaml)."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -14,12 +13,12 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DecisionTasksEnvironment
+from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(NamedTuple):
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
     workflows: StepFunctionsWorkflows
@@ -30,10 +29,10 @@ class Dependencies:
 def dependencies() -> Dependencies:
     env = DecisionTasksEnvironment.from_os()
     return Dependencies(
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        StepFunctionsWorkflows(),
-        env.DATA_BUCKET,
+        config=load_config(env.CONTROLPLANE_CONFIG_PATH),
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        workflows=StepFunctionsWorkflows(),
+        data_bucket=env.DATA_BUCKET,
     )
 
 
@@ -47,7 +46,11 @@ def answer(task: dict[str, Any]) -> dict[str, Any]:
 
 def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
     return decisions.record_rejected(
-        task["request"], task["error"], task["execution_name"], task["execution_arn"], dependencies().ledger
+        task["request"],
+        StepFailure.model_validate(task["failure"]),
+        task["execution_name"],
+        task["execution_arn"],
+        dependencies().ledger,
     )
 
 

@@ -12,6 +12,7 @@ from controlplane.adapters.sagemaker import ModelRegistry, SageMakerEndpoints, S
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DeployTasksEnvironment
+from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
@@ -114,18 +115,26 @@ def decide_rollback(task: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def record_failed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    return deploy.record_failed(task["state"], task["execution_arn"], deps.ledger, deps.endpoints).model_dump()
+    failure = StepFailure.model_validate(task["failure"])
+    return deploy.record_failed(
+        _plan(task), failure, task["execution_arn"], deps.ledger, deps.endpoints, gate=task.get("gate")
+    ).model_dump()
 
 
 def record_promotion_failed(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
-    return deploy.record_promotion_failed(_plan(task), task["error"], task["execution_arn"], deps.ledger)
+    failure = StepFailure.model_validate(task["failure"])
+    return deploy.record_promotion_failed(_plan(task), failure, task["execution_arn"], deps.ledger)
 
 
 def record_rejected(task: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deps = dependencies()
     return deploy.record_rejected(
-        task["request"], task["error"], task["execution_name"], task["execution_arn"], deps.ledger
+        task["request"],
+        StepFailure.model_validate(task["failure"]),
+        task["execution_name"],
+        task["execution_arn"],
+        deps.ledger,
     )
 
 

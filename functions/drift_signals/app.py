@@ -1,9 +1,8 @@
 """Drift signals: CloudWatch alarms, Model Monitor runs and custom "Drift Detected" events become one
 `DriftSignal`; a new incident starts the drift workflow, the rest is recorded as evidence."""
 
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,12 +12,12 @@ from controlplane.adapters.sagemaker import MonitoringReports
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DriftSignalsEnvironment
 from controlplane.errors import InvalidRequest
-from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobStateChange, parse_request
+from controlplane.event_parsing import log_rejected, parse_event
+from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobStateChange
 from controlplane.observability import logger, metrics, tracer
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(NamedTuple):
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
     reports: MonitoringReports
@@ -29,37 +28,36 @@ class Dependencies:
 def dependencies() -> Dependencies:
     env = DriftSignalsEnvironment.from_os()
     return Dependencies(
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        MonitoringReports(frozenset({env.DATA_BUCKET, env.SAGEMAKER_DEFAULT_BUCKET})),
-        env.DATA_BUCKET,
+        config=load_config(env.CONTROLPLANE_CONFIG_PATH),
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        reports=MonitoringReports(frozenset({env.DATA_BUCKET, env.SAGEMAKER_DEFAULT_BUCKET})),
+        data_bucket=env.DATA_BUCKET,
     )
 
 
 def to_signal(event: dict[str, Any]) -> drift.DriftSignal | None:
-    """The signal an event carries, None when it concerns nothing under control; InvalidRequest when malformed."""
+    """The signal an event carries, None when it concerns nothing under control; InvalidRequest (logged) when
+    malformed."""
     deps = dependencies()
-    config, reports = deps.config, deps.reports
     match event.get("detail-type"):
         case "CloudWatch Alarm State Change":
-            return drift.signal_from_alarm(parse_request(AlarmStateChange, event, "Alarm State Change event"), config)
+            alarm = parse_event(AlarmStateChange, event, "Alarm State Change event")
+            return drift.signal_from_alarm(alarm, deps.config)
         case "SageMaker Processing Job State Change":
-            job = parse_request(ProcessingJobStateChange, event, "Processing Job State Change event")
-            return drift.signal_from_monitoring(job, reports)
+            job = parse_event(ProcessingJobStateChange, event, "Processing Job State Change event")
+            return drift.signal_from_monitoring(job, deps.reports)
         case "Drift Detected":
-            return drift.signal_from_custom(parse_request(DriftDetected, event, "Drift Detected event"))
-    raise InvalidRequest(f"Not a drift signal: detail-type {event.get('detail-type')!r}")
+            return drift.signal_from_custom(parse_event(DriftDetected, event, "Drift Detected event"))
+    error = InvalidRequest(f"Not a drift signal: detail-type {event.get('detail-type')!r}")
+    log_rejected(error)
+    raise error
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        signal = to_signal(event)
-    except InvalidRequest as error:
-        logger.warning("Event rejected: retried, then dead-lettered", extra={"reason": str(error)})
-        raise
+    signal = to_signal(event)
     if signal is None:
         logger.debug("Not a signal about a model under control", extra={"detail_type": event.get("detail-type")})
         return {"action": "ignored", "reason": "not about a model under control"}

@@ -1,9 +1,8 @@
 """Tasks of the drift workflow (statemachines/drift.asl.json), one domain function per `action`."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -11,12 +10,12 @@ from controlplane import drift
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DriftTasksEnvironment
+from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(NamedTuple):
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
     data_bucket: str
@@ -27,10 +26,10 @@ class Dependencies:
 def dependencies() -> Dependencies:
     env = DriftTasksEnvironment.from_os()
     return Dependencies(
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        env.DATA_BUCKET,
-        env.DECISION_STATE_MACHINE_ARN,
+        config=load_config(env.CONTROLPLANE_CONFIG_PATH),
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        data_bucket=env.DATA_BUCKET,
+        decision_state_machine_arn=env.DECISION_STATE_MACHINE_ARN,
     )
 
 
@@ -70,24 +69,33 @@ def ask_human(task: dict[str, Any]) -> dict[str, Any]:
 
 def apply_answer(task: dict[str, Any]) -> dict[str, Any]:
     deps = dependencies()
+    problem = StepFailure.model_validate(task["problem"]) if task.get("problem") else None
     decision = drift.apply_answer(
-        _context(task), _decision(task), task.get("answer"), deps.config, deps.ledger, task.get("problem")
+        _context(task), _decision(task), task.get("answer"), deps.config, deps.ledger, problem
     )
     return decision.model_dump(mode="json")
 
 
 def record_decision(task: dict[str, Any]) -> dict[str, Any]:
-    drift.record_decision(_context(task), _decision(task), task["execution_arn"], dependencies().ledger)
+    deps = dependencies()
+    context = _context(task)
+    policy = deps.config.model(context.model).effective_drift_policy()
+    drift.record_decision(context, _decision(task), policy, task["execution_arn"], deps.ledger)
     return {}
 
 
 def record_failure(task: dict[str, Any]) -> dict[str, Any]:
-    return drift.record_failure(_context(task), task["error"], task["execution_arn"], dependencies().ledger)
+    failure = StepFailure.model_validate(task["failure"])
+    return drift.record_failure(_context(task), failure, task["execution_arn"], dependencies().ledger)
 
 
 def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
     return drift.record_rejected(
-        task["request"], task["error"], task["execution_name"], task["execution_arn"], dependencies().ledger
+        task["request"],
+        StepFailure.model_validate(task["failure"]),
+        task["execution_name"],
+        task["execution_arn"],
+        dependencies().ledger,
     )
 
 

@@ -1,7 +1,7 @@
 """Endpoint events: a settled endpoint resumes the deploy workflow waiting on it."""
 
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -9,26 +9,28 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.deploy import on_endpoint_status
 from controlplane.env import EndpointEventsEnvironment
-from controlplane.errors import InvalidRequest
-from controlplane.models import EndpointStateChange, parse_request
+from controlplane.event_parsing import parse_event
+from controlplane.models import EndpointStateChange
 from controlplane.observability import logger, metrics, tracer
 
 
+class Dependencies(NamedTuple):
+    ledger: DynamoDbLedger
+    workflows: StepFunctionsWorkflows
+
+
 @cache
-def dependencies() -> tuple[DynamoDbLedger, StepFunctionsWorkflows]:
+def dependencies() -> Dependencies:
     env = EndpointEventsEnvironment.from_os()
-    return DynamoDbLedger(env.LEDGER_TABLE), StepFunctionsWorkflows()
+    return Dependencies(ledger=DynamoDbLedger(env.LEDGER_TABLE), workflows=StepFunctionsWorkflows())
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        change = parse_request(EndpointStateChange, event, "Endpoint State Change event")
-    except InvalidRequest as error:
-        logger.warning("Event rejected: retried, then dead-lettered", extra={"reason": str(error)})
-        raise
-    outcome = on_endpoint_status(change, *dependencies())
+    change = parse_event(EndpointStateChange, event, "Endpoint State Change event")
+    deps = dependencies()
+    outcome = on_endpoint_status(change, deps.ledger, deps.workflows)
     logger.info("Endpoint status handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()

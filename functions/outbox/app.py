@@ -1,7 +1,7 @@
 """The outbox: new audit records, from the ledger's stream, have their announcements and workflow starts delivered."""
 
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -19,13 +19,19 @@ from controlplane.outbox import deliver
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 
+class Dependencies(NamedTuple):
+    ledger: DynamoDbLedger
+    announcer: Announcer
+    workflows: StepFunctionsWorkflows
+
+
 @cache
-def dependencies() -> tuple[DynamoDbLedger, Announcer, StepFunctionsWorkflows]:
+def dependencies() -> Dependencies:
     env = OutboxEnvironment.from_os()
-    return (
-        DynamoDbLedger(env.LEDGER_TABLE),
-        Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME, owners=bundled_config().owner_teams()),
-        StepFunctionsWorkflows(
+    return Dependencies(
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        announcer=Announcer(env.NOTIFICATION_TOPIC_ARN, env.EVENT_BUS_NAME, owners=bundled_config().owner_teams()),
+        workflows=StepFunctionsWorkflows(
             retrain_state_machine_arn=env.RETRAIN_STATE_MACHINE_ARN,
             deploy_state_machine_arn=env.DEPLOY_STATE_MACHINE_ARN,
             drift_state_machine_arn=env.DRIFT_STATE_MACHINE_ARN,
@@ -39,8 +45,8 @@ def handle_record(record: DynamoDBRecord) -> dict[str, Any]:
     pk = str((keys or {}).get("pk", ""))
     if not pk.startswith("AUDIT#"):
         return {"outcome": "not_a_record"}
-    ledger, announcer, workflows = dependencies()
-    delivery = deliver(pk.removeprefix("AUDIT#"), ledger, announcer, workflows)
+    deps = dependencies()
+    delivery = deliver(pk.removeprefix("AUDIT#"), deps.ledger, deps.announcer, deps.workflows)
     if delivery.delivered:
         metrics.add_metric(name="EffectsDelivered", unit="Count", value=len(delivery.delivered))
     if "sns" in delivery.delivered and delivery.announced is not None:

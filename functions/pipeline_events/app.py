@@ -1,7 +1,7 @@
 """Pipeline events: a SageMaker Pipeline execution's terminal status resumes the retrain workflow waiting on it."""
 
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -9,22 +9,32 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import SageMakerPipelines
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.env import PipelineEventsEnvironment
-from controlplane.models import PipelineExecutionStatusChange, parse_request
+from controlplane.event_parsing import parse_event
+from controlplane.models import PipelineExecutionStatusChange
 from controlplane.observability import logger, metrics, tracer
 from controlplane.retrain import on_pipeline_status
 
 
+class Dependencies(NamedTuple):
+    ledger: DynamoDbLedger
+    workflows: StepFunctionsWorkflows
+    pipelines: SageMakerPipelines
+
+
 @cache
-def dependencies() -> tuple[DynamoDbLedger, StepFunctionsWorkflows, SageMakerPipelines]:
+def dependencies() -> Dependencies:
     env = PipelineEventsEnvironment.from_os()
-    return DynamoDbLedger(env.LEDGER_TABLE), StepFunctionsWorkflows(), SageMakerPipelines()
+    return Dependencies(
+        ledger=DynamoDbLedger(env.LEDGER_TABLE), workflows=StepFunctionsWorkflows(), pipelines=SageMakerPipelines()
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    status_change = parse_request(PipelineExecutionStatusChange, event, "Pipeline Execution Status Change event")
-    outcome = on_pipeline_status(status_change, *dependencies())
+    status_change = parse_event(PipelineExecutionStatusChange, event, "Pipeline Execution Status Change event")
+    deps = dependencies()
+    outcome = on_pipeline_status(status_change, deps.ledger, deps.workflows, deps.pipelines)
     logger.info("Pipeline status handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()

@@ -1,9 +1,8 @@
 """Tasks of the retrain workflow (statemachines/retrain.asl.json), one domain function per `action`."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,12 +11,12 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import RetrainTasksEnvironment
+from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics, tracer
 from controlplane.tasks import run_action
 
 
-@dataclass(frozen=True)
-class Dependencies:
+class Dependencies(NamedTuple):
     config: ControlPlaneConfig
     ledger: DynamoDbLedger
     workflows: StepFunctionsWorkflows
@@ -28,10 +27,10 @@ class Dependencies:
 def dependencies() -> Dependencies:
     env = RetrainTasksEnvironment.from_os()
     return Dependencies(
-        load_config(env.CONTROLPLANE_CONFIG_PATH),
-        DynamoDbLedger(env.LEDGER_TABLE),
-        StepFunctionsWorkflows(),
-        env.DATA_BUCKET,
+        config=load_config(env.CONTROLPLANE_CONFIG_PATH),
+        ledger=DynamoDbLedger(env.LEDGER_TABLE),
+        workflows=StepFunctionsWorkflows(),
+        data_bucket=env.DATA_BUCKET,
     )
 
 
@@ -65,7 +64,15 @@ def await_pipeline(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_outcome(task: dict[str, Any]) -> dict[str, Any]:
-    return retrain.record_outcome(task["state"], task["execution_arn"], dependencies().ledger).model_dump()
+    pipeline, reported, failure = task["pipeline"], task["pipeline_outcome"], task["failure"]
+    return retrain.record_outcome(
+        _plan(task),
+        pipeline["arn"] if pipeline else None,
+        retrain.PipelineOutcome.model_validate(reported) if reported else None,
+        StepFailure.model_validate(failure) if failure else None,
+        task["execution_arn"],
+        dependencies().ledger,
+    ).model_dump()
 
 
 def record_skipped(task: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +83,11 @@ def record_skipped(task: dict[str, Any]) -> dict[str, Any]:
 
 def record_rejected(task: dict[str, Any]) -> dict[str, Any]:
     return retrain.record_rejected(
-        task["request"], task["error"], task["execution_name"], task["execution_arn"], dependencies().ledger
+        task["request"],
+        StepFailure.model_validate(task["failure"]),
+        task["execution_name"],
+        task["execution_arn"],
+        dependencies().ledger,
     ).model_dump()
 
 

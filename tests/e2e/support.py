@@ -24,15 +24,15 @@ PIPELINE_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Cha
 SUCCEEDED_STATES = [
     "ReceiveRequest",
     "Prepare",
-    "NeedsQuietPeriod",
+    "QuietPeriodNeeded?",
     "AcquireSlot",
-    "SlotDecision",
+    "SlotAcquired?",
     "StartPipeline",
     "RecordStarted",
-    "AlreadyRunning",
+    "AlreadyRunning?",
     "WaitForPipeline",
     "RecordOutcome",
-    "TrainingSucceeded",
+    "TrainingSucceeded?",
     "Done",
 ]
 

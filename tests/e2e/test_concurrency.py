@@ -59,9 +59,9 @@ def test_skip_records_the_second_dataset_and_starts_no_pipeline(cloud_with_model
     assert outcomes[second]["states"] == [
         "ReceiveRequest",
         "Prepare",
-        "NeedsQuietPeriod",
+        "QuietPeriodNeeded?",
         "AcquireSlot",
-        "SlotDecision",
+        "SlotAcquired?",
         "RecordSkipped",
     ]
     [skipped] = records_of(cloud, "TrainingSkipped")
@@ -93,9 +93,9 @@ def test_queue_starts_the_second_dataset_after_the_first_ends(cloud_with_models:
     assert outcomes[second]["states"][:6] == [
         "ReceiveRequest",
         "Prepare",
-        "NeedsQuietPeriod",
+        "QuietPeriodNeeded?",
         "AcquireSlot",
-        "SlotDecision",
+        "SlotAcquired?",
         "WaitForSlot",
     ]
     assert outcomes[second]["states"][-7:] == SUCCEEDED_STATES[-7:]

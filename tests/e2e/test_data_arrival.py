@@ -115,7 +115,7 @@ def test_quiet_period_trains_once_after_the_last_object(cloud: LocalCloud) -> No
     assert started_at - last_object_at < timedelta(seconds=300 + 60)
     [outcome] = execution_outcomes(cloud).values()
     assert outcome["status"] == "SUCCEEDED"
-    assert outcome["states"][:4] == ["ReceiveRequest", "Prepare", "NeedsQuietPeriod", "CheckQuietPeriod"]
+    assert outcome["states"][:4] == ["ReceiveRequest", "Prepare", "QuietPeriodNeeded?", "CheckQuietPeriod"]
     assert "WaitForQuietPeriod" in outcome["states"]
     assert ledger_kinds(cloud) == {"TrainingRequested": 1, "TrainingStarted": 1, "TrainingSucceeded": 1}
     recorded = log_lines(cloud, "DataIngressFunction", "Objects recorded")
@@ -202,7 +202,9 @@ def test_malformed_s3_event_is_retried_then_dead_lettered(cloud: LocalCloud) -> 
     rejections = log_lines(cloud, "DataIngressFunction", "Event rejected")
     assert len(rejections) == DATA_EVENTS_MAX_RECEIVE_COUNT
     assert {line["level"] for line in rejections} == {"WARNING"}
-    assert {line["reason"] for line in rejections} == {"Invalid S3 Object Created event: detail.object: Field required"}
+    assert {line["reason"] for line in rejections} == {
+        "Invalid S3 Object Created event: detail.object: Field required; fix: add it"
+    }
     assert dead_letters(cloud) == {**NO_DEAD_LETTERS, "DataEventsDeadLetterQueue": 1}
     queue_url = cloud.physical["DataEventsDeadLetterQueue"]["QueueUrl"]
     [letter] = cloud.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]

@@ -50,20 +50,20 @@ STAGING = "churn-staging"
 PROD = "churn-prod"
 AUC = "binary_classification_metrics.auc.value"
 
-_UNTIL_RESOURCES = ["ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "NeedsGate"]
-_GATE = ["EvaluateGate", "GatePassed", "CreateResources", "ResourcesAction"]
-_VERIFIED = ["WaitForEndpoint", "Verify", "VerificationOutcome", "SmokeTest", "SmokeTestPassed"]
-_RECORDED = ["RecordDeployed", "DocumentModel", "AutoPromote", "Deployed"]
-_FAILED = ["RecordFailed", "FailureKind", "DeploymentFailed"]
+_UNTIL_RESOURCES = ["ReceiveRequest", "Prepare", "ApprovalNeeded?", "AcquireLock", "LockAcquired?", "GateNeeded?"]
+_GATE = ["EvaluateGate", "GatePassed?", "CreateResources", "CreateOrUpdate?"]
+_VERIFIED = ["WaitForEndpoint", "Verify", "Verified?", "SmokeTest", "SmokeTestPassed?"]
+_RECORDED = ["RecordDeployed", "DocumentModel", "AutoPromote?", "Deployed"]
+_FAILED = ["RecordFailed", "NewerVersionRequested?", "DeploymentFailed"]
 CREATE_STATES = [*_UNTIL_RESOURCES, *_GATE, "CreateEndpoint", *_VERIFIED, *_RECORDED]
 UPDATE_STATES = [*_UNTIL_RESOURCES, *_GATE, "UpdateEndpoint", *_VERIFIED, *_RECORDED]
-GATE_FAILED_STATES = [*_UNTIL_RESOURCES, "EvaluateGate", "GatePassed", *_FAILED]
+GATE_FAILED_STATES = [*_UNTIL_RESOURCES, "EvaluateGate", "GatePassed?", "NoteGateFailure", *_FAILED]
 # SageMaker ended the update on the old config itself: nothing left for the workflow to roll back.
 SAGEMAKER_ROLLED_BACK_STATES = [
-    *_UNTIL_RESOURCES, *_GATE, "UpdateEndpoint", "WaitForEndpoint", "Verify", "VerificationOutcome",
-    "DecideRollback", "RollbackNeeded", *_FAILED,
+    *_UNTIL_RESOURCES, *_GATE, "UpdateEndpoint", "WaitForEndpoint", "Verify", "Verified?", "NoteVerificationFailure",
+    "DecideRollback", "RollbackNeeded?", *_FAILED,
 ]  # fmt: skip
-ROLLBACK_STATES = [*_UNTIL_RESOURCES, "CreateResources", "ResourcesAction", "UpdateEndpoint", *_VERIFIED, *_RECORDED]
+ROLLBACK_STATES = [*_UNTIL_RESOURCES, "CreateResources", "CreateOrUpdate?", "UpdateEndpoint", *_VERIFIED, *_RECORDED]
 REJECTED_STATES = ["ReceiveRequest", "Prepare", "RecordRejection", "Rejected"]
 
 # The bundled controlplane.yaml: staging is a 25% canary, prod a linear 25% rollout; both watch the default alarms.
@@ -273,8 +273,8 @@ def test_failed_endpoint_creation_is_recorded_as_failed(cloud: LocalCloud) -> No
     assert outcome["error"] == "DeploymentFailed"
     assert outcome["cause"] == "the endpoint is Failed: CannotStartContainerError: exec format"
     assert outcome["states"] == [
-        *_UNTIL_RESOURCES, *_GATE, "CreateEndpoint", "WaitForEndpoint", "Verify", "VerificationOutcome",
-        "DecideRollback", "RollbackNeeded", *_FAILED,
+        *_UNTIL_RESOURCES, *_GATE, "CreateEndpoint", "WaitForEndpoint", "Verify", "Verified?",
+        "NoteVerificationFailure", "DecideRollback", "RollbackNeeded?", *_FAILED,
     ]  # fmt: skip
     [record] = ledger_records(cloud)
     assert (record["kind"], record["status"], record["reason"]) == ("DeploymentFailed", "Failed", outcome["cause"])
@@ -552,8 +552,8 @@ def test_smoke_test_failure_makes_the_workflow_roll_the_endpoint_back(cloud: Loc
     assert outcome["cause"].startswith("smoke test invocation failed: ModelError: Received server error (500)")
     assert "model crashed" in outcome["cause"]
     assert outcome["states"] == [
-        *_UNTIL_RESOURCES, *_GATE, "UpdateEndpoint", *_VERIFIED,
-        "DecideRollback", "RollbackNeeded", "RollbackEndpoint", "WaitForRollback", *_FAILED,
+        *_UNTIL_RESOURCES, *_GATE, "UpdateEndpoint", *_VERIFIED, "NoteSmokeTestFailure",
+        "DecideRollback", "RollbackNeeded?", "RollbackEndpoint", "WaitForRollback", *_FAILED,
     ]  # fmt: skip
     deploy_update, rollback_update = sdk_calls(cloud, "updateEndpoint")
     assert (deploy_update["state"], deploy_update["parameters"]) == (
@@ -802,8 +802,8 @@ def test_approvals_in_a_burst_are_serialized_and_the_newest_version_serves(cloud
     if "Superseded" in outcomes[v2_name]["states"]:
         # v3 raised the desired version before v2 took the lock: v2 stands aside, v3 replaces v1 directly.
         assert outcomes[v2_name]["states"] == [
-            "ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "RecordFailed", "FailureKind",
-            "Superseded",
+            "ReceiveRequest", "Prepare", "ApprovalNeeded?", "AcquireLock", "LockAcquired?", "NoteSuperseded",
+            "RecordFailed", "NewerVersionRequested?", "Superseded",
         ]  # fmt: skip
         [superseded] = records_of(cloud, "DeploymentSuperseded")
         assert superseded["details"]["model_package_arn"] == v2
@@ -977,7 +977,7 @@ INVALID_REQUESTS: dict[str, tuple[Callable[[str], Any], list[str]]] = {
     ),
     "unknown-field": (
         lambda arn: {"model_package_arn": arn, "force": True},
-        ["Invalid deploy request: force: unknown field; remove it"],
+        ["Invalid deploy request: force: unknown field; fix: remove it"],
     ),
     "injected-arn": (
         lambda arn: {"model_package_arn": arn + "; aws sagemaker delete-endpoint --endpoint-name churn-prod"},
@@ -1141,7 +1141,12 @@ def test_auto_promote_deploys_to_the_next_stage_after_the_bake(cloud_with_models
     staging_name = approval_deploy_name(cloud, v1)
     prod_name = deploy_execution_name("prod", "churn", v1, staging_name)
     outcomes = deploy_outcomes(cloud)
-    assert outcomes[staging_name]["states"][-4:] == ["AutoPromote", "BakeBeforePromotion", "StartPromotion", "Deployed"]
+    assert outcomes[staging_name]["states"][-4:] == [
+        "AutoPromote?",
+        "BakeBeforePromotion",
+        "StartPromotion",
+        "Deployed",
+    ]
     assert (outcomes[prod_name]["status"], outcomes[prod_name]["states"]) == ("SUCCEEDED", CREATE_STATES)
     assert_serving(cloud, v1, planned_config(cloud, v1, "prod"), endpoint=PROD)
     staging_record, prod_record = records_of(cloud, "DeploymentSucceeded")

@@ -59,7 +59,7 @@ STAGING = "churn-staging"
 FEATURE_DRIFT = "churn-prod-feature-drift"
 AUC_DROP = "churn-prod-auc-drop"
 
-_UNTIL_DECIDED = ["ReceiveRequest", "Prepare", "Decide", "NeedsHuman"]
+_UNTIL_DECIDED = ["ReceiveRequest", "Prepare", "Decide", "HumanNeeded?"]
 # The decision record carries the start of the rollback or retrain, which the outbox makes.
 RETRAIN_RESPONSE = ROLLBACK_RESPONSE = NOTHING_STARTED = [*_UNTIL_DECIDED, "RecordDecision", "Done"]
 WAITING_FOR_HUMAN = [*_UNTIL_DECIDED, "AskHuman"]
@@ -68,9 +68,9 @@ ANSWERED = [*WAITING_FOR_HUMAN, "ApplyAnswer"]
 REJECTED = ["ReceiveRequest", "Prepare", "RecordRejection", "Rejected"]
 # The deploy workflow putting an endpoint back on a version it served: no gate, the recorded config.
 DEPLOY_ROLLBACK_STATES = [
-    "ReceiveRequest", "Prepare", "NeedsApproval", "AcquireLock", "LockDecision", "NeedsGate", "CreateResources",
-    "ResourcesAction", "UpdateEndpoint", "WaitForEndpoint", "Verify", "VerificationOutcome", "SmokeTest",
-    "SmokeTestPassed", "RecordDeployed", "DocumentModel", "AutoPromote", "Deployed",
+    "ReceiveRequest", "Prepare", "ApprovalNeeded?", "AcquireLock", "LockAcquired?", "GateNeeded?", "CreateResources",
+    "CreateOrUpdate?", "UpdateEndpoint", "WaitForEndpoint", "Verify", "Verified?", "SmokeTest",
+    "SmokeTestPassed?", "RecordDeployed", "DocumentModel", "AutoPromote?", "Deployed",
 ]  # fmt: skip
 
 
@@ -558,7 +558,10 @@ def test_a_malformed_answer_is_rejected_and_leaves_the_question_open(cloud_with_
     answer_decision(cloud, "panic-1", {"incident_id": incident_id, "action": "panic", "by": "carol", "reason": "r"})
 
     rejected = outcomes_of(cloud, DECISION)["panic-1"]
-    cause = "Invalid decision: action: Input should be 'rollback', 'retrain' or 'dismiss' (got 'panic')"
+    cause = (
+        "Invalid decision: action: Input should be 'rollback', 'retrain' or 'dismiss' (got 'panic'); "
+        "fix: use one of the allowed values"
+    )
     assert (rejected["status"], rejected["error"], rejected["cause"]) == ("FAILED", "InvalidRequest", cause)
     assert rejected["states"] == DECISION_REJECTED
     [record] = records_of(cloud, "DecisionRejected")
@@ -820,11 +823,12 @@ INVALID_MANUAL_REQUESTS: dict[str, tuple[Any, str]] = {
     ),
     "unknown-action": (
         {"endpoint": PROD, "action": "panic", "reason": "ops"},
-        "Invalid drift request: action: Input should be 'retrain', 'rollback' or 'dismiss' (got 'panic')",
+        "Invalid drift request: action: Input should be 'retrain', 'rollback' or 'dismiss' (got 'panic'); "
+        "fix: use one of the allowed values",
     ),
     "missing-reason": (
         {"endpoint": PROD, "action": "retrain"},
-        "Invalid drift request: reason: Field required",
+        "Invalid drift request: reason: Field required; fix: add it",
     ),
     "list": (
         [PROD, "retrain"],

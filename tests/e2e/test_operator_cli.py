@@ -153,7 +153,7 @@ def test_a_failed_workflow_exits_1_with_its_cause(served: Served) -> None:
         (["retrain", "churm", DATASET, "--reason", "r"], "model 'churm' is not configured; known models: churn, fraud"),
         (
             ["retrain", "churn", "datasets/x/", "--reason", "r"],
-            "dataset_uri: Value error, 'datasets/x/' is not an S3 URI",
+            "dataset_uri: 'datasets/x/' is not an S3 URI",
         ),
         (["promote", "churn", "1", "--to", "staging", "--by", "a"], "cannot promote to 'staging': choose one of prod"),
         (["rollback", "nowhere", "--reason", "r"], "endpoint 'nowhere' has no deployment in the ledger"),

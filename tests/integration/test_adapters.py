@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from boto3.dynamodb.conditions import Key
 from botocore.stub import Stubber
 from moto import mock_aws
 from moto.sns.models import sns_backends
@@ -14,6 +15,7 @@ from controlplane.adapters.announcer import EVENT_SOURCE, Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import ModelRegistry, SageMakerModelCards
 from controlplane.adapters.workflows import StepFunctionsWorkflows
+from controlplane.clock import iso
 from controlplane.config import load_config
 from controlplane.datasets import sequencer_order
 from controlplane.ports import (
@@ -321,16 +323,43 @@ def test_effects_are_claimed_sent_and_marked_one_by_one_and_found_by_the_redrive
 
 
 def test_retrains_are_items_of_their_own_and_a_retried_one_counts_once(ledger):
-    note = RetrainNote("churn", T0, "inc-1")
+    note = RetrainNote("churn", T0, "inc-1", T0 + timedelta(days=1))
     for at, incident in ((T0, "inc-1"), (T0, "inc-1"), (T0 + timedelta(hours=30), "inc-2")):
         ledger.record(
             AuditRecord(f"{incident}#decided", "DriftResponseDecided", "churn", "r", at),
-            RetrainNote("churn", at, incident),
+            RetrainNote("churn", at, incident, at + timedelta(days=1)),
         )
 
     assert ledger.retrain_times("churn", since=T0 - timedelta(days=1)) == [T0, T0 + timedelta(hours=30)]
     assert ledger.retrain_times("churn", since=T0 + timedelta(hours=1)) == [T0 + timedelta(hours=30)]
     assert note.incident_id == "inc-1"
+
+
+def test_a_retrain_note_carries_the_tables_ttl_until_it_counts_no_more(ledger):
+    ttl = load_template(ROOT / "template.yaml")["Resources"]["LedgerTable"]["Properties"]["TimeToLiveSpecification"]
+    counts_until = T0 + timedelta(days=3)
+    ledger.record(
+        AuditRecord("inc-1#decided", "DriftResponseDecided", "churn", "r", T0),
+        RetrainNote("churn", T0, "inc-1", counts_until),
+    )
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table("ledger")
+    query = Key("pk").eq("MODEL#churn") & Key("sk").begins_with("RETRAIN#")
+    [note] = table.query(KeyConditionExpression=query)["Items"]
+    assert ttl["Enabled"] is True
+    assert note[ttl["AttributeName"]] == int(counts_until.timestamp())
+
+
+def test_retrain_times_read_every_page(ledger):
+    times = [T0 + timedelta(seconds=index) for index in range(40)]
+    padding = "x" * 380_000  # two notes to DynamoDB's 1 MB page
+    table = boto3.resource("dynamodb", region_name=REGION).Table("ledger")
+    for index, at in enumerate(times):
+        table.put_item(
+            Item={"pk": "MODEL#churn", "sk": f"RETRAIN#{iso(at)}#inc-{index}", "at": iso(at), "padding": padding}
+        )
+
+    assert ledger.retrain_times("churn", since=T0 - timedelta(days=1)) == times
 
 
 def test_a_workflow_that_stops_waiting_marks_its_run(ledger):

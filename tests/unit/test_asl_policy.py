@@ -49,3 +49,42 @@ def test_nested_branches_are_checked():
     definition = {"States": {"Fanout": {"Type": "Parallel", "Branches": [inner], "End": True}}}
 
     assert failure_policy_problems(definition) == ["Fanout/Inner: a Task without a Catch"]
+
+
+@pytest.mark.parametrize(
+    ("name", "state", "problem"),
+    [
+        ("TrainingSucceeded", {"Type": "Choice", "Choices": [], "Default": "Done"}, "not named as the question"),
+        (
+            "Record",
+            {"Type": "Pass", "Parameters": {"action": "record", "state.$": "$"}, "End": True},
+            "whole workflow state (state.$)",
+        ),
+        (
+            "Wait",
+            {"Type": "Pass", "Parameters": {"Payload": {"all.$": "$"}}, "End": True},
+            "whole workflow state (Payload.all.$)",
+        ),
+        (
+            "Update",
+            {"Type": "Pass", "End": True, "Retry": [{"ErrorEquals": ["sagemaker.sagemakerException"]}]},
+            "moto's spelling",
+        ),
+    ],
+)
+def test_a_state_breaking_the_design_rules_is_named(name, state, problem):
+    (found,) = failure_policy_problems({"States": {name: state}})
+
+    assert found.startswith(f"{name}: ")
+    assert problem in found
+
+
+def test_aws_spellings_and_named_fields_pass():
+    state = {
+        "Type": "Pass",
+        "Parameters": {"plan.$": "$.plan", "execution.$": "$$.Execution.Id"},
+        "Retry": [{"ErrorEquals": ["SageMaker.SageMakerException", "States.TaskFailed"]}],
+        "End": True,
+    }
+
+    assert failure_policy_problems({"States": {"Questioned?": {"Type": "Choice", "Choices": []}, "Work": state}}) == []

@@ -182,7 +182,7 @@ INVALID_CONFIGS = [
     ),
     pytest.param(
         config_text(CHURN.replace("- name: churn", "- name: Churn_Model")),
-        ["models[0].name", "fix: use letters, digits and hyphens"],
+        ["models[0].name", "(got 'Churn_Model')", "fix: write it as the pattern requires"],
         id="bad-model-name",
     ),
     pytest.param(

@@ -8,6 +8,7 @@ import pytest
 from controlplane import clock, decisions, drift
 from controlplane.config import load_config
 from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import DriftDetected
 from tests.fakes import FakeDriftLedger, FakeWorkflows
 
@@ -99,7 +100,7 @@ def test_an_answer_to_a_closed_question_says_what_was_decided(ledger):
         incident_id="inc-1", model="churn", endpoint="churn-prod", kind="bias", reason="r", execution_name="run"
     )
     decided = drift.Decision(action="dismiss", reason="no answer in time; default: dismiss", asked_human=True)
-    drift.record_decision(context, decided, "arn:drift:run", ledger)
+    drift.record_decision(context, decided, CONFIG.model("churn").effective_drift_policy(), "arn:drift:run", ledger)
 
     with pytest.raises(InvalidRequest) as refused:
         decisions.answer(answer_of(), FIRST, CONFIG, "data", ledger, FakeWorkflows())
@@ -152,9 +153,9 @@ def test_a_malformed_answer_is_refused_with_what_to_fix(ledger, payload, message
 
 
 def test_a_refused_answer_is_recorded_with_the_claimed_identity_and_the_reason(ledger):
-    error = {"Error": "InvalidRequest", "Cause": '{"errorMessage": "Incident \'inc-1\' was already answered"}'}
+    failure = StepFailure(error="InvalidRequest", cause='{"errorMessage": "Incident \'inc-1\' was already answered"}')
 
-    result = decisions.record_rejected(answer_of(by="mallory"), error, "answer-2", SECOND, ledger)
+    result = decisions.record_rejected(answer_of(by="mallory"), failure, "answer-2", SECOND, ledger)
 
     assert result == {"message": "Incident 'inc-1' was already answered"}
     record = ledger.records["answer-2#DecisionRejected"]

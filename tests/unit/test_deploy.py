@@ -8,6 +8,7 @@ from controlplane import clock, deploy
 from controlplane.config import load_config, parse_config
 from controlplane.deployment_config import DeploymentPolicy
 from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import EndpointStateChange, ModelPackageStateChange
 from controlplane.ports import EndpointInfo, EndpointState
 from tests.fakes import FakeAnnouncer, FakeDeploymentLedger, FakeEndpoints, FakeRegistry, FakeWorkflows
@@ -440,16 +441,15 @@ def test_failure_rolls_back_to_last_known_good_unless_already_there(world):
     v7 = plan_for(world, 7)
 
     endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", v7.endpoint_config_name)
-    assert deploy.decide_rollback(v7, ledger, endpoints).rollback
+    rollback = deploy.decide_rollback(v7, ledger, endpoints)
+    assert (rollback.rollback, rollback.deployment_config) == (True, deploy.ROLLBACK_DEPLOYMENT_CONFIG)
     endpoints.endpoints["churn-staging"] = EndpointInfo("churn-staging", "InService", v6.endpoint_config_name)
     decision = deploy.decide_rollback(v7, ledger, endpoints)
     assert not decision.rollback
     assert "last known good" in decision.reason
 
-    outcome = deploy.record_failed(
-        {"plan": v7.model_dump(), "verification": {"outcome": "failed", "reason": "SageMaker rolled back"}},
-        EXEC, ledger, endpoints,
-    )  # fmt: skip
+    failure = StepFailure(error="VerificationFailed", cause="SageMaker rolled back")
+    outcome = deploy.record_failed(v7, failure, EXEC, ledger, endpoints)
     assert (outcome.status, outcome.reason) == ("RolledBack", "SageMaker rolled back")
     assert ledger.get_stage_deployment(v7.package_arn, "staging").status == "RolledBack"
     assert ledger.get_endpoint_state("churn-staging").last_known_good_package_arn == v6.package_arn
@@ -462,7 +462,8 @@ def test_gate_failure_is_recorded_with_the_numbers(world):
     plan = plan_for(world, 7, auc=0.5)
     gate = deploy.evaluate_gate(plan, CONFIG, ledger, world[1])
 
-    outcome = deploy.record_failed({"plan": plan.model_dump(), "gate": gate.model_dump()}, EXEC, ledger, endpoints)
+    failure = StepFailure(error="GateFailed", cause=gate.reason)
+    outcome = deploy.record_failed(plan, failure, EXEC, ledger, endpoints, gate=gate.model_dump())
 
     assert outcome.status == "GateFailed"
     record = ledger.records[f"{plan.execution_name}#DeploymentGateFailed"]

@@ -8,6 +8,7 @@ from controlplane import clock, drift
 from controlplane.config import load_config
 from controlplane.drift_config import DriftPolicy
 from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobStateChange
 from controlplane.ports import EndpointState, StageDeployment
 from tests.fakes import FakeDriftLedger
@@ -312,7 +313,7 @@ def test_recording_the_response_closes_the_question():
     asked(ledger, context, question)
     decided = drift.apply_answer(context, question, None, CONFIG, ledger)
 
-    drift.record_decision(context, decided, "arn:drift-run", ledger)
+    drift.record_decision(context, decided, POLICY, "arn:drift-run", ledger)
 
     closed = ledger.get_decision("inc-1")
     assert (closed.status, closed.task_token, closed.action) == ("closed", None, "dismiss")
@@ -345,14 +346,21 @@ def test_decision_is_recorded_once_with_its_evidence():
     context = context_for("data_drift")
     decision = drift.Decision(action="retrain", reason="data_drift on churn-prod", start_execution="retrain-x")
 
-    drift.record_decision(context, decision, "arn:exec", ledger)
-    drift.record_decision(context, decision, "arn:exec", ledger)
+    drift.record_decision(context, decision, POLICY, "arn:exec", ledger)
+    drift.record_decision(context, decision, POLICY, "arn:exec", ledger)
 
     (record,) = [r for r in ledger.records.values() if r.kind == "DriftResponseDecided"]
     assert record.details["evidence_uri"] == "s3://e/r.html"
     assert record.details["started_execution"] == "retrain-x"
     assert [kind for kind, _ in ledger.announcements()] == ["Drift Response Decided"]
     assert len(ledger.retrains["churn"]) == 1
+    note = ledger.retrain_notes[0]  # kept only as long as the cooldown or the daily budget counts it
+    assert note.counts_until - note.at == POLICY.retrain_lookback == timedelta(hours=24)
+
+
+@pytest.mark.parametrize(("cooldown_minutes", "lookback"), [(60, timedelta(days=1)), (3 * 1440, timedelta(days=3))])
+def test_a_retrain_counts_for_the_cooldown_or_the_budgets_day_whichever_is_longer(cooldown_minutes, lookback):
+    assert DriftPolicy(retrain_cooldown_minutes=cooldown_minutes).retrain_lookback == lookback
 
 
 def test_conflicting_policy_kinds_are_rejected():
@@ -376,7 +384,9 @@ def test_a_rejected_answer_is_recorded_as_such():
     ledger = FakeDriftLedger()
     context = context_for("bias")
     question = drift.decide_response(context, POLICY, ledger)
-    problem = {"Error": "InvalidRequest", "Cause": '{"errorMessage": "Invalid decision: action: Input should be ..."}'}
+    problem = StepFailure(
+        error="InvalidRequest", cause='{"errorMessage": "Invalid decision: action: Input should be ..."}'
+    )
 
     decided = drift.apply_answer(context, question, None, CONFIG, ledger, problem)
 

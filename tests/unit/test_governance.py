@@ -9,6 +9,7 @@ import pytest
 from controlplane import clock, decisions, deploy, model_cards, naming
 from controlplane.config import parse_config
 from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import ModelPackageStateChange
 from controlplane.ports import PipelineRun
 from scripts.check_config import explain, governance_problems
@@ -46,9 +47,11 @@ def frozen_clock():
     clock.use(None)
 
 
-def approval_event() -> ModelPackageStateChange:
+def approval_event(generated_by: str | None = None) -> ModelPackageStateChange:
     detail = {"ModelPackageGroupName": "churn-models", "ModelPackageVersion": 7, "ModelPackageArn": ARN,
               "ModelApprovalStatus": "Approved", "LastModifiedTime": "2026-11-27T09:00:00Z"}  # fmt: skip
+    if generated_by:
+        detail["MetadataProperties"] = {"GeneratedBy": generated_by}
     return ModelPackageStateChange.model_validate(
         {"id": "e", "detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker",
          "time": "2026-11-27T09:00:05Z", "detail": detail}
@@ -92,6 +95,18 @@ def test_maturity_1_approval_is_announced_to_the_owner_and_waits_for_an_explicit
     ((detail_type, detail),) = ledger.announcements()
     assert detail_type == "Model Version Awaiting Deploy"
     assert (detail["model"], detail["model_package_arn"], detail["stage"]) == ("churn", ARN, "staging")
+    assert next(iter(ledger.records.values())).lineage == "package/churn-models/7"
+
+
+def test_an_approval_awaiting_deploy_carries_the_lineage_of_the_training_run_that_registered_it():
+    ledger = FakeDeploymentLedger()
+    pipeline = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-training/execution/p1"
+    retrain = "arn:aws:states:us-east-1:123456789012:execution:stack-retrain:retrain-churn-d1"
+    ledger.register_pipeline_run(PipelineRun(pipeline, "churn", "s3://data/d1/", retrain, "Succeeded"))
+
+    deploy.on_model_package_change(approval_event(generated_by=pipeline), config(1), ledger, FakeWorkflows())
+
+    assert next(iter(ledger.records.values())).lineage == "training/retrain-churn-d1"
 
 
 def test_maturity_2_approval_deploys_to_the_first_stage():
@@ -267,9 +282,8 @@ def test_the_documentation_gate_also_reads_the_versions_model_card_and_the_card_
 def test_a_bias_gate_failure_is_recorded_and_announced_with_the_numbers():
     result, plan, ledger = gate_for("staging", [bias_report("post_training", gender={"DPPL": 0.3, "DI": 1.0})])
 
-    outcome = deploy.record_failed(
-        {"plan": plan.model_dump(), "gate": result.model_dump()}, "arn:exec", ledger, FakeEndpoints()
-    )
+    failure = StepFailure(error="GateFailed", cause=result.reason)
+    outcome = deploy.record_failed(plan, failure, "arn:exec", ledger, FakeEndpoints(), gate=result.model_dump())
 
     assert outcome.status == "GateFailed"
     record = ledger.records[f"{plan.execution_name}#DeploymentGateFailed"]

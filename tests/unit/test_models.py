@@ -299,7 +299,7 @@ def test_s3_key_problem_measures_utf8_bytes(key, problem):
 
 
 def test_unknown_field_is_rejected():
-    with pytest.raises(InvalidRequest, match=r"datset_uri: unknown field; remove it"):
+    with pytest.raises(InvalidRequest, match=r"datset_uri: unknown field; fix: remove it"):
         parse_request(RetrainRequest, {**VALID_REQUEST, "datset_uri": "s3://data-bucket/x/"}, "retrain request")
 
 

@@ -8,6 +8,7 @@ import pytest
 from controlplane import clock, deploy, drift, outbox, retrain
 from controlplane.audit import announced
 from controlplane.config import load_config
+from controlplane.failures import StepFailure
 from controlplane.models import PipelineExecutionStatusChange
 from controlplane.ports import AuditRecord, IncidentChange, WorkflowStart, WriteConflict
 from tests.fakes import (
@@ -185,32 +186,26 @@ def test_a_retried_retrain_decision_counts_once_against_the_budget():
     decision = drift.decide_response(context, policy.model_copy(update={"require_approval": False}), ledger)
     assert decision.action == "retrain"
 
-    drift.record_decision(context, decision, "arn:exec", ledger)
-    drift.record_decision(context, decision, "arn:exec", ledger)
+    drift.record_decision(context, decision, policy, "arn:exec", ledger)
+    drift.record_decision(context, decision, policy, "arn:exec", ledger)
 
     assert len(ledger.retrain_times("churn", since=T0 - timedelta(days=1))) == 1
     assert [start.name for start in ledger.starts("retrain")] == [decision.start_execution]
 
 
-def _retrain_state(outcome: dict | None = None, error: dict | None = None) -> dict:
-    plan = retrain.prepare(
-        {"model": "churn", "dataset_uri": "s3://data/datasets/churn/2026-11-27/", "reason": "t"},
-        "run-churn",
-        CONFIG,
-        "data",
-    )
-    state = {"plan": plan.model_dump(), "pipeline": {"arn": PIPELINE_ARN}}
-    return state | ({"pipeline_outcome": outcome} if outcome else {}) | ({"error": error} if error else {})
+def _retrain_plan() -> retrain.RetrainPlan:
+    request = {"model": "churn", "dataset_uri": "s3://data/datasets/churn/2026-11-27/", "reason": "t"}
+    return retrain.prepare(request, "run-churn", CONFIG, "data")
 
 
 def test_a_workflow_that_fails_while_its_pipeline_runs_keeps_the_slot_until_the_pipeline_ends():
     ledger, workflows = FakeLedger(), FakeWorkflows()
-    plan = retrain.RetrainPlan.model_validate(_retrain_state()["plan"])
+    plan = _retrain_plan()
     assert retrain.acquire_slot(plan, ledger).decision == "start"
     retrain.record_started(plan, PIPELINE_ARN, RETRAIN_EXEC, ledger)
 
-    error = {"Error": "Lambda.TooManyRequestsException", "Cause": "throttled"}
-    assert retrain.record_outcome(_retrain_state(error=error), RETRAIN_EXEC, ledger).status == "Failed"
+    failure = StepFailure(error="Lambda.TooManyRequestsException", cause="throttled")
+    assert retrain.record_outcome(plan, PIPELINE_ARN, None, failure, RETRAIN_EXEC, ledger).status == "Failed"
     assert "churn" in ledger.slots  # the pipeline still runs: the next dataset must keep waiting
 
     detail = {

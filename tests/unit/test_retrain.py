@@ -8,6 +8,7 @@ import pytest
 from controlplane import clock, retrain
 from controlplane.config import load_config, parse_config
 from controlplane.errors import InvalidRequest, UnknownModel
+from controlplane.failures import StepFailure
 from controlplane.models import PipelineExecutionStatusChange
 from controlplane.ports import DatasetArrivals
 from tests.fakes import FakeDescriber, FakeLedger, FakeWorkflows
@@ -197,20 +198,23 @@ def test_non_terminal_and_foreign_pipeline_events_are_ignored():
 
 
 @pytest.mark.parametrize(
-    ("state", "status", "reason"),
+    ("reported", "failure", "started", "status", "reason"),
     [
-        ({"pipeline": {"arn": "a"}, "pipeline_outcome": {"status": "Succeeded"}}, "Succeeded", "succeeded"),
-        ({"pipeline": {"arn": "a"}, "pipeline_outcome": {"status": "Failed", "failure_reason": "OOM"}},
-         "Failed", "OOM"),
-        ({"pipeline": {"arn": "a"}, "error": {"Error": "States.Timeout", "Cause": ""}}, "TimedOut", "in time"),
-        ({"error": {"Error": "SageMaker.ResourceNotFound", "Cause": "Pipeline churn-training does not exist"}},
+        ({"status": "Succeeded"}, None, True, "Succeeded", "succeeded"),
+        ({"status": "Failed", "failure_reason": "OOM"}, None, True, "Failed", "OOM"),
+        (None, {"Error": "States.Timeout", "Cause": ""}, True, "TimedOut", "in time"),
+        (None, {"Error": "SageMaker.ResourceNotFound", "Cause": "Pipeline churn-training does not exist"}, False,
          "StartFailed", "does not exist"),
-        ({"pipeline": {"arn": "a"}, "error": {"Error": "Lambda.Unknown", "Cause": '{"errorMessage": "boom"}'}},
-         "Failed", "boom"),
+        (None, {"Error": "Lambda.Unknown", "Cause": '{"errorMessage": "boom"}'}, True, "Failed", "boom"),
+        (None, None, True, "Failed", "without a pipeline outcome"),
     ],
 )  # fmt: skip
-def test_conclude_names_the_outcome_and_its_reason(state, status, reason):
-    outcome = retrain.conclude(state)
+def test_conclude_names_the_outcome_and_its_reason(reported, failure, started, status, reason):
+    outcome = retrain.conclude(
+        retrain.PipelineOutcome.model_validate(reported) if reported else None,
+        StepFailure.model_validate(failure) if failure else None,
+        pipeline_started=started,
+    )
 
     assert outcome.status == status
     assert outcome.succeeded == (status == "Succeeded")
@@ -221,10 +225,10 @@ def test_record_outcome_writes_once_announces_once_and_frees_the_slot():
     ledger = FakeLedger()
     churn = plan()
     retrain.acquire_slot(churn, ledger)
-    state = {"plan": churn.model_dump(), "pipeline": {"arn": PIPELINE_ARN}, "pipeline_outcome": {"status": "Succeeded"}}
+    succeeded = retrain.PipelineOutcome(status="Succeeded")
 
-    retrain.record_outcome(state, EXECUTION_ARN, ledger)
-    retrain.record_outcome(state, EXECUTION_ARN, ledger)
+    retrain.record_outcome(churn, PIPELINE_ARN, succeeded, None, EXECUTION_ARN, ledger)
+    retrain.record_outcome(churn, PIPELINE_ARN, succeeded, None, EXECUTION_ARN, ledger)
 
     assert ledger.kinds().count("TrainingSucceeded") == 1
     assert [detail_type for detail_type, _ in ledger.announcements()] == ["Training Succeeded"]
@@ -233,9 +237,11 @@ def test_record_outcome_writes_once_announces_once_and_frees_the_slot():
 
 def test_rejection_is_recorded_with_the_message_an_operator_needs():
     ledger = FakeLedger()
-    error = {"Error": "InvalidRequest", "Cause": '{"errorMessage": "Model \'x\' is not configured", "errorType": "X"}'}
+    cause = '{"errorMessage": "Model \'x\' is not configured", "errorType": "X"}'
 
-    rejection = retrain.record_rejected({"model": "x"}, error, "run", EXECUTION_ARN, ledger)
+    rejection = retrain.record_rejected(
+        {"model": "x"}, StepFailure(error="InvalidRequest", cause=cause), "run", EXECUTION_ARN, ledger
+    )
 
     assert rejection.message == "Model 'x' is not configured"
     assert ledger.kinds() == ["RequestRejected"]

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from controlplane import clock
-from controlplane.errors import step_error_message
+from controlplane.failures import StepFailure
 from controlplane.ports import Announcement, AuditRecord, LedgerWrite
 
 
@@ -50,7 +50,7 @@ def record_and_announce(
 
 def record_rejected_request(
     request: Any,
-    error: dict[str, Any],
+    failure: StepFailure,
     execution_name: str,
     execution_arn: str,
     kind: str,
@@ -59,7 +59,7 @@ def record_rejected_request(
     ledger: RecordingLedger,
 ) -> str:
     """Record a request a workflow refused, with the message an operator needs to fix it; returns the message."""
-    message = step_error_message(error)
+    message = failure.message
     record = AuditRecord(
         record_id=f"{execution_name}#{kind}",
         kind=kind,

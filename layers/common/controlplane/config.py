@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Annotated, Literal, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from controlplane.deployment_config import Deployment, Stage
 from controlplane.drift_config import DriftAlarm, DriftPolicy
 from controlplane.errors import ConfigError, UnknownModel
+from controlplane.schema import StrictModel, validation_problems
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("controlplane.yaml")
 # libyaml's loader when PyYAML's wheel carries it (it does on Lambda's platforms): same safe subset, faster.
@@ -31,11 +32,7 @@ _GROUP_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 _DATASET_PREFIX = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(\S*/)?$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class DataTrigger(_Strict):
+class DataTrigger(StrictModel):
     """When new data under `prefix` of the data bucket starts a training."""
 
     prefix: Annotated[str, Field(min_length=1, description="Key prefix of this model's datasets, ending in '/'.")]
@@ -82,7 +79,7 @@ class DataTrigger(_Strict):
         return self.dataset_depth or 1
 
 
-class PipelineSpec(_Strict):
+class PipelineSpec(StrictModel):
     """The SageMaker Pipeline a dataset starts, and how its parameters are built."""
 
     name: Annotated[str, Field(pattern=_PIPELINE_NAME)]
@@ -108,7 +105,7 @@ class PipelineSpec(_Strict):
         return parameters
 
 
-class Owner(_Strict):
+class Owner(StrictModel):
     """Who answers for a model: its announcements carry `team` (SNS message attribute `owner`)."""
 
     team: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
@@ -145,7 +142,7 @@ class PolicyLine:
     """`explicit` (set in the config) or the maturity level the value comes from."""
 
 
-class ModelConfig(_Strict):
+class ModelConfig(StrictModel):
     """One model under control."""
 
     name: Annotated[str, Field(pattern=_NAME, max_length=32)]
@@ -250,7 +247,7 @@ class ModelConfig(_Strict):
         return lines
 
 
-class ControlPlaneConfig(_Strict):
+class ControlPlaneConfig(StrictModel):
     """The whole file."""
 
     version: Literal[1]
@@ -335,39 +332,6 @@ class ControlPlaneConfig(_Strict):
         return None
 
 
-_FIXES = {
-    "extra_forbidden": "remove it or correct its spelling",
-    "missing": "add it",
-    "literal_error": "use one of the allowed values",
-    "string_pattern_mismatch": "use letters, digits and hyphens as the pattern requires",
-    "greater_than_equal": "raise the value",
-    "less_than_equal": "lower the value",
-    "too_short": "add at least one entry",
-}
-
-
-def _describe(error: ValidationError, source: str) -> str:
-    problems = error.errors()
-    # When every item of a min_length tuple fails, pydantic also reports the tuple as too short; that line
-    # would wrongly ask to add entries, so keep only the item problems it is a consequence of.
-    inner = [problem["loc"] for problem in problems if problem["type"] != "too_short"]
-    problems = [
-        problem
-        for problem in problems
-        if not (
-            problem["type"] == "too_short"
-            and any(len(loc) > len(problem["loc"]) and loc[: len(problem["loc"])] == problem["loc"] for loc in inner)
-        )
-    ]
-    lines = [f"{source}: invalid control-plane config ({len(problems)} problem(s)):"]
-    for problem in problems:
-        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in problem["loc"]).lstrip(".")
-        fix = _FIXES.get(problem["type"])
-        message = problem["msg"].removeprefix("Value error, ")
-        lines.append(f"  - {where or '(top level)'}: {message}" + (f"; fix: {fix}" if fix else ""))
-    return "\n".join(lines)
-
-
 def parse_config(text: str, source: str = "<config>") -> ControlPlaneConfig:
     """Parse and validate config YAML; raise ConfigError naming the source, the field and the fix."""
     try:
@@ -379,7 +343,9 @@ def parse_config(text: str, source: str = "<config>") -> ControlPlaneConfig:
     try:
         return ControlPlaneConfig.model_validate(document)
     except ValidationError as error:
-        raise ConfigError(_describe(error, source)) from None
+        problems = validation_problems(error)
+        header = f"{source}: invalid control-plane config ({len(problems)} problem(s)):"
+        raise ConfigError("\n  - ".join([header, *problems])) from None
 
 
 def load_config(path: Path | str | None = None) -> ControlPlaneConfig:

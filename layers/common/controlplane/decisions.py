@@ -12,12 +12,11 @@ import re
 from dataclasses import replace
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig
 from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import (
     APPROVAL_ID_PATTERN,
     INCIDENT_ID_PATTERN,
@@ -26,20 +25,17 @@ from controlplane.models import (
     parse_request,
 )
 from controlplane.ports import AuditRecord, DecisionLedger, DecisionWait, Workflows
+from controlplane.schema import StrictModel
 
 
-class DecisionOutcome(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class DecisionOutcome(StrictModel):
     outcome: Literal["answered"]
     incident_id: str
     action: str
     drift_execution_arn: str | None
 
 
-class ApprovalOutcome(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ApprovalOutcome(StrictModel):
     outcome: Literal["answered"]
     approval_id: str
     action: Literal["approve", "refuse"]
@@ -211,7 +207,7 @@ def answer(
 
 
 def record_rejected(
-    request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: DecisionLedger
+    request: Any, failure: StepFailure, execution_name: str, execution_arn: str, ledger: DecisionLedger
 ) -> dict[str, str]:
     """Record an answer the decision workflow refused (with the claimed identity, in the request), and why."""
     question_id = request.get("approval_id") or request.get("incident_id") if isinstance(request, dict) else None
@@ -221,7 +217,7 @@ def record_rejected(
     ):
         waiting = ledger.get_decision(question_id)
     message = record_rejected_request(
-        request, error, execution_name, execution_arn, "DecisionRejected", "Drift Decision Rejected",
+        request, failure, execution_name, execution_arn, "DecisionRejected", "Drift Decision Rejected",
         waiting.model if waiting else "(unknown)", ledger,
     )  # fmt: skip
     return {"message": message}

@@ -1,7 +1,7 @@
 """Deployment decisions: the registry and endpoint event ingress, and each task of statemachines/deploy.asl.json.
 
 The state machine only orchestrates; it branches on fields computed here (`decision`, `passed`, `action`,
-`outcome`, `rollback`, `promote`).
+`outcome`, `rollback`, `promote`), and hands `record_failed` the failure explicitly (`controlplane.failures`).
 """
 
 import json
@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request, summary
@@ -17,7 +17,8 @@ from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.decisions import same_person
 from controlplane.deployment_config import BiasBound, BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
-from controlplane.errors import InvalidRequest, step_error_message
+from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import (
     SETTLED_ENDPOINT_STATUSES,
     DeployRequest,
@@ -48,10 +49,12 @@ from controlplane.ports import (
     StageDeployment,
     Workflows,
 )
+from controlplane.schema import StrictModel
 
 LOCK_POLL_SECONDS = 30
 WAIT_MARGIN_SECONDS = 900
 """Beyond the deployment's MaximumExecutionTimeout, how long the workflow waits for the endpoint to settle."""
+# Every rollback, requested or after a failed deployment, replaces the whole fleet at once: the one place it is set.
 ROLLBACK_DEPLOYMENT_CONFIG: dict[str, Any] = {
     "BlueGreenUpdatePolicy": {
         "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
@@ -139,11 +142,7 @@ def alarm_names(stage: Stage) -> list[str]:
     return (defaults if rollback.default_alarms else []) + list(rollback.alarm_names)
 
 
-class _StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class DeployPlan(_StepModel):
+class DeployPlan(StrictModel):
     """Everything the deploy workflow needs, computed once by `prepare`."""
 
     kind: Literal["deploy", "rollback"]
@@ -182,7 +181,7 @@ class DeployPlan(_StepModel):
 
 
 # ----------------------------------------------------------------------------- ingress
-class IngressOutcome(_StepModel):
+class IngressOutcome(StrictModel):
     action: Literal["ignored", "deploy_started", "rollback_started", "already_started", "awaiting_deploy"]
     reason: str
     execution_name: str | None = None
@@ -215,7 +214,9 @@ def on_model_package_change(
         stage = model.deployment.stages[0]
         name = approval_deploy_execution_name(stage.name, model.name, detail.arn, event.changed_at)
         if not model.deploys_on_approval():
-            return _announce_awaiting_deploy(model, detail.arn, stage, name, event.changed_at, ledger)
+            generated_by = detail.metadata_properties.generated_by if detail.metadata_properties else None
+            lineage = version_lineage(detail.arn, generated_by, ledger)
+            return _announce_awaiting_deploy(model, detail.arn, stage, name, event.changed_at, lineage, ledger)
         request = DeployRequest(
             model_package_arn=detail.arn,
             stage=stage.name,
@@ -232,7 +233,13 @@ def on_model_package_change(
 
 
 def _announce_awaiting_deploy(
-    model: ModelConfig, package_arn: str, stage: Stage, name: str, approved_at: datetime, ledger: DeploymentLedger
+    model: ModelConfig,
+    package_arn: str,
+    stage: Stage,
+    name: str,
+    approved_at: datetime,
+    lineage: str,
+    ledger: DeploymentLedger,
 ) -> IngressOutcome:
     """Maturity 1 (or deploy_on_approval: false): the owner hears of the approval; a human starts the deploy."""
     version = package_version(package_arn)
@@ -245,6 +252,7 @@ def _announce_awaiting_deploy(
         at=approved_at,
         status="AwaitingDeploy",
         details={"model_package_arn": package_arn, "model_package_version": version, "stage": stage.name},
+        lineage=lineage,
     )
     record_and_announce(record, "Model Version Awaiting Deploy", ledger)
     return IngressOutcome(action="awaiting_deploy", reason=reason)
@@ -275,7 +283,7 @@ def _roll_back_where_serving(
     return IngressOutcome(action="rollback_started", reason="rejected version was serving", execution_name=started[0])
 
 
-class EndpointEventOutcome(_StepModel):
+class EndpointEventOutcome(StrictModel):
     action: Literal["ignored", "resumed"]
     reason: str
 
@@ -431,7 +439,7 @@ def prepare(
     fingerprint = f"{stage.instance_type}:{stage.initial_instance_count}:{stage.variant_name}"
     config_name = endpoint_config_name(stage.endpoint_name, package.version, package.arn, fingerprint)
     reason = request.reason or f"deployment to '{stage.name}' requested by {request.requested_by or 'an operator'}"
-    lineage = version_lineage(package, ledger)
+    lineage = version_lineage(package.arn, package.generated_by, ledger)
     ledger.note_package_lineage(package.arn, lineage)
     return _plan(
         "deploy", model, stage, package.arn, config_name, reason, execution_name,
@@ -440,11 +448,11 @@ def prepare(
     )  # fmt: skip
 
 
-def version_lineage(package: PackageInfo, ledger: DeploymentLedger) -> str:
+def version_lineage(package_arn: str, generated_by: str | None, ledger: DeploymentLedger) -> str:
     """The version's lineage key: the training run of the pipeline execution that registered it (GeneratedBy), when
     the control plane started it; otherwise the package's own."""
-    run = ledger.get_pipeline_run(package.generated_by) if package.generated_by else None
-    return training_lineage(run.execution_arn) if run else package_lineage(package.arn)
+    run = ledger.get_pipeline_run(generated_by) if generated_by else None
+    return training_lineage(run.execution_arn) if run else package_lineage(package_arn)
 
 
 def _prepare_rollback(
@@ -475,7 +483,7 @@ def _prepare_rollback(
     return _plan("rollback", model, stage, target, target_config, request.reason, execution_name, lineage=lineage)
 
 
-class LockDecision(_StepModel):
+class LockDecision(StrictModel):
     decision: Literal["acquired", "wait", "superseded"]
     wait_seconds: int = 0
     reason: str = ""
@@ -499,9 +507,11 @@ def acquire_lock(plan: DeployPlan, ledger: DeploymentLedger) -> LockDecision:
     return LockDecision(decision="acquired")
 
 
-class GateResult(_StepModel):
+class GateResult(StrictModel):
     passed: bool
     failures: list[str]
+    reason: str
+    """The failures in one line (deploy.asl.json hands it on as the failure's cause)."""
     metrics: dict[str, float]
     champion_metrics: dict[str, float]
     bias_metrics: dict[str, float] = {}
@@ -616,7 +626,7 @@ def evaluate_gate(
     gate = model.deployment.gate
     stage = _stage_or_refuse(model, plan.stage)
     if not gate.thresholds and not gate.bias and not stage.requires_documentation:
-        return GateResult(passed=True, failures=[], metrics={}, champion_metrics={})
+        return GateResult(passed=True, failures=[], reason="no gate configured", metrics={}, champion_metrics={})
     package = registry.describe_package(plan.package_arn)
     failures: list[str] = []
     metrics: dict[str, float] = {}
@@ -635,7 +645,8 @@ def evaluate_gate(
             )
     failures += bias_failures
     return GateResult(
-        passed=not failures, failures=failures, metrics=metrics, champion_metrics=champion_metrics,
+        passed=not failures, failures=failures, reason="; ".join(failures) or "passed", metrics=metrics,
+        champion_metrics=champion_metrics,
         bias_metrics=bias_metrics, missing_documentation=missing,
     )  # fmt: skip
 
@@ -683,7 +694,7 @@ class EndpointBusy(Exception):
     """The endpoint is being updated by something else; the workflow retries later (ASL Retry)."""
 
 
-class Resources(_StepModel):
+class Resources(StrictModel):
     action: Literal["create", "update", "none"]
     previous_config: str | None
 
@@ -718,7 +729,7 @@ def await_endpoint(
         ledger.clear_endpoint_waiter(endpoint, task_token)
 
 
-class Verification(_StepModel):
+class Verification(StrictModel):
     outcome: Literal["verified", "pending", "failed"]
     status: str | None
     endpoint_config: str | None
@@ -744,7 +755,7 @@ def verify(plan: DeployPlan, endpoints: Endpoints) -> Verification:
     return Verification(outcome="failed", status=info.status, endpoint_config=info.config_name, reason=reason)
 
 
-class SmokeResult(_StepModel):
+class SmokeResult(StrictModel):
     passed: bool
     reason: str
 
@@ -788,7 +799,7 @@ def _gate_numbers(gate: dict[str, Any] | None) -> dict[str, Any]:
     return {key: (gate or {}).get(key) for key in keys if (gate or {}).get(key)}
 
 
-class Promotion(_StepModel):
+class Promotion(StrictModel):
     promote: bool
     wait_seconds: int = 0
     execution_name: str | None = None
@@ -864,10 +875,12 @@ def record_deployed(
     )
 
 
-class RollbackDecision(_StepModel):
+class RollbackDecision(StrictModel):
     rollback: bool
     to_config: str | None
     reason: str
+    deployment_config: dict[str, Any] | None = None
+    """UpdateEndpoint's DeploymentConfig for the rollback (deploy.asl.json RollbackEndpoint), when there is one."""
 
 
 def decide_rollback(plan: DeployPlan, ledger: DeploymentLedger, endpoints: Endpoints) -> RollbackDecision:
@@ -880,44 +893,47 @@ def decide_rollback(plan: DeployPlan, ledger: DeploymentLedger, endpoints: Endpo
     if info is None or good is None:
         return RollbackDecision(rollback=False, to_config=None, reason="no earlier version to return to")
     if info.status == "UpdateRollbackFailed":
-        return RollbackDecision(rollback=True, to_config=good, reason="SageMaker's rollback failed: mixed fleets")
+        return RollbackDecision(
+            rollback=True,
+            to_config=good,
+            reason="SageMaker's rollback failed: mixed fleets",
+            deployment_config=ROLLBACK_DEPLOYMENT_CONFIG,
+        )
     if info.status not in SETTLED_ENDPOINT_STATUSES:
         return RollbackDecision(
             rollback=False, to_config=None, reason=f"endpoint is {info.status}: SageMaker's own rollback applies"
         )
     if info.config_name == good:
         return RollbackDecision(rollback=False, to_config=good, reason="the endpoint is on its last known good config")
-    return RollbackDecision(rollback=True, to_config=good, reason=f"returning from {info.config_name} to {good}")
+    return RollbackDecision(
+        rollback=True,
+        to_config=good,
+        reason=f"returning from {info.config_name} to {good}",
+        deployment_config=ROLLBACK_DEPLOYMENT_CONFIG,
+    )
 
 
-class FailureOutcome(_StepModel):
+class FailureOutcome(StrictModel):
     status: Literal["GateFailed", "RolledBack", "Failed", "Superseded"]
     reason: str
 
 
-def _failure_reason(state: dict[str, Any]) -> str:
-    for key, field in (("gate", "failures"), ("smoke", "reason"), ("verification", "reason"), ("lock", "reason")):
-        value = (state.get(key) or {}).get(field)
-        if value and not (key == "smoke" and state["smoke"].get("passed")):
-            if key == "verification" and state["verification"].get("outcome") == "verified":
-                continue
-            return "; ".join(value) if isinstance(value, list) else str(value)
-    if isinstance(state.get("error"), dict):
-        return step_error_message(state["error"])
-    return "deployment did not complete"
-
-
 def record_failed(
-    state: dict[str, Any], execution_arn: str, ledger: DeploymentLedger, endpoints: Endpoints
+    plan: DeployPlan,
+    failure: StepFailure,
+    execution_arn: str,
+    ledger: DeploymentLedger,
+    endpoints: Endpoints,
+    gate: dict[str, Any] | None = None,
 ) -> FailureOutcome:
     """Record why the deployment failed and where the endpoint is now, in one write, announced; unlock."""
-    plan = DeployPlan.model_validate(state["plan"])
-    reason = _failure_reason(state)
-    lock = state.get("lock") or {}
+    reason = failure.message
     writes: list[LedgerWrite] = []
-    if lock.get("decision") == "superseded":
-        status: Literal["GateFailed", "RolledBack", "Failed", "Superseded"] = "Superseded"
-    elif state.get("gate") and not state["gate"].get("passed"):
+    status: Literal["GateFailed", "RolledBack", "Failed", "Superseded"]
+    # Refusals before the endpoint was touched, as deploy.asl.json's NoteSuperseded and NoteGateFailure name them.
+    if failure.error == "Superseded":
+        status = "Superseded"
+    elif failure.error == "GateFailed":
         status = "GateFailed"
     else:
         endpoint_state = ledger.get_endpoint_state(plan.endpoint_name)
@@ -934,7 +950,7 @@ def record_failed(
                 )
             )
     kind = f"Deployment{status}" if plan.kind == "deploy" else "RollbackFailed"
-    gate = state.get("gate") or {}
+    gate = gate or {}
     record = _record(
         plan, kind, reason, execution_arn, metrics=gate.get("metrics"), champion_metrics=gate.get("champion_metrics"),
         bias_metrics=gate.get("bias_metrics") or None, missing_documentation=gate.get("missing_documentation") or None,
@@ -946,7 +962,7 @@ def record_failed(
     return FailureOutcome(status=status, reason=reason)
 
 
-class ApprovalAnswer(_StepModel):
+class ApprovalAnswer(StrictModel):
     """What the decision workflow hands a deployment waiting in AskApproval (decisions.answer_approval)."""
 
     approval_id: str
@@ -1052,7 +1068,7 @@ def _close_approval(
 
 def record_rejected(
     request: Any,
-    error: dict[str, Any],
+    failure: StepFailure,
     execution_name: str,
     execution_arn: str,
     ledger: DeploymentLedger,
@@ -1062,17 +1078,17 @@ def record_rejected(
         arn, endpoint = request.get("model_package_arn"), request.get("endpoint")
         subject = str(endpoint or (arn.rsplit("/", 2)[-2] if isinstance(arn, str) and arn.count("/") >= 2 else subject))
     message = record_rejected_request(
-        request, error, execution_name, execution_arn, "DeploymentRejected", "Deployment Request Rejected",
+        request, failure, execution_name, execution_arn, "DeploymentRejected", "Deployment Request Rejected",
         subject, ledger,
     )  # fmt: skip
     return {"message": message}
 
 
 def record_promotion_failed(
-    plan: DeployPlan, error: dict[str, Any], execution_arn: str, ledger: DeploymentLedger
+    plan: DeployPlan, failure: StepFailure, execution_arn: str, ledger: DeploymentLedger
 ) -> dict[str, str]:
     """The deployment stands; the automatic promotion that should follow it could not start."""
-    message = step_error_message(error)
+    message = failure.message
     record = _record(plan, "PromotionFailed", f"auto-promotion could not start: {message}", execution_arn)
     record_and_announce(record, "Promotion Failed", ledger)
     return {"message": message}

@@ -6,7 +6,9 @@ outside 10-50%, both update policies) are rejected here, when the config is vali
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from controlplane.schema import StrictModel
 
 _ENDPOINT_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 _STAGE_NAME = r"^[a-z][a-z0-9-]{0,19}$"
@@ -15,11 +17,7 @@ Seconds0To3600 = Annotated[int, Field(ge=0, le=3600)]
 ExecutionTimeout = Annotated[int, Field(ge=600, le=28_800)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class CapacitySize(_Strict):
+class CapacitySize(StrictModel):
     type: Literal["CAPACITY_PERCENT", "INSTANCE_COUNT"]
     value: Annotated[int, Field(ge=1)]
 
@@ -27,7 +25,7 @@ class CapacitySize(_Strict):
         return {"Type": self.type, "Value": self.value}
 
 
-class TrafficRouting(_Strict):
+class TrafficRouting(StrictModel):
     type: Literal["ALL_AT_ONCE", "CANARY", "LINEAR"] = "ALL_AT_ONCE"
     wait_interval_seconds: Seconds0To3600 = 300
     canary_size: CapacitySize | None = None
@@ -51,13 +49,13 @@ class TrafficRouting(_Strict):
         return self
 
 
-class BlueGreenPolicy(_Strict):
+class BlueGreenPolicy(StrictModel):
     traffic_routing: TrafficRouting = Field(default_factory=TrafficRouting)
     termination_wait_seconds: Seconds0To3600 = 0
     maximum_execution_timeout_seconds: ExecutionTimeout = 3600
 
 
-class RollingPolicy(_Strict):
+class RollingPolicy(StrictModel):
     maximum_batch_size: CapacitySize
     wait_interval_seconds: Seconds0To3600 = 300
     maximum_execution_timeout_seconds: ExecutionTimeout = 3600
@@ -71,7 +69,7 @@ class RollingPolicy(_Strict):
         return self
 
 
-class AutoRollback(_Strict):
+class AutoRollback(StrictModel):
     """CloudWatch alarms that make SageMaker roll an update back while it bakes."""
 
     default_alarms: bool = True
@@ -81,13 +79,13 @@ class AutoRollback(_Strict):
     """Existing alarms to watch as well."""
 
 
-class SmokeTest(_Strict):
+class SmokeTest(StrictModel):
     payload: Annotated[str, Field(min_length=1)]
     content_type: str = "text/csv"
     expect_substring: str | None = None
 
 
-class DeploymentPolicy(_Strict):
+class DeploymentPolicy(StrictModel):
     blue_green: BlueGreenPolicy | None = None
     rolling: RollingPolicy | None = None
     auto_rollback: AutoRollback = Field(default_factory=AutoRollback)
@@ -104,7 +102,7 @@ class DeploymentPolicy(_Strict):
         return chosen.maximum_execution_timeout_seconds if chosen else 3600
 
 
-class Stage(_Strict):
+class Stage(StrictModel):
     name: Annotated[str, Field(pattern=_STAGE_NAME)]
     endpoint_name: Annotated[str, Field(pattern=_ENDPOINT_NAME)]
     instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")] = "ml.m5.large"
@@ -124,7 +122,7 @@ class Stage(_Strict):
     """Promote to the next stage by itself once the version baked here; unset: the model's maturity decides."""
 
 
-class MetricThreshold(_Strict):
+class MetricThreshold(StrictModel):
     metric: Annotated[str, Field(min_length=1)]
     """Dotted path into the package's ModelQuality statistics JSON, e.g. binary_classification_metrics.auc.value."""
     min: float | None = None
@@ -137,7 +135,7 @@ class MetricThreshold(_Strict):
         return self
 
 
-class BiasBound(_Strict):
+class BiasBound(StrictModel):
     """Bounds on one bias metric of the package's registered Clarify-shaped bias reports (ModelMetrics.Bias)."""
 
     metric: Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")]
@@ -155,7 +153,7 @@ class BiasBound(_Strict):
         return self
 
 
-class Gate(_Strict):
+class Gate(StrictModel):
     thresholds: tuple[MetricThreshold, ...] = ()
     bias: tuple[BiasBound, ...] = ()
     """Every bound must hold for every matching facet value in the package's bias reports."""
@@ -164,7 +162,7 @@ class Gate(_Strict):
     champion_tolerance: Annotated[float, Field(ge=0)] = 0.0
 
 
-class Deployment(_Strict):
+class Deployment(StrictModel):
     stages: Annotated[tuple[Stage, ...], Field(min_length=1)]
     gate: Gate = Field(default_factory=Gate)
     deploy_on_approval: bool | None = None

@@ -10,14 +10,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deploy import rollback_execution_name
 from controlplane.drift_config import Action, DriftPolicy, SignalKind
-from controlplane.errors import InvalidRequest, step_error_message
+from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import (
     AlarmStateChange,
     DriftDetected,
@@ -41,6 +40,7 @@ from controlplane.ports import (
     WorkflowStart,
     WriteConflict,
 )
+from controlplane.schema import StrictModel
 
 # What a monitoring job's environment says it analysed (`analysis_type`, as the SageMaker SDK sets it, or a
 # `monitoring_type`), and the signal kind that means; no such variable means a data-quality run.
@@ -56,11 +56,7 @@ _MONITORING_KINDS: dict[str, SignalKind] = {
 _DRIFT_CHECKS = frozenset({"baseline_drift_check"})
 
 
-class _StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DriftSignal(_StepModel):
+class DriftSignal(StrictModel):
     """One observation, whatever its source, about one endpoint."""
 
     source: Literal["alarm", "monitoring", "custom"]
@@ -151,7 +147,7 @@ def signal_from_custom(event: DriftDetected) -> DriftSignal:
     )
 
 
-class SignalOutcome(_StepModel):
+class SignalOutcome(StrictModel):
     action: Literal["ignored", "incident_opened", "evidence_added", "recovered"]
     reason: str
     incident_id: str | None = None
@@ -334,7 +330,7 @@ def serving_lineage(endpoint: str, ledger: DriftLedger) -> str | None:
     )
 
 
-class DriftContext(_StepModel):
+class DriftContext(StrictModel):
     """What the drift workflow works on, validated once by `prepare`."""
 
     incident_id: str
@@ -387,7 +383,7 @@ def _context(payload: Any, execution_name: str, config: ControlPlaneConfig, data
     )  # fmt: skip
 
 
-class Decision(_StepModel):
+class Decision(StrictModel):
     action: Literal["rollback", "retrain", "dismiss", "notify"]
     reason: str
     wait_for_human: bool = False
@@ -454,8 +450,7 @@ def decide_response(
         else:
             proposal = Decision(action="notify", reason=f"{context.kind}, but no deployment in the rollback window")
     elif context.kind in policy.retrain_on:
-        lookback = max(timedelta(days=1), timedelta(minutes=policy.retrain_cooldown_minutes))
-        history = ledger.retrain_times(context.model, since=now - lookback)
+        history = ledger.retrain_times(context.model, since=now - policy.retrain_lookback)
         last_day = [moment for moment in history if now - moment < timedelta(days=1)]
         if history and now - max(history) < timedelta(minutes=policy.retrain_cooldown_minutes):
             proposal = Decision(
@@ -500,7 +495,7 @@ def _resolve(
     return Decision(action=action, reason=reason, start_execution=name, start_input=request)
 
 
-class HumanAnswer(_StepModel):
+class HumanAnswer(StrictModel):
     """What the decision workflow (controlplane.decisions) resumes the drift workflow with."""
 
     incident_id: str
@@ -517,15 +512,15 @@ def apply_answer(
     answer: Any,
     config: ControlPlaneConfig,
     ledger: DriftLedger,
-    problem: dict[str, Any] | None = None,
+    problem: StepFailure | None = None,
 ) -> Decision:
     """A human's answer becomes the decision carried out; without a usable one (`problem`: the timeout or the
     rejected answer), the policy's default action applies. Only an answer the decision workflow claimed in the
     ledger for this incident counts: a task token used any other way is refused."""
     policy = config.model(context.model).drift or DriftPolicy()
     if answer is None:
-        if problem is not None and problem.get("Error") != "States.Timeout":
-            why = f"answer rejected ({step_error_message(problem)})"
+        if problem is not None and problem.error != "States.Timeout":
+            why = f"answer rejected ({problem.message})"
         else:
             why = "no answer in time"
         decided = _resolve(
@@ -605,9 +600,11 @@ def ask_human(
     ledger.record(record, waiting)
 
 
-def record_decision(context: DriftContext, decision: Decision, execution_arn: str, ledger: DriftLedger) -> None:
+def record_decision(
+    context: DriftContext, decision: Decision, policy: DriftPolicy, execution_arn: str, ledger: DriftLedger
+) -> None:
     """The incident's response, its reason and evidence, written once with the start that carries it out (and,
-    for a retrain, its place in the retrain budget), and announced."""
+    for a retrain, its place in the retrain budget, kept as long as the policy's lookback), and announced."""
     record = AuditRecord(
         record_id=f"{context.execution_name}#DriftResponseDecided",
         kind="DriftResponseDecided",
@@ -641,7 +638,8 @@ def record_decision(context: DriftContext, decision: Decision, execution_arn: st
     }
     also: list[LedgerWrite] = []
     if decision.action == "retrain":
-        also.append(RetrainNote(context.model, clock.now(), context.incident_id))
+        now = clock.now()
+        also.append(RetrainNote(context.model, now, context.incident_id, counts_until=now + policy.retrain_lookback))
     if decision.asked_human:  # the question is closed: its token is removed, later answers are refused
         also.append(
             DecisionWait(context.incident_id, context.model, context.endpoint, "closed", action=decision.action,
@@ -651,11 +649,11 @@ def record_decision(context: DriftContext, decision: Decision, execution_arn: st
 
 
 def record_failure(
-    context: DriftContext, error: dict[str, Any], execution_arn: str, ledger: DriftLedger
+    context: DriftContext, failure: StepFailure, execution_arn: str, ledger: DriftLedger
 ) -> dict[str, str]:
     """The response could not be decided (a task failed after its retries): recorded and announced; the execution
     then fails, which raises the drift workflow's alarm, and the incident waits for an operator."""
-    message = step_error_message(error)
+    message = failure.message
     record = AuditRecord(
         record_id=f"{context.execution_name}#DriftResponseFailed",
         kind="DriftResponseFailed",
@@ -673,14 +671,14 @@ def record_failure(
 
 def record_rejected(
     request: Any,
-    error: dict[str, Any],
+    failure: StepFailure,
     execution_name: str,
     execution_arn: str,
     ledger: DriftLedger,
 ) -> dict[str, str]:
     subject = str(request.get("endpoint", "(request)")) if isinstance(request, dict) else "(request)"
     message = record_rejected_request(
-        request, error, execution_name, execution_arn, "DriftRequestRejected", "Drift Request Rejected",
+        request, failure, execution_name, execution_arn, "DriftRequestRejected", "Drift Request Rejected",
         subject, ledger,
     )  # fmt: skip
     return {"message": message}

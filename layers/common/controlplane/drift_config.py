@@ -1,23 +1,22 @@
 """The `drift:` section of a model: which signals concern it and how the control plane responds."""
 
+from datetime import timedelta
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from controlplane.ports import CONTROL_PLANE_EVENT_SOURCE
+from controlplane.schema import StrictModel
 
 SignalKind = Literal[
     "data_drift", "data_quality", "model_quality", "bias", "explainability", "error_rate", "latency", "custom"
 ]  # fmt: skip
+"""What a drift signal reports: one vocabulary for the config, "Drift Detected" events and the ledger."""
 Action = Literal["rollback", "retrain", "dismiss"]
 Minutes = Annotated[int, Field(ge=1, le=525_600)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class DriftAlarm(_Strict):
+class DriftAlarm(StrictModel):
     """A CloudWatch alarm whose ALARM state is a signal about this model."""
 
     alarm_name: Annotated[str, Field(min_length=1, max_length=255)]
@@ -26,7 +25,7 @@ class DriftAlarm(_Strict):
     """Default: the endpoint of the model's last stage (production)."""
 
 
-class DriftDetector(_Strict):
+class DriftDetector(StrictModel):
     """A detector (Evidently, a custom job) whose "Drift Detected" events about this model are trusted."""
 
     source: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$")]
@@ -43,7 +42,7 @@ class DriftDetector(_Strict):
         return source
 
 
-class DriftPolicy(_Strict):
+class DriftPolicy(StrictModel):
     alarms: tuple[DriftAlarm, ...] = ()
     detectors: tuple[DriftDetector, ...] = ()
     """The detectors whose "Drift Detected" events are signals about this model; events from others are ignored."""
@@ -68,6 +67,11 @@ class DriftPolicy(_Strict):
     @property
     def detector_sources(self) -> frozenset[str]:
         return frozenset(detector.source for detector in self.detectors)
+
+    @property
+    def retrain_lookback(self) -> timedelta:
+        """How long a drift retrain counts: for the cooldown, or for the daily budget, whichever is longer."""
+        return max(timedelta(days=1), timedelta(minutes=self.retrain_cooldown_minutes))
 
     @model_validator(mode="after")
     def _kinds_do_not_conflict(self) -> Self:

@@ -1,8 +1,5 @@
 """Typed errors. Their class names are the error names Step Functions sees and routes on."""
 
-import json
-from typing import Any
-
 
 class ControlPlaneError(Exception):
     """Base class of every error the control plane raises on purpose."""
@@ -18,18 +15,6 @@ class InvalidRequest(ControlPlaneError):
 
 class UnknownModel(InvalidRequest):
     """The request names a model that the config does not list."""
-
-
-def step_error_message(error: dict[str, Any]) -> str:
-    """The human message inside a Step Functions `Catch` result ({"Error", "Cause"}); Lambda causes are JSON."""
-    cause = error.get("Cause") or ""
-    try:
-        parsed = json.loads(cause)
-    except (TypeError, ValueError):
-        return str(cause) or str(error.get("Error", "unknown error"))
-    if isinstance(parsed, dict):
-        return str(parsed.get("errorMessage") or parsed.get("message") or cause)
-    return str(cause)
 
 
 class TransientError(ControlPlaneError):

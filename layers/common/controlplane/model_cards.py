@@ -9,18 +9,15 @@ a card version. Content keys follow SageMaker's model card JSON schema
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.deploy import NOT_DOCUMENTED, DeployPlan, bias_values, documentation, metric_value
 from controlplane.naming import model_card_name
 from controlplane.ports import DeploymentLedger, ModelCards, PackageInfo, Registry, StageDeployment
+from controlplane.schema import StrictModel
 
 
-class CardOutcome(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class CardOutcome(StrictModel):
     name: str
     outcome: Literal["created", "updated", "unchanged"]
 

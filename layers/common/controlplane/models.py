@@ -19,7 +19,9 @@ from pydantic import (
     model_validator,
 )
 
+from controlplane.drift_config import SignalKind
 from controlplane.errors import InvalidRequest
+from controlplane.schema import StrictModel, validation_problems
 
 # Any key: S3 keys may hold any Unicode character (spaces, '+', '%', '=', line breaks included).
 _S3_URI = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.*)", re.DOTALL)
@@ -143,10 +145,8 @@ class PipelineExecutionStatusChange(EventBridgeEvent):
     detail: PipelineStatusDetail
 
 
-class RetrainRequest(BaseModel):
+class RetrainRequest(StrictModel):
     """Input of the retrain workflow, from the data ingress or from an operator."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model: Annotated[str, Field(min_length=1, max_length=64)]
     dataset_uri: DatasetUri
@@ -172,29 +172,20 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return match["bucket"], match["key"]
 
 
-def validation_message(error: ValidationError, what: str) -> str:
-    """One line per problem, naming the field: the text an operator sees in a failed execution."""
-    problems = []
-    for problem in error.errors():
-        where = ".".join(str(part) for part in problem["loc"]) or "(input)"
-        message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "unknown field; remove it"
-        elif problem["type"] in {"literal_error", "string_pattern_mismatch"}:
-            message = f"{message} (got {problem['input']!r})"
-        problems.append(f"{where}: {message}")
-    return f"Invalid {what}: " + "; ".join(problems)
-
-
 def parse_request[T: BaseModel](model: type[T], payload: Any, what: str) -> T:
     """Validate `payload` or raise InvalidRequest with a message that says what to fix."""
     try:
         return model.model_validate(payload)
     except ValidationError as error:
-        raise InvalidRequest(validation_message(error, what)) from None
+        raise InvalidRequest(f"Invalid {what}: " + "; ".join(validation_problems(error))) from None
 
 
 _PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]+/\d+$"
+
+
+class PackageMetadataProperties(_Lenient):
+    generated_by: str | None = Field(default=None, alias="GeneratedBy")
+    """The pipeline execution that registered the version."""
 
 
 class ModelPackageDetail(_Lenient):
@@ -205,6 +196,7 @@ class ModelPackageDetail(_Lenient):
     updated_fields: list[str] | None = Field(default=None, alias="UpdatedModelPackageFields")
     last_modified: datetime | None = Field(default=None, alias="LastModifiedTime")
     """When the change this event reports was made: every copy of one change carries the same time."""
+    metadata_properties: PackageMetadataProperties | None = Field(default=None, alias="MetadataProperties")
 
 
 class ModelPackageStateChange(EventBridgeEvent):
@@ -251,10 +243,8 @@ class EndpointStateChange(EventBridgeEvent):
     detail: EndpointDetail
 
 
-class DeployRequest(BaseModel):
+class DeployRequest(StrictModel):
     """Deploy (or promote) one exact model package version to a stage."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model_package_arn: Annotated[str, Field(pattern=_PACKAGE_ARN)]
     stage: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")] | None = None
@@ -262,10 +252,8 @@ class DeployRequest(BaseModel):
     reason: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
 
-class RollbackRequest(BaseModel):
+class RollbackRequest(StrictModel):
     """Put an endpoint back on its last known good version, or on a version it served before."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
     to: Annotated[str, Field(pattern=r"^(last_known_good|" + _PACKAGE_ARN[1:-1] + r")$")] = "last_known_good"
@@ -318,21 +306,12 @@ class ProcessingJobStateChange(EventBridgeEvent):
     detail: ProcessingJobDetail
 
 
-SIGNAL_KINDS = (
-    "data_drift", "data_quality", "model_quality", "bias", "explainability", "error_rate", "latency", "custom",
-)  # fmt: skip
-
-
-class DriftDetectedDetail(BaseModel):
+class DriftDetectedDetail(StrictModel):
     """The documented custom signal any detector can put on the control-plane bus."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     model: Annotated[str, Field(min_length=1, max_length=64)]
     endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
-    kind: Literal[
-        "data_drift", "data_quality", "model_quality", "bias", "explainability", "error_rate", "latency", "custom"
-    ]  # fmt: skip
+    kind: SignalKind
     severity: Literal["low", "medium", "high", "critical"] = "high"
     evidence_uri: str | None = None
     features: list[str] = Field(default_factory=list)
@@ -346,10 +325,8 @@ class DriftDetected(EventBridgeEvent):
     detail: DriftDetectedDetail
 
 
-class DriftRequest(BaseModel):
+class DriftRequest(StrictModel):
     """A manual drift response: an operator decides for an endpoint."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
     action: Literal["retrain", "rollback", "dismiss"]
@@ -360,10 +337,8 @@ INCIDENT_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
 APPROVAL_ID_PATTERN = r"^approval-[0-9a-f]{16}$"
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(StrictModel):
     """A human's answer to a "Drift Decision Requested": the input of the decision state machine."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     incident_id: Annotated[str, Field(pattern=INCIDENT_ID_PATTERN)]
     """The incident_id of the Drift Decision Requested notification."""
@@ -381,10 +356,8 @@ class DecisionRequest(BaseModel):
         return self
 
 
-class ApprovalRequest(BaseModel):
+class ApprovalRequest(StrictModel):
     """A human's answer to a "Deployment Approval Requested": the input of the decision state machine."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     approval_id: Annotated[str, Field(pattern=APPROVAL_ID_PATTERN)]
     """The approval_id of the Deployment Approval Requested notification."""

@@ -13,12 +13,11 @@ that. Starts are idempotent by execution name.
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from controlplane import clock
 from controlplane.errors import TransientError
 from controlplane.observability import logger
 from controlplane.ports import Announcement, Announcer, AuditRecord, Effect, Outbox, Workflows
+from controlplane.schema import StrictModel
 
 # Longer than the outbox function's timeout: a claim this old belongs to a delivery that died.
 CLAIM_LEASE = timedelta(minutes=2)
@@ -29,9 +28,7 @@ class EffectInFlight(TransientError):
     """Another delivery of the record holds one of its effects; the stream retries the record later."""
 
 
-class Delivery(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
+class Delivery(StrictModel):
     record_id: str
     delivered: list[Effect]
     outcome: Literal["delivered", "nothing_pending", "unknown_record"]

@@ -246,6 +246,9 @@ class RetrainNote:
     model: str
     at: datetime
     incident_id: str
+    counts_until: datetime
+    """After this the note counts against nothing (see DriftPolicy.retrain_lookback): DynamoDB's TTL deletes it, so a
+    model keeps only the retrains its cooldown and budget still need."""
 
 
 # Ledger items committed in one transaction with an audit record: all of them, or none.

@@ -1,23 +1,26 @@
 """The retrain workflow's decisions: each function is one task of statemachines/retrain.asl.json.
 
 The state machine only orchestrates; it branches on the fields these functions compute
-(`wait_for_quiet_period`, `settled`, `decision`, `succeeded`).
+(`wait_for_quiet_period`, `settled`, `decision`, `duplicate`, `succeeded`), and hands `record_outcome` what it
+needs explicitly: the plan, the pipeline execution (if one started), its reported end and the step failure.
 """
 
 import math
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.errors import InvalidRequest, step_error_message
+from controlplane.errors import InvalidRequest
+from controlplane.failures import StepFailure
 from controlplane.models import TERMINAL_PIPELINE_STATUSES, PipelineExecutionStatusChange, RetrainRequest, parse_request
 from controlplane.naming import pipeline_display_name, pipeline_request_token, training_lineage
 from controlplane.observability import logger
 from controlplane.ports import AuditRecord, Ledger, PipelineDescriber, PipelineRun, Workflows
+from controlplane.schema import StrictModel
 
 PIPELINE_PARAMETER_MAX_CHARACTERS = 1024
 """SageMaker's limit on a pipeline parameter value (API reference, "Parameter")."""
@@ -25,16 +28,12 @@ PIPELINE_PARAMETER_MAX_CHARACTERS = 1024
 SLOT_LEASE_MARGIN_SECONDS = 3_600
 
 
-class _StepModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-class PipelineParameter(_StepModel):
+class PipelineParameter(StrictModel):
     Name: str
     Value: str
 
 
-class RetrainPlan(_StepModel):
+class RetrainPlan(StrictModel):
     """Everything the workflow needs after validation, computed once by `prepare`."""
 
     model: str
@@ -103,7 +102,7 @@ def prepare(payload: Any, execution_name: str, config: ControlPlaneConfig, data_
     )
 
 
-class QuietPeriodCheck(_StepModel):
+class QuietPeriodCheck(StrictModel):
     settled: bool
     wait_seconds: Annotated[int, Field(ge=0)]
     object_count: int
@@ -121,7 +120,7 @@ def check_quiet_period(plan: RetrainPlan, ledger: Ledger) -> QuietPeriodCheck:
     return QuietPeriodCheck(settled=False, wait_seconds=max(1, math.ceil(remaining)), object_count=state.object_count)
 
 
-class SlotDecision(_StepModel):
+class SlotDecision(StrictModel):
     decision: Literal["start", "skip", "wait"]
     wait_seconds: int = 0
     held_by: str | None = None
@@ -154,7 +153,7 @@ def _audit(plan: RetrainPlan, kind: str, reason: str, **fields: Any) -> AuditRec
     )
 
 
-class StartedRun(_StepModel):
+class StartedRun(StrictModel):
     duplicate: bool
     duplicate_of: str | None = None
 
@@ -191,8 +190,15 @@ def record_started(plan: RetrainPlan, pipeline_execution_arn: str, execution_arn
     return StartedRun(duplicate=False)
 
 
+class PipelineOutcome(StrictModel):
+    """What resumes the workflow waiting in WaitForPipeline: the pipeline execution's end."""
+
+    status: str
+    failure_reason: str | None = None
+
+
 def _outcome(run: PipelineRun) -> dict[str, Any]:
-    return {"status": run.status, "failure_reason": run.failure_reason}
+    return PipelineOutcome(status=run.status, failure_reason=run.failure_reason).model_dump()
 
 
 def await_pipeline(task_token: str, pipeline_execution_arn: str, ledger: Ledger, workflows: Workflows) -> None:
@@ -202,7 +208,7 @@ def await_pipeline(task_token: str, pipeline_execution_arn: str, ledger: Ledger,
         workflows.resume(task_token, _outcome(run))
 
 
-class PipelineEventOutcome(_StepModel):
+class PipelineEventOutcome(StrictModel):
     action: Literal["ignored", "resumed", "recorded"]
     reason: str
 
@@ -256,42 +262,45 @@ def _record_late_end(run: PipelineRun, ledger: Ledger) -> None:
     record_and_announce(record, "Training Succeeded" if run.status == "Succeeded" else "Training Failed", ledger)
 
 
-class TrainingOutcome(_StepModel):
+class TrainingOutcome(StrictModel):
     status: Literal["Succeeded", "Failed", "Stopped", "TimedOut", "StartFailed"]
     succeeded: bool
     reason: str
 
 
-def conclude(state: dict[str, Any]) -> TrainingOutcome:
-    """Decide the run's outcome from the workflow state (pure)."""
-    error = state.get("error")
-    outcome = state.get("pipeline_outcome")
-    if isinstance(outcome, dict) and outcome.get("status") in TERMINAL_PIPELINE_STATUSES:
-        status = outcome["status"]
-        reason = outcome.get("failure_reason") or f"pipeline execution {status.lower()}"
-        return TrainingOutcome(status=status, succeeded=status == "Succeeded", reason=reason)
-    if isinstance(error, dict):
-        if error.get("Error") == "States.Timeout":
-            return TrainingOutcome(status="TimedOut", succeeded=False, reason="pipeline did not finish in time")
-        if "pipeline" not in state:
-            return TrainingOutcome(status="StartFailed", succeeded=False, reason=step_error_message(error))
-        return TrainingOutcome(status="Failed", succeeded=False, reason=step_error_message(error))
-    return TrainingOutcome(status="Failed", succeeded=False, reason="workflow ended without a pipeline outcome")
+def conclude(
+    pipeline_outcome: PipelineOutcome | None, failure: StepFailure | None, pipeline_started: bool
+) -> TrainingOutcome:
+    """The run's outcome (pure): the pipeline's reported end, else the step failure the workflow handed over."""
+    if pipeline_outcome is not None and pipeline_outcome.status in TERMINAL_PIPELINE_STATUSES:
+        ended = pipeline_outcome.status
+        reason = pipeline_outcome.failure_reason or f"pipeline execution {ended.lower()}"
+        return TrainingOutcome.model_validate({"status": ended, "succeeded": ended == "Succeeded", "reason": reason})
+    if failure is None:
+        return TrainingOutcome(status="Failed", succeeded=False, reason="workflow ended without a pipeline outcome")
+    if failure.error == "States.Timeout":
+        return TrainingOutcome(status="TimedOut", succeeded=False, reason="pipeline did not finish in time")
+    status: Literal["Failed", "StartFailed"] = "Failed" if pipeline_started else "StartFailed"
+    return TrainingOutcome(status=status, succeeded=False, reason=failure.message)
 
 
-def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger) -> TrainingOutcome:
+def record_outcome(
+    plan: RetrainPlan,
+    pipeline_execution_arn: str | None,
+    pipeline_outcome: PipelineOutcome | None,
+    failure: StepFailure | None,
+    execution_arn: str,
+    ledger: Ledger,
+) -> TrainingOutcome:
     """Record and announce the run's end; free the model's training slot once the pipeline really ended (a
     pipeline still running keeps it until its end is seen, see `on_pipeline_status`)."""
-    plan = RetrainPlan.model_validate(state["plan"])
-    outcome = conclude(state)
-    pipeline_arn = (state.get("pipeline") or {}).get("arn")
-    reported = state.get("pipeline_outcome")
-    pipeline_ended = not pipeline_arn or (
-        isinstance(reported, dict) and reported.get("status") in TERMINAL_PIPELINE_STATUSES
+    outcome = conclude(pipeline_outcome, failure, pipeline_started=pipeline_execution_arn is not None)
+    pipeline_ended = pipeline_execution_arn is None or (
+        pipeline_outcome is not None and pipeline_outcome.status in TERMINAL_PIPELINE_STATUSES
     )
-    if pipeline_arn and not pipeline_ended:
+    if pipeline_execution_arn and not pipeline_ended:
         run = ledger.end_workflow_wait(
-            PipelineRun(pipeline_arn, plan.model, plan.dataset_uri, execution_arn, status="Executing")
+            PipelineRun(pipeline_execution_arn, plan.model, plan.dataset_uri, execution_arn, status="Executing")
         )
         pipeline_ended = run.status in TERMINAL_PIPELINE_STATUSES
     if plan.concurrency != "allow" and pipeline_ended:
@@ -302,7 +311,7 @@ def record_outcome(state: dict[str, Any], execution_arn: str, ledger: Ledger) ->
         outcome.reason,
         status=outcome.status,
         execution_arn=execution_arn,
-        pipeline_execution_arn=pipeline_arn,
+        pipeline_execution_arn=pipeline_execution_arn,
     )
     detail_type = "Training Succeeded" if outcome.succeeded else "Training Failed"
     record_and_announce(record, detail_type, ledger)
@@ -316,17 +325,17 @@ def record_skipped(plan: RetrainPlan, slot: SlotDecision, execution_arn: str, le
     record_and_announce(record, "Training Skipped", ledger)
 
 
-class Rejection(_StepModel):
+class Rejection(StrictModel):
     message: str
 
 
 def record_rejected(
-    request: Any, error: dict[str, Any], execution_name: str, execution_arn: str, ledger: Ledger
+    request: Any, failure: StepFailure, execution_name: str, execution_arn: str, ledger: Ledger
 ) -> Rejection:
     """Record a request the workflow refused, with the reason an operator needs to fix it."""
     model = request.get("model") if isinstance(request, dict) and isinstance(request.get("model"), str) else None
     message = record_rejected_request(
-        request, error, execution_name, execution_arn, "RequestRejected", "Training Request Rejected",
+        request, failure, execution_name, execution_arn, "RequestRejected", "Training Request Rejected",
         model or "(unknown)", ledger,
     )  # fmt: skip
     return Rejection(message=message)

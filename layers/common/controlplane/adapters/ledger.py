@@ -345,6 +345,8 @@ class DynamoDbLedger:
                         "sk": f"RETRAIN#{iso(write.at)}#{write.incident_id}",
                         "at": iso(write.at),
                         "incident_id": write.incident_id,
+                        # The table's TTL attribute (template.yaml): the note is deleted once it counts no more.
+                        "expires_at": int(write.counts_until.timestamp()),
                     }
                 }
         raise TypeError(f"not a ledger write: {write!r}")
@@ -788,12 +790,12 @@ class DynamoDbLedger:
                 raise
 
     def retrain_times(self, model: str, since: datetime) -> list[datetime]:
-        response = self._table.query(
+        items = self._query_all(
             KeyConditionExpression="pk = :pk AND sk BETWEEN :from AND :to",
             ExpressionAttributeValues={":pk": f"MODEL#{model}", ":from": f"RETRAIN#{iso(since)}", ":to": "RETRAIN#~"},
             ConsistentRead=True,
         )
-        return [_time(item["at"]) for item in response["Items"]]
+        return [_time(item["at"]) for item in items]
 
     def latest_dataset(self, model: str) -> str | None:
         """The dataset of the model's newest training (any trigger, manual included)."""
