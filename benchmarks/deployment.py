@@ -12,9 +12,8 @@ import sys
 from typing import Any
 
 from controlplane.config import load_config
-from localcloud import extensions
 from localcloud.cloud import LocalCloud
-from localcloud.demo import register_model_version
+from localcloud.scenarios import register_model_package, set_approval
 
 STATE_MACHINE = "DeployStateMachine"
 
@@ -37,12 +36,12 @@ def _costs(cloud: LocalCloud, execution_name: str, since: int) -> dict[str, Any]
 
 
 def _deploy(cloud: LocalCloud, auc: float, outcome: str, bake_seconds: float) -> dict[str, Any]:
-    extensions.set_endpoint_defaults(creation_seconds=300, bake_seconds=bake_seconds)
-    extensions.set_endpoint_outcome("churn-staging", outcome)  # type: ignore[arg-type]
-    package = register_model_version(cloud, auc)
+    cloud.extensions.endpoints.set_endpoint_defaults(creation_seconds=300, bake_seconds=bake_seconds)
+    cloud.extensions.endpoints.set_endpoint_outcome("churn-staging", outcome)  # type: ignore[arg-type]
+    package = register_model_package(cloud, auc)
     cloud.settle()
     since = len(cloud.timeline)
-    cloud.client("sagemaker").update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    set_approval(cloud, package)
     cloud.settle()
     # The approval's deployment: its name carries the approval's time, so read it from what ran.
     [execution_name] = {

@@ -4,7 +4,9 @@
 definitions with DefinitionSubstitutions resolved, function handlers and environment), creates the matching
 moto resources, seeds the world from the control-plane config, and delivers what moto cannot: EventBridge
 targets that are Lambda functions or state machines (Lambda targets invoked asynchronously, as AWS does: see
-`localcloud.async_invocations`), SQS event source mappings, and time (`settle`).
+`localcloud.async_invocations`), SQS event source mappings, and time (`settle`). The patches of moto it runs on
+are installed through `localcloud.extensions` when it starts (`cloud.extensions` scripts them) and taken out
+when it closes.
 """
 
 import contextlib
@@ -34,6 +36,7 @@ from moto import mock_aws
 from localcloud import extensions, queues
 from localcloud.async_invocations import AsyncInvocationQueue, EventInvokeConfig
 from localcloud.clock import VirtualClock, wait_until_quiescent
+from localcloud.emulations.stepfunctions_time import running_execution_count
 from localcloud.streams import StreamEventSource, StreamMappingConfig
 from localcloud.template import Resolver, TemplateError, load_template, parameter_values, substitute_definition
 
@@ -180,7 +183,7 @@ class LocalCloud:
         self._log_capture = _LogCapture()
         self._saved_environment: dict[str, str | None] = {}
         self._mock: Any = None
-        self._original_send_to_targets: Any = None
+        self._extensions: extensions.LocalCloudExtensions | None = None
         self._module_prefix = f"localcloud_fn_{id(self):x}"
 
     # ----------------------------------------------------------------- lifecycle
@@ -204,27 +207,24 @@ class LocalCloud:
         from controlplane import clock as controlplane_clock  # noqa: PLC0415 - imported with the layer on sys.path
 
         controlplane_clock.use(self.clock.now)
-        extensions.install(
+        self._extensions = extensions.install(
             self.clock,
             extensions.Hooks(
                 invoke_lambda=self._invoke_from_moto,
                 invoke_lambda_async=self._invoke_async_from_moto,
                 deliver_event=self._queue_delivery,
                 on_pipeline_started=lambda arn: self.record("pipeline", f"SageMaker Pipeline execution started {arn}"),
+                on_rule_matched=self._record_rule_match,
             ),
         )
-        self._record_rule_matches()
         self._deploy()
 
     def stop(self) -> None:
-        from moto.events.models import Rule  # noqa: PLC0415
-
         from controlplane import clock as controlplane_clock  # noqa: PLC0415
 
-        if self._original_send_to_targets is not None:
-            Rule.send_to_targets = self._original_send_to_targets
-            self._original_send_to_targets = None
-        extensions.uninstall()
+        if self._extensions is not None:
+            self._extensions.uninstall()
+            self._extensions = None
         controlplane_clock.use(None)
         if self._mock is not None:
             self._mock.stop()
@@ -234,6 +234,13 @@ class LocalCloud:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+    @property
+    def extensions(self) -> extensions.LocalCloudExtensions:
+        """The emulations installed while the cloud runs: script pipeline and endpoint outcomes, raise alarms."""
+        if self._extensions is None:
+            raise RuntimeError("The local cloud is not running; use it as a context manager (with LocalCloud() as ...)")
+        return self._extensions
 
     def client(self, service: str) -> Any:
         """One boto3 client per service for this cloud's life (building one costs tens of milliseconds)."""
@@ -246,25 +253,11 @@ class LocalCloud:
         with self._timeline_lock:
             self.timeline.append(TimelineEntry(next(self._sequence), self.clock.now(), kind, text, data))
 
-    def _record_rule_matches(self) -> None:
-        from moto.events.models import Rule  # noqa: PLC0415
-
-        cloud = self
-        installed = Rule.send_to_targets
-        self._original_send_to_targets = installed
-
-        def send_to_targets(rule: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
-            if not rule.name.startswith(OBSERVER_RULE_PREFIX) and rule.event_pattern.matches_event(original_event):
-                targets = ", ".join(cloud.resource_name(target["Arn"]) for target in rule.targets)
-                cloud.record(
-                    "rule",
-                    f"rule {rule.name} matched '{original_event.get('detail-type')}' -> {targets}",
-                    rule=rule.name,
-                    event=original_event,
-                )
-            installed(rule, original_event, transform_input)
-
-        Rule.send_to_targets = send_to_targets
+    def _record_rule_match(self, rule: Any, event: dict[str, Any]) -> None:
+        if not rule.name.startswith(OBSERVER_RULE_PREFIX):
+            targets = ", ".join(self.resource_name(target["Arn"]) for target in rule.targets)
+            text = f"rule {rule.name} matched '{event.get('detail-type')}' -> {targets}"
+            self.record("rule", text, rule=rule.name, event=event)
 
     def resource_name(self, arn: str) -> str:
         for logical_id, attributes in self.physical.items():
@@ -748,7 +741,7 @@ class LocalCloud:
                 self._execution_status[name] = status
 
     def _wait_for_executions(self) -> None:
-        wait_until_quiescent(self.clock, extensions.running_execution_count)
+        wait_until_quiescent(self.clock, running_execution_count)
 
     def settle(self, horizon: datetime | None = None, fire_timers: bool = True, max_rounds: int = 1_000_000) -> None:
         """Run until nothing is left to do: deliveries made, queues drained, executions parked or finished,

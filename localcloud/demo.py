@@ -19,9 +19,24 @@ from typing import Any, TextIO
 
 from controlplane.config import DEFAULT_CONFIG_PATH, ControlPlaneConfig, load_config
 from controlplane.deploy import approval_id
-from localcloud import extensions
 from localcloud.cloud import LocalCloud, TimelineEntry
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, notifications, pipeline_executions
+from localcloud.scenarios import (
+    AUC_DROP,
+    DECISION,
+    FEATURE_DRIFT,
+    RETRAIN,
+    create_auc_drop_alarm,
+    create_feature_drift_alarm,
+    flap_alarm,
+    promote,
+    register_model_package,
+    report_feature_drift,
+    run_execution,
+    set_approval,
+    start_execution,
+    upload_dataset,
+)
 
 _SHOWN_LOG_MESSAGES = {
     "Object ignored", "Objects recorded", "Retrain workflow started", "Retrain workflow already started",
@@ -50,8 +65,7 @@ def _print_entry(entry: TimelineEntry, start: Any, out: TextIO) -> None:
 def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
     bucket = cloud.data_bucket
     cloud.record("story", "Bulk upload of a churn dataset, completed by a _SUCCESS marker")
-    for part in range(4):
-        cloud.put_object(f"datasets/churn/2026-11-27/part-{part:04d}.parquet", b"rows" * 100)
+    upload_dataset(cloud, "datasets/churn/2026-11-27/", parts=4, marker=None)
     cloud.put_object("datasets/churn/2026-11-27/", b"")
     cloud.put_object("datasets/churn/README.txt", b"about the data")
     cloud.put_object("exports/dashboard.csv", b"a,b")
@@ -74,21 +88,17 @@ def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
     cloud.advance(20 * 60)
 
     cloud.record("story", "A churn dataset whose training pipeline fails")
-    extensions.set_pipeline_outcome(
+    pipelines = cloud.extensions.pipelines
+    pipelines.set_pipeline_outcome(
         "churn-training", status="Failed", duration_seconds=300, failure_reason="AlgorithmError: loss diverged"
     )
-    cloud.put_object("datasets/churn/2026-11-28/part-0000.parquet", b"rows")
-    cloud.put_object("datasets/churn/2026-11-28/_SUCCESS", b"")
+    upload_dataset(cloud, "datasets/churn/2026-11-28/", body=b"rows")
     cloud.advance(10 * 60)
-    extensions.set_pipeline_outcome("churn-training", status="Succeeded", duration_seconds=600)
+    pipelines.set_pipeline_outcome("churn-training", status="Succeeded", duration_seconds=600)
 
-    retrain = cloud.state_machine_arn("RetrainStateMachine")
-    sfn = cloud.client("stepfunctions")
     cloud.record("story", "An operator asks for a retrain of a model that does not exist")
     bad_request = {"model": "churm", "dataset_uri": f"s3://{bucket}/datasets/churn/2026-11-27/", "reason": "manual"}
-    cloud.record("operator", f"start-execution --input '{json.dumps(bad_request)}'")
-    sfn.start_execution(stateMachineArn=retrain, name="manual-typo", input=json.dumps(bad_request))
-    cloud.settle()
+    run_execution(cloud, RETRAIN, "manual-typo", bad_request)
 
     cloud.record("story", "An operator re-trains churn on the same dataset on purpose (a new run_key)")
     rerun = {
@@ -97,164 +107,67 @@ def run_story(cloud: LocalCloud, config: ControlPlaneConfig) -> None:
         "reason": "manual: new feature set",
         "run_key": "features-v2",
     }
-    cloud.record("operator", f"start-execution --input '{json.dumps(rerun)}'")
-    sfn.start_execution(stateMachineArn=retrain, name="manual-rerun-features-v2", input=json.dumps(rerun))
+    start_execution(cloud, RETRAIN, "manual-rerun-features-v2", rerun)
     cloud.advance(15 * 60)
     deployment_story(cloud)
     drift_story(cloud)
     bias_refusal_scene(cloud)
 
 
-def bias_metrics_section(s3: Any, bucket: str, key_prefix: str, dppl: float, di: float = 1.0) -> dict[str, Any]:
-    """What a pipeline's Clarify step registers: a post-training bias report (facet `gender`, the JSON shape of
-    SageMaker Clarify's analysis, "Bias report shape" in the project's AWS facts) in the data bucket, as the
-    package's `ModelMetrics.Bias` section."""
-    report = {
-        "post_training_bias_metrics": {
-            "label": "churned",
-            "label_value_or_threshold": "1",
-            "facets": {
-                "gender": [
-                    {
-                        "value_or_threshold": "F",
-                        "metrics": [
-                            {"name": "DPPL", "description": "Difference in positive proportions", "value": dppl},
-                            {"name": "DI", "description": "Disparate impact", "value": di},
-                        ],
-                    }
-                ]
-            },
-        }
-    }
-    key = f"{key_prefix}/bias.json"
-    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
-    return {"PostTrainingReport": {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/{key}"}}
-
-
-def register_model_version(cloud: LocalCloud, auc: float, dppl: float = 0.02) -> str:
-    """What the training pipeline's RegisterModel step does: a package with its evaluation and bias metrics."""
-    key = f"controlplane/evaluations/churn-auc-{auc}.json"
-    statistics = {"binary_classification_metrics": {"auc": {"value": auc}}}
-    cloud.client("s3").put_object(Bucket=cloud.data_bucket, Key=key, Body=json.dumps(statistics).encode())
-    prefix = f"controlplane/evaluations/churn-auc-{auc}-dppl-{dppl}"
-    bias = bias_metrics_section(cloud.client("s3"), cloud.data_bucket, prefix, dppl)
-    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn:latest"
-    return str(
-        cloud.client("sagemaker").create_model_package(
-            ModelPackageGroupName="churn-models",
-            InferenceSpecification={
-                "Containers": [{"Image": image}],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
-            },
-            ModelMetrics={
-                "ModelQuality": {
-                    "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{cloud.data_bucket}/{key}"}
-                },
-                "Bias": bias,
-            },
-            ModelApprovalStatus="PendingManualApproval",
-        )["ModelPackageArn"]
-    )
-
-
 def deployment_story(cloud: LocalCloud) -> None:
-    sagemaker = cloud.client("sagemaker")
     cloud.record("story", "The churn model's version 1 (AUC 0.91) is registered and approved in the Model Registry")
-    version_1 = register_model_version(cloud, 0.91)
+    version_1 = register_model_package(cloud, 0.91)
     cloud.settle()
-    cloud.record("operator", f"update-model-package --model-package-arn {version_1} --model-approval-status Approved")
-    sagemaker.update_model_package(ModelPackageArn=version_1, ModelApprovalStatus="Approved")
+    set_approval(cloud, version_1)
     cloud.advance(10 * 60)
 
     cloud.record("story", "A metadata edit of the approved version 1 must not redeploy it")
-    sagemaker.update_model_package(ModelPackageArn=version_1, CustomerMetadataProperties={"owner": "churn-team"})
+    cloud.client("sagemaker").update_model_package(
+        ModelPackageArn=version_1, CustomerMetadataProperties={"owner": "churn-team"}
+    )
     cloud.settle()
 
     cloud.record("story", "After 30 minutes of baking in staging, alice promotes version 1 to prod")
     cloud.advance(25 * 60)
-    _promote(cloud, version_1, "promote-churn-v1-prod")
+    promote(cloud, version_1, "promote-churn-v1-prod")
     separation_of_duties_scene(cloud, "promote-churn-v1-prod", self_approval=True)
     cloud.advance(15 * 60)
 
     cloud.record("story", "Version 2 (AUC 0.92) is approved; its canary trips the 5xx alarm and SageMaker rolls back")
-    extensions.set_endpoint_outcome(
+    cloud.extensions.endpoints.set_endpoint_outcome(
         "churn-staging", "rollback", failure_reason="Alarm churn-staging-5xx-errors went to ALARM during baking"
     )
-    version_2 = register_model_version(cloud, 0.92)
-    sagemaker.update_model_package(ModelPackageArn=version_2, ModelApprovalStatus="Approved")
+    version_2 = register_model_package(cloud, 0.92)
+    set_approval(cloud, version_2)
     cloud.advance(20 * 60)
-
-
-def _promote(cloud: LocalCloud, package_arn: str, name: str) -> None:
-    promotion = {"model_package_arn": package_arn, "stage": "prod", "requested_by": "alice"}
-    cloud.record("operator", f"start-execution (deploy) --input '{json.dumps(promotion)}'")
-    cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.state_machine_arn("DeployStateMachine"), name=name, input=json.dumps(promotion)
-    )
-
-
-def _flap(cloud: LocalCloud, alarm_name: str, times: int) -> None:
-    for _ in range(times):
-        extensions.raise_alarm(alarm_name, "ALARM", reason="Threshold Crossed: 1 datapoint [0.31] > 0.2")
-        cloud.advance(4 * 60)
-        extensions.raise_alarm(alarm_name, "OK", reason="Threshold Crossed: 1 datapoint [0.12] <= 0.2")
-        cloud.advance(4 * 60)
 
 
 def drift_story(cloud: LocalCloud) -> None:
-    cloudwatch = cloud.client("cloudwatch")
-    for alarm_name, metric in (
-        ("churn-prod-feature-drift", "feature_baseline_drift_age"),
-        ("churn-prod-auc-drop", "auc"),
-    ):
-        cloudwatch.put_metric_alarm(
-            AlarmName=alarm_name,
-            Namespace="aws/sagemaker/Endpoints/data-metrics",
-            MetricName=metric,
-            Dimensions=[
-                {"Name": "Endpoint", "Value": "churn-prod"},
-                {"Name": "MonitoringSchedule", "Value": "churn-prod"},
-            ],
-            Statistic="Maximum",
-            Period=3600,
-            EvaluationPeriods=1,
-            Threshold=0.2,
-            ComparisonOperator="GreaterThanThreshold",
-        )
+    create_feature_drift_alarm(cloud)
+    create_auc_drop_alarm(cloud)
     cloud.record("story", "Model Monitor finds data drift on churn-prod (feature 'age'): the model is retrained")
-    extensions.emit_monitoring_run(
-        "churn-prod",
-        "churn-prod-data-quality",
-        violations=[
-            {
-                "feature_name": "age",
-                "constraint_check_type": "baseline_drift_check",
-                "description": "Baseline drift distance: 0.31 exceeds threshold: 0.2",
-            },
-        ],
-        bucket=cloud.data_bucket,
-    )
+    report_feature_drift(cloud, "churn-prod", "age", distance=0.31, threshold=0.2)
     cloud.advance(20 * 60)
 
     cloud.record("story", "Version 3 (AUC 0.93) is approved, deployed to staging and promoted to prod after baking")
-    extensions.set_endpoint_outcome("churn-staging", "succeed")
-    version_3 = register_model_version(cloud, 0.93)
-    cloud.client("sagemaker").update_model_package(ModelPackageArn=version_3, ModelApprovalStatus="Approved")
+    cloud.extensions.endpoints.set_endpoint_outcome("churn-staging", "succeed")
+    version_3 = register_model_package(cloud, 0.93)
+    set_approval(cloud, version_3)
     cloud.advance(41 * 60)  # 10 minutes of deployment, then 30 of baking
-    _promote(cloud, version_3, "promote-churn-v3-prod")
+    promote(cloud, version_3, "promote-churn-v3-prod")
     separation_of_duties_scene(cloud, "promote-churn-v3-prod")
     cloud.advance(20 * 60)
 
     cloud.record("story", "An hour later, churn-prod's AUC drops: version 3 is fresh, so prod rolls back to version 1")
-    extensions.raise_alarm("churn-prod-auc-drop", "ALARM", reason="Threshold Crossed: 1 datapoint [0.62] < 0.75")
+    alarms = cloud.extensions.monitoring
+    alarms.raise_alarm(AUC_DROP, "ALARM", reason="Threshold Crossed: 1 datapoint [0.62] < 0.75")
     cloud.advance(20 * 60)
-    extensions.raise_alarm("churn-prod-auc-drop", "OK", reason="Threshold Crossed: 1 datapoint [0.90] >= 0.75")
+    alarms.raise_alarm(AUC_DROP, "OK", reason="Threshold Crossed: 1 datapoint [0.90] >= 0.75")
     cloud.settle()
 
     cloud.advance(6 * 60 * 60)  # the data-drift incident's window closes
     cloud.record("story", "The drift alarm flaps three times: one incident; the retrain cooldown asks a human")
-    _flap(cloud, "churn-prod-feature-drift", 3)
+    flap_alarm(cloud, FEATURE_DRIFT, 3)
     cloud.advance(90 * 60)
 
 
@@ -278,12 +191,7 @@ def demo_config(directory: Path) -> Path:
 def _answer_approval(cloud: LocalCloud, execution: str, by: str, approve: bool, reason: str) -> None:
     """`mlops approve`: StartExecution on the decision state machine with the approval's id."""
     answer = {"approval_id": approval_id(execution), "approve": approve, "by": by, "reason": reason}
-    cloud.record("operator", f"mlops approve {answer['approval_id']} --by {by} --reason {reason!r}")
-    cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.state_machine_arn("DecisionStateMachine"),
-        name=f"answer-{answer['approval_id']}-{by}",
-        input=json.dumps(answer),
-    )
+    start_execution(cloud, DECISION, f"answer-{answer['approval_id']}-{by}", answer)
     cloud.advance(60)
 
 
@@ -301,10 +209,9 @@ def bias_refusal_scene(cloud: LocalCloud) -> None:
     """A better version whose registered bias report breaks the configured bound: the gate refuses it with the
     numbers, staging keeps serving its version, and the owner hears of it."""
     cloud.record("story", "Version 4 (AUC 0.94) is approved, but its bias report says DPPL 0.3 for gender=F: refused")
-    version_4 = register_model_version(cloud, 0.94, dppl=0.3)
+    version_4 = register_model_package(cloud, 0.94, dppl=0.3)
     cloud.settle()
-    cloud.record("operator", f"update-model-package --model-package-arn {version_4} --model-approval-status Approved")
-    cloud.client("sagemaker").update_model_package(ModelPackageArn=version_4, ModelApprovalStatus="Approved")
+    set_approval(cloud, version_4)
     cloud.advance(10 * 60)
 
 

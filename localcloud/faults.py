@@ -30,10 +30,18 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from controlplane.config import load_config
-from localcloud import extensions
 from localcloud.cloud import LocalCloud
-from localcloud.demo import register_model_version
 from localcloud.report import dead_letters, execution_outcomes, ledger_records
+from localcloud.scenarios import (
+    AUC_DROP,
+    FEATURE_DRIFT,
+    create_auc_drop_alarm,
+    create_feature_drift_alarm,
+    promote,
+    register_model_package,
+    set_approval,
+    upload_dataset,
+)
 
 # How each service answers a throttled call (the error code botocore raises once its own retries are spent).
 THROTTLE_CODES = {
@@ -134,33 +142,29 @@ class FaultInjector:
 
 
 def _approve(cloud: LocalCloud, auc: float) -> str:
-    package = register_model_version(cloud, auc)
+    package = register_model_package(cloud, auc)
     cloud.settle()
-    cloud.client("sagemaker").update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    set_approval(cloud, package)
     cloud.advance(20 * 60)
     return package
 
 
 def _promote(cloud: LocalCloud, package: str, name: str) -> None:
-    request = {"model_package_arn": package, "stage": "prod", "requested_by": "alice"}
-    cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.state_machine_arn("DeployStateMachine"), name=name, input=json.dumps(request)
-    )
+    promote(cloud, package, name)
     cloud.advance(40 * 60)
 
 
 def retrain_queue(cloud: LocalCloud) -> None:
     """Two churn datasets complete at once: the second waits for the model's training slot."""
-    extensions.set_pipeline_outcome("churn-training", duration_seconds=600)
-    cloud.put_object("datasets/churn/2026-11-27/part-0.parquet")
-    cloud.put_object("datasets/churn/2026-11-27/_SUCCESS", b"")
-    cloud.put_object("datasets/churn/2026-11-28/_SUCCESS", b"")
+    cloud.extensions.pipelines.set_pipeline_outcome("churn-training", duration_seconds=600)
+    upload_dataset(cloud, "datasets/churn/2026-11-27/")
+    upload_dataset(cloud, "datasets/churn/2026-11-28/", parts=0)
     cloud.advance(3 * 60 * 60)
 
 
 def retrain_skip(cloud: LocalCloud) -> None:
     """Two fraud datasets trickle in: the second is skipped while the first trains (concurrency: skip)."""
-    extensions.set_pipeline_outcome("fraud-training", duration_seconds=3600)
+    cloud.extensions.pipelines.set_pipeline_outcome("fraud-training", duration_seconds=3600)
     cloud.put_object("datasets/fraud/2026/11/27/a.json")
     cloud.advance(6 * 60)
     cloud.put_object("datasets/fraud/2026/11/28/a.json")
@@ -176,7 +180,9 @@ def deploy_create_update(cloud: LocalCloud) -> None:
 def deploy_rollback(cloud: LocalCloud) -> None:
     """Version 2's canary trips the alarm: SageMaker rolls back, the ledger says so."""
     _approve(cloud, 0.91)
-    extensions.set_endpoint_outcome("churn-staging", "rollback", failure_reason="Alarm churn-staging-5xx-errors")
+    cloud.extensions.endpoints.set_endpoint_outcome(
+        "churn-staging", "rollback", failure_reason="Alarm churn-staging-5xx-errors"
+    )
     _approve(cloud, 0.92)
 
 
@@ -200,10 +206,13 @@ def drift_rollback(cloud: LocalCloud) -> None:
 
 def drift_retrain(cloud: LocalCloud) -> None:
     """Feature drift on prod retrains the model on its newest dataset."""
-    extensions.set_pipeline_outcome("churn-training", duration_seconds=600)
-    cloud.put_object("datasets/churn/2026-11-27/_SUCCESS", b"")
+    cloud.extensions.pipelines.set_pipeline_outcome("churn-training", duration_seconds=600)
+    upload_dataset(cloud, "datasets/churn/2026-11-27/", parts=0)
     cloud.advance(30 * 60)
-    _alarm(cloud, "churn-prod-feature-drift", "feature_baseline_drift_age")
+    create_feature_drift_alarm(cloud)
+    cloud.extensions.monitoring.raise_alarm(
+        FEATURE_DRIFT, "ALARM", reason="Threshold Crossed: 1 datapoint [0.31] > 0.1"
+    )
     cloud.advance(60 * 60)
 
 
@@ -213,17 +222,9 @@ def drift_human(cloud: LocalCloud) -> None:
     cloud.advance(2 * 60 * 60)
 
 
-def _alarm(cloud: LocalCloud, name: str, metric: str) -> None:
-    cloud.client("cloudwatch").put_metric_alarm(
-        AlarmName=name, Namespace="aws/sagemaker/Endpoints/data-metrics", MetricName=metric,
-        Dimensions=[{"Name": "Endpoint", "Value": "churn-prod"}], Statistic="Maximum", Period=3600,
-        EvaluationPeriods=1, Threshold=0.2, ComparisonOperator="GreaterThanThreshold",
-    )  # fmt: skip
-    extensions.raise_alarm(name, "ALARM", reason="Threshold Crossed: 1 datapoint [0.31] > 0.2")
-
-
 def _quality_alarm(cloud: LocalCloud) -> None:
-    _alarm(cloud, "churn-prod-auc-drop", "auc")
+    create_auc_drop_alarm(cloud)
+    cloud.extensions.monitoring.raise_alarm(AUC_DROP, "ALARM", reason="Threshold Crossed: 1 datapoint [0.62] < 0.75")
     cloud.advance(30 * 60)
 
 

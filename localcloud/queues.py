@@ -14,18 +14,12 @@ message list and completed in one pass over the batch, so the work per message d
 The local cloud is the queue's only consumer, and a failed message is visible again at once: it does not wait
 out its visibility timeout (the local cloud's clock is virtual; moto's visibility times are real).
 
-moto gap too: SendMessage reads `ContentBasedDeduplication` through `Queue.attributes`, which also counts the
-queue's delayed, in-flight and visible messages (three scans per message sent): filling a batch of 1,000 cost
-O(1,000^2). `send_standard_message` sends to a standard queue without those counts (FIFO queues keep moto's).
+Sending in constant work is `localcloud.emulations.sqs`.
 """
 
-from collections.abc import Callable
 from typing import Any
 
-from moto.moto_api._internal import mock_random
-from moto.sqs.models import MAXIMUM_MESSAGE_DELAY, Message, Queue, SQSBackend, sqs_backends
-
-SendMessage = Callable[..., Message]
+from moto.sqs.models import Message, Queue, sqs_backends
 
 
 def queue_named(account_id: str, region: str, name: str) -> Queue:
@@ -99,44 +93,3 @@ def lambda_record(message: Message, queue_arn: str, region: str) -> dict[str, An
         "eventSourceARN": queue_arn,
         "awsRegion": region,
     }
-
-
-def send_standard_message(original: SendMessage) -> SendMessage:
-    """moto's `SQSBackend.send_message`, in constant work for a standard queue's plain message."""
-
-    def send_message(
-        backend: SQSBackend,
-        queue_name: str,
-        message_body: str,
-        message_attributes: dict[str, Any] | None = None,
-        delay_seconds: int | None = None,
-        deduplication_id: str | None = None,
-        group_id: str | None = None,
-        system_attributes: dict[str, Any] | None = None,
-        validate_group_id: bool = True,
-    ) -> Message:
-        queue = backend.get_queue(queue_name)
-        delay = int(delay_seconds) if delay_seconds is not None else int(queue.delay_seconds)  # type: ignore[arg-type]
-        if queue.fifo_queue or deduplication_id is not None or group_id is not None or delay > MAXIMUM_MESSAGE_DELAY:
-            return original(  # FIFO semantics, and moto's own errors
-                backend,
-                queue_name,
-                message_body,
-                message_attributes,
-                delay_seconds,
-                deduplication_id,
-                group_id,
-                system_attributes,
-                validate_group_id,
-            )
-        backend._validate_message(
-            queue, message_body=message_body, delay_seconds=delay, deduplication_id=None, group_id=None
-        )
-        message = Message(str(mock_random.uuid4()), message_body, system_attributes)
-        if message_attributes:
-            message.message_attributes = message_attributes
-        message.mark_sent(delay_seconds=delay)
-        queue.add_message(message)  # a standard queue's add_message reads no attributes
-        return message
-
-    return send_message

@@ -18,7 +18,7 @@ documents no delay, the backoff only keeps infinite retries from spinning in zer
 Not emulated (rejected at deploy): ParallelizationFactor, TumblingWindowInSeconds, Enabled: false. A
 MaximumBatchingWindowInSeconds is accepted and ignored: batches form when the local cloud settles.
 
-moto gap: moto keeps stream records (see `_patch_dynamodb_streams` in `localcloud.extensions`) but runs no
+moto gap: moto keeps stream records (see `localcloud.emulations.dynamodb`) but runs no
 handler, applies no filters and has none of these retry semantics.
 """
 
@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
 from localcloud.clock import VirtualClock
+from localcloud.core import iso_seconds
 from localcloud.template import TemplateError
 
 __all__ = ["StreamEventSource", "StreamMappingConfig"]
@@ -127,10 +128,6 @@ class _Batch:
 
 def _created_at(record: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(record["dynamodb"]["ApproximateCreationDateTime"], UTC)
-
-
-def _iso_seconds(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class StreamEventSource:
@@ -271,8 +268,8 @@ class StreamEventSource:
             "shardId": self._shard.id,
             "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
             "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-            "approximateArrivalOfFirstRecord": _iso_seconds(_created_at(records[0])),
-            "approximateArrivalOfLastRecord": _iso_seconds(_created_at(records[-1])),
+            "approximateArrivalOfFirstRecord": iso_seconds(_created_at(records[0])),
+            "approximateArrivalOfLastRecord": iso_seconds(_created_at(records[-1])),
             "batchSize": len(records),
             "streamArn": self.stream_arn,
         }

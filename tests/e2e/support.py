@@ -1,4 +1,6 @@
-"""What the end-to-end tests read out of a local cloud, and the AWS-shaped events they deliver to it."""
+"""What the end-to-end tests read out of a local cloud, the configs they start it with, and the AWS-shaped events
+they deliver to it. The steps that drive a cloud (upload, register, approve, promote, alarms) are in
+localcloud/scenarios.py, shared with the demo."""
 
 import json
 import uuid
@@ -11,11 +13,11 @@ import yaml
 
 from controlplane.deploy import approval_deploy_execution_name
 from localcloud.cloud import ACCOUNT_ID, REGION, LocalCloud, TimelineEntry
-from localcloud.demo import bias_metrics_section
+from localcloud.core import iso_seconds
 from localcloud.report import ledger_records, notifications
+from localcloud.scenarios import DEPLOY
 
 ROOT = Path(__file__).resolve().parents[2]
-RETRAIN = "RetrainStateMachine"
 PIPELINE_STATUS_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
 
 # The path every dataset of a marker-mode model takes when its pipeline succeeds.
@@ -152,10 +154,6 @@ def failed_invocations(cloud: LocalCloud) -> list[str]:
 # -- AWS-shaped events --------------------------------------------------------------------------------------
 
 
-def iso_seconds(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def pipeline_status_event(
     pipeline_execution_arn: str,
     status: str,
@@ -216,69 +214,6 @@ def s3_object_created_event(bucket: str, key: str | None, time: str | float = "2
 
 
 # -- model registry and deployments -------------------------------------------------------------------------
-
-DEPLOY = "DeployStateMachine"
-CHURN_GROUP = "churn-models"
-MODEL_IMAGE = f"{ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/churn:1"
-
-
-def register_model_package(
-    cloud: LocalCloud, auc: float, group: str = CHURN_GROUP, dppl: float = 0.02, generated_by: str | None = None
-) -> str:
-    """A new version in `group`, PendingManualApproval, whose registered ModelQuality statistics (a JSON document
-    in the data bucket, under the control plane's own output prefix) say AUC = `auc`, and whose post-training
-    bias report says DPPL = `dppl` (DI = 1) for facet gender; `generated_by`: the pipeline execution that
-    registered it (MetadataProperties.GeneratedBy). Returns its ARN."""
-    lineage = {"MetadataProperties": {"GeneratedBy": generated_by}} if generated_by else {}
-    folder = f"controlplane/evaluations/{group}/{uuid.uuid4().hex}"
-    key = f"{folder}/statistics.json"
-    statistics = {"binary_classification_metrics": {"auc": {"value": auc}}}
-    cloud.client("s3").put_object(Bucket=cloud.data_bucket, Key=key, Body=json.dumps(statistics).encode())
-    return str(
-        cloud.client("sagemaker").create_model_package(
-            ModelPackageGroupName=group,
-            InferenceSpecification={
-                "Containers": [{"Image": MODEL_IMAGE}],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
-            },
-            ModelMetrics={
-                "ModelQuality": {
-                    "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{cloud.data_bucket}/{key}"}
-                },
-                "Bias": bias_metrics_section(cloud.client("s3"), cloud.data_bucket, folder, dppl),
-            },
-            ModelApprovalStatus="PendingManualApproval",
-            **lineage,
-        )["ModelPackageArn"]
-    )
-
-
-def set_approval(cloud: LocalCloud, package_arn: str, status: str = "Approved") -> None:
-    """UpdateModelPackage with only ModelApprovalStatus, as a reviewer does in the Model Registry (no settle)."""
-    cloud.client("sagemaker").update_model_package(ModelPackageArn=package_arn, ModelApprovalStatus=status)
-
-
-def approve(cloud: LocalCloud, package_arn: str) -> None:
-    """Approve the version and let everything it starts run to its end on the virtual clock."""
-    set_approval(cloud, package_arn, "Approved")
-    cloud.settle()
-
-
-def deploy_new_version(cloud: LocalCloud, auc: float) -> str:
-    """Register a version and approve it; returns its ARN once its deployment ended (however it ended)."""
-    package_arn = register_model_package(cloud, auc)
-    cloud.settle()
-    approve(cloud, package_arn)
-    return package_arn
-
-
-def start_deploy(cloud: LocalCloud, name: str, request: Any) -> None:
-    """An operator's StartExecution on the deploy state machine (deploy, promote or roll back), run to its end."""
-    cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.state_machine_arn(DEPLOY), name=name, input=json.dumps(request)
-    )
-    cloud.settle()
 
 
 def deployment_model(stages: list[dict[str, Any]], gate: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -382,28 +317,6 @@ def registry_ingress_actions(cloud: LocalCloud, since: int = 0) -> list[dict[str
 
 # -- drift response -----------------------------------------------------------------------------------------
 
-DRIFT = "DriftStateMachine"
-
-
-def control_plane_bus(cloud: LocalCloud) -> str:
-    """The name of the stack's own event bus, where detectors put "Drift Detected" events."""
-    return cloud.physical["ControlPlaneBus"]["Name"]
-
-
-def put_drift_detected(cloud: LocalCloud, detail: dict[str, Any], source: str = "custom.evidently") -> None:
-    """A detector's "Drift Detected" event on the control-plane bus, sent with PutEvents (no settle)."""
-    response = cloud.client("events").put_events(
-        Entries=[
-            {
-                "Source": source,
-                "DetailType": "Drift Detected",
-                "Detail": json.dumps(detail),
-                "EventBusName": control_plane_bus(cloud),
-            }
-        ]
-    )
-    assert response["FailedEntryCount"] == 0, response
-
 
 def execution_input(cloud: LocalCloud, state_machine: str, name: str) -> Any:
     """The input an execution of one state machine (its logical id) was started with."""
@@ -418,21 +331,11 @@ def drift_incident(cloud: LocalCloud, model: str, endpoint: str, kind: str) -> d
 
 # -- human decisions ----------------------------------------------------------------------------------------
 
-DECISION = "DecisionStateMachine"
 DECISION_REJECTED = ["Answer", "RecordRejection", "Rejected"]
 
 
 def execution_arn(cloud: LocalCloud, state_machine: str, name: str) -> str:
     return cloud.state_machine_arn(state_machine).replace(":stateMachine:", ":execution:") + f":{name}"
-
-
-def answer_decision(cloud: LocalCloud, name: str, answer: Any) -> None:
-    """An operator's answer to a "Drift Decision Requested": StartExecution on the decision state machine, run until
-    nothing but timers is left (the drift workflow it resumes included)."""
-    cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.state_machine_arn(DECISION), name=name, input=json.dumps(answer)
-    )
-    cloud.settle(fire_timers=False)
 
 
 def decision_item(cloud: LocalCloud, incident_id: str) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from controlplane.naming import retrain_execution_name
-from localcloud import extensions
 from localcloud.cloud import LocalCloud
 from localcloud.report import dead_letters, execution_outcomes, pipeline_executions
 from tests.e2e.support import (
@@ -26,7 +25,7 @@ SECOND_ARRIVES_AFTER = 120
 
 def two_datasets_while_training(cloud: LocalCloud) -> tuple[str, str]:
     """Dataset `first` starts training; `second` completes 120 s later. Returns their execution names."""
-    extensions.set_pipeline_outcome("churn-training", duration_seconds=TRAINING_SECONDS)
+    cloud.extensions.pipelines.set_pipeline_outcome("churn-training", duration_seconds=TRAINING_SECONDS)
     cloud.put_object("datasets/churn/first/_SUCCESS", b"")
     cloud.advance(SECOND_ARRIVES_AFTER)
     cloud.put_object("datasets/churn/second/_SUCCESS", b"")

@@ -6,6 +6,7 @@ from datetime import timedelta
 from controlplane.naming import pipeline_display_name, retrain_execution_name
 from localcloud.cloud import LocalCloud
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
+from localcloud.scenarios import upload_dataset
 from tests.e2e.support import (
     NO_DEAD_LETTERS,
     ROOT,
@@ -29,14 +30,8 @@ CHURN_DATASET = "datasets/churn/2026-11-27/"
 DATA_EVENTS_MAX_RECEIVE_COUNT = 5  # template.yaml, DataEventsQueue RedrivePolicy
 
 
-def upload_churn_dataset(cloud: LocalCloud, parts: int = 4, marker: str = "_SUCCESS") -> None:
-    for part in range(parts):
-        cloud.put_object(f"{CHURN_DATASET}part-{part:04d}.parquet", b"rows" * 100)
-    cloud.put_object(CHURN_DATASET + marker, b"")
-
-
 def test_marker_mode_trains_a_complete_dataset_once(cloud: LocalCloud) -> None:
-    upload_churn_dataset(cloud)
+    upload_dataset(cloud, CHURN_DATASET, parts=4)
     cloud.settle()
 
     dataset_uri = f"s3://{cloud.data_bucket}/{CHURN_DATASET}"
@@ -79,7 +74,7 @@ def test_marker_mode_trains_a_complete_dataset_once(cloud: LocalCloud) -> None:
 
 
 def test_duplicate_and_repeated_markers_start_nothing_new(cloud: LocalCloud) -> None:
-    upload_churn_dataset(cloud)
+    upload_dataset(cloud, CHURN_DATASET, parts=4)
     cloud.settle(fire_timers=False)  # the workflow now waits for its pipeline
     marker_event = captured_s3_event(cloud, CHURN_DATASET + "_SUCCESS")
 

@@ -13,17 +13,21 @@ import pytest
 from botocore.config import Config
 
 from controlplane.deploy import deploy_execution_name, rejection_rollback_execution_name
-from localcloud import extensions
 from localcloud.cloud import ACCOUNT_ID, REGION, ROOT, LocalCloud
+from localcloud.emulations.sagemaker_endpoints import EndpointOutcome
 from localcloud.report import dead_letters, ledger_records
-from localcloud.sagemaker_endpoints import EndpointOutcome
-from tests.e2e.support import (
+from localcloud.scenarios import (
     DEPLOY,
+    approve,
+    deploy_new_version,
+    register_model_package,
+    run_execution,
+    set_approval,
+)
+from tests.e2e.support import (
     approval_changed_at,
     approval_deploy_name,
-    approve,
     bus_detail_types,
-    deploy_new_version,
     deploy_outcomes,
     deployment_model,
     endpoint_state,
@@ -33,14 +37,11 @@ from tests.e2e.support import (
     ledger_kinds,
     ledger_time,
     records_of,
-    register_model_package,
     registry_ingress_actions,
     sdk_calls,
-    set_approval,
     sns_events,
     sns_messages,
     stage_deployment,
-    start_deploy,
 )
 
 StartCloud = Callable[[list[dict[str, Any]]], LocalCloud]
@@ -262,7 +263,9 @@ def test_first_approval_creates_the_staging_endpoint_on_the_planned_config(cloud
 
 
 def test_failed_endpoint_creation_is_recorded_as_failed(cloud: LocalCloud) -> None:
-    extensions.set_endpoint_creation(STAGING, "fail", failure_reason="CannotStartContainerError: exec format")
+    cloud.extensions.endpoints.set_endpoint_creation(
+        STAGING, "fail", failure_reason="CannotStartContainerError: exec format"
+    )
     v1 = deploy_new_version(cloud, auc=0.9)
 
     outcome = deploy_outcomes(cloud)[approval_deploy_name(cloud, v1)]
@@ -477,7 +480,7 @@ def test_gate_failure_leaves_the_serving_version_untouched(
 def test_silent_sagemaker_rollback_is_detected_and_reported(cloud: LocalCloud) -> None:
     v1 = deploy_new_version(cloud, auc=0.9)
     v1_config = planned_config(cloud, v1)
-    extensions.set_endpoint_outcome(STAGING, "silent_rollback")
+    cloud.extensions.endpoints.set_endpoint_outcome(STAGING, "silent_rollback")
     v2 = deploy_new_version(cloud, auc=0.91)
     v2_config = planned_config(cloud, v2)
 
@@ -512,7 +515,7 @@ def test_update_that_sagemaker_rolls_back_is_reported_with_its_reason(
 ) -> None:
     v1 = deploy_new_version(cloud, auc=0.9)
     v1_config = planned_config(cloud, v1)
-    extensions.set_endpoint_outcome(STAGING, sagemaker_outcome)
+    cloud.extensions.endpoints.set_endpoint_outcome(STAGING, sagemaker_outcome)
     v2 = deploy_new_version(cloud, auc=0.91)
     v2_config = planned_config(cloud, v2)
 
@@ -539,7 +542,7 @@ def test_update_that_sagemaker_rolls_back_is_reported_with_its_reason(
 def test_smoke_test_failure_makes_the_workflow_roll_the_endpoint_back(cloud: LocalCloud) -> None:
     v1 = deploy_new_version(cloud, auc=0.9)
     v1_config = planned_config(cloud, v1)
-    extensions.set_endpoint_response(STAGING, b"model crashed", status=500)
+    cloud.extensions.endpoints.set_endpoint_response(STAGING, b"model crashed", status=500)
     v2 = deploy_new_version(cloud, auc=0.91)
     v2_config = planned_config(cloud, v2)
 
@@ -577,7 +580,7 @@ def test_smoke_test_failure_makes_the_workflow_roll_the_endpoint_back(cloud: Loc
 
 def test_update_rollback_failed_is_healed_by_returning_to_the_last_known_good_config(cloud: LocalCloud) -> None:
     v1 = deploy_new_version(cloud, auc=0.9)
-    extensions.set_endpoint_outcome(STAGING, "update_rollback_failed")
+    cloud.extensions.endpoints.set_endpoint_outcome(STAGING, "update_rollback_failed")
     v2 = deploy_new_version(cloud, auc=0.91)
 
     outcome = deploy_outcomes(cloud)[approval_deploy_name(cloud, v2)]
@@ -596,8 +599,8 @@ def test_throttled_sagemaker_calls_are_retried_until_the_deployment_succeeds(clo
     v1 = deploy_new_version(cloud, auc=0.9)
     v2 = register_model_package(cloud, auc=0.91)
     cloud.settle()
-    extensions.inject_sagemaker_throttling("UpdateEndpoint", 2)
-    extensions.inject_sagemaker_throttling("DescribeModelPackage", 2)
+    cloud.extensions.endpoints.inject_sagemaker_throttling("UpdateEndpoint", 2)
+    cloud.extensions.endpoints.inject_sagemaker_throttling("DescribeModelPackage", 2)
     since = len(cloud.timeline)
     approve(cloud, v2)
 
@@ -632,7 +635,7 @@ def test_duplicate_approval_events_start_one_deployment(cloud: LocalCloud) -> No
     v1 = deploy_new_version(cloud, auc=0.9)
     v2 = register_model_package(cloud, auc=0.91)
     cloud.settle()
-    extensions.set_duplicate_model_package_events(3)
+    cloud.extensions.endpoints.set_duplicate_model_package_events(3)
     since = len(cloud.timeline)
     approve(cloud, v2)
 
@@ -654,7 +657,7 @@ def test_duplicate_approval_events_start_one_deployment(cloud: LocalCloud) -> No
 def test_metadata_only_change_of_an_approved_version_deploys_nothing(cloud: LocalCloud) -> None:
     v1 = deploy_new_version(cloud, auc=0.9)
     v1_config = planned_config(cloud, v1)
-    extensions.set_duplicate_model_package_events(2)
+    cloud.extensions.endpoints.set_duplicate_model_package_events(2)
     records_before = ledger_records(cloud)
     since = len(cloud.timeline)
     sagemaker = cloud.client("sagemaker")
@@ -745,7 +748,7 @@ def test_a_version_approved_again_after_its_rejection_deploys_again_once(cloud: 
     cloud.settle()
     rollback = rejection_rollback_execution_name(STAGING, v2, approval_changed_at(cloud, v2))
     assert_serving(cloud, v1, planned_config(cloud, v1))
-    extensions.set_duplicate_model_package_events(2)  # SageMaker may send several events for one change
+    cloud.extensions.endpoints.set_duplicate_model_package_events(2)  # SageMaker may send several events for one change
     since = len(cloud.timeline)
     approve(cloud, v2)  # approved again: deployed again
 
@@ -829,7 +832,7 @@ def test_approvals_in_a_burst_are_serialized_and_the_newest_version_serves(cloud
 def test_promotion_requires_a_version_deployed_and_baked_in_staging(cloud: LocalCloud) -> None:
     v1 = deploy_new_version(cloud, auc=0.9)
     cloud.advance(31 * 60)
-    start_deploy(cloud, "promote-v1", {"model_package_arn": v1, "stage": "prod", "requested_by": "alice"})
+    run_execution(cloud, DEPLOY, "promote-v1", {"model_package_arn": v1, "stage": "prod", "requested_by": "alice"})
     assert deploy_outcomes(cloud)["promote-v1"]["states"] == CREATE_STATES
     v1_prod_config = planned_config(cloud, v1, "prod")
 
@@ -850,14 +853,14 @@ def test_promotion_requires_a_version_deployed_and_baked_in_staging(cloud: Local
     )
 
     cloud.settle()  # v2 now serves in staging
-    start_deploy(cloud, "promote-unbaked", request)
+    run_execution(cloud, DEPLOY, "promote-unbaked", request)
     unbaked = deploy_outcomes(cloud)["promote-unbaked"]
     assert (unbaked["status"], unbaked["error"], unbaked["states"]) == ("FAILED", "InvalidRequest", REJECTED_STATES)
     assert "version 2 of 'churn' must bake 30 min in 'staging'" in unbaked["cause"]
     assert_serving(cloud, v1, v1_prod_config, endpoint=PROD)
 
     cloud.advance(31 * 60)
-    start_deploy(cloud, "promote-baked", request)
+    run_execution(cloud, DEPLOY, "promote-baked", request)
     baked = deploy_outcomes(cloud)["promote-baked"]
     assert (baked["status"], baked["states"]) == ("SUCCEEDED", UPDATE_STATES)
     v2_prod_config = planned_config(cloud, v2, "prod")
@@ -895,14 +898,14 @@ def test_manual_rollback_to_an_earlier_version(cloud: LocalCloud) -> None:
     v2 = deploy_new_version(cloud, auc=0.91)
     v2_config = planned_config(cloud, v2)
 
-    start_deploy(cloud, "rollback-lkg", {"endpoint": STAGING, "to": "last_known_good", "reason": "ops: flaky"})
+    run_execution(cloud, DEPLOY, "rollback-lkg", {"endpoint": STAGING, "to": "last_known_good", "reason": "ops: flaky"})
     refused = deploy_outcomes(cloud)["rollback-lkg"]
     assert (refused["status"], refused["error"], refused["states"]) == ("FAILED", "InvalidRequest", REJECTED_STATES)
     assert refused["cause"] == "Endpoint 'churn-staging' already serves version 2"
     assert_serving(cloud, v2, v2_config)
 
     reason = "ops: v2 mislabels churners in region EU"
-    start_deploy(cloud, "rollback-v1", {"endpoint": STAGING, "to": v1, "reason": reason})
+    run_execution(cloud, DEPLOY, "rollback-v1", {"endpoint": STAGING, "to": v1, "reason": reason})
     outcome = deploy_outcomes(cloud)["rollback-v1"]
     assert (outcome["status"], outcome["states"]) == ("SUCCEEDED", ROLLBACK_STATES)
     rollback_update = sdk_calls(cloud, "updateEndpoint")[-1]
@@ -937,10 +940,10 @@ def test_manual_rollback_to_an_earlier_version(cloud: LocalCloud) -> None:
 def test_manual_rollback_to_a_version_that_never_served_is_refused(cloud: LocalCloud) -> None:
     v1 = deploy_new_version(cloud, auc=0.9)
     v1_config = planned_config(cloud, v1)
-    extensions.set_endpoint_outcome(STAGING, "silent_rollback")
+    cloud.extensions.endpoints.set_endpoint_outcome(STAGING, "silent_rollback")
     v2 = deploy_new_version(cloud, auc=0.91)
 
-    start_deploy(cloud, "rollback-to-broken", {"endpoint": STAGING, "to": v2, "reason": "ops"})
+    run_execution(cloud, DEPLOY, "rollback-to-broken", {"endpoint": STAGING, "to": v2, "reason": "ops"})
     outcome = deploy_outcomes(cloud)["rollback-to-broken"]
     assert (outcome["status"], outcome["error"], outcome["states"]) == ("FAILED", "InvalidRequest", REJECTED_STATES)
     assert len(sdk_calls(cloud, "updateEndpoint")) == 1  # v2's own attempt only
@@ -1011,7 +1014,7 @@ def test_invalid_deploy_request_is_rejected_and_changes_nothing(cloud: LocalClou
     build, cause_fragments = INVALID_REQUESTS[case]
     v1 = register_model_package(cloud, auc=0.9)
     cloud.settle()
-    start_deploy(cloud, f"manual-{case}", build(v1))
+    run_execution(cloud, DEPLOY, f"manual-{case}", build(v1))
 
     outcome = deploy_outcomes(cloud)[f"manual-{case}"]
     assert outcome["status"] == "FAILED"
@@ -1036,7 +1039,7 @@ def test_request_for_a_model_package_that_does_not_exist_is_rejected(cloud: Loca
     v1 = register_model_package(cloud, auc=0.9)
     cloud.settle()
     missing = v1.rsplit("/", 1)[0] + "/99"
-    start_deploy(cloud, "manual-missing", {"model_package_arn": missing})
+    run_execution(cloud, DEPLOY, "manual-missing", {"model_package_arn": missing})
 
     outcome = deploy_outcomes(cloud)["manual-missing"]
     assert (outcome["status"], outcome["error"], outcome["states"]) == ("FAILED", "InvalidRequest", REJECTED_STATES)
@@ -1048,7 +1051,7 @@ def test_request_for_a_model_package_that_does_not_exist_is_rejected(cloud: Loca
 
 def test_rejected_deploy_request_is_recorded_as_json(cloud: LocalCloud) -> None:
     request = {"model_package_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:model-package/churn-models/1"}
-    start_deploy(cloud, "manual-unregistered-stage", {**request, "stage": "qa"})
+    run_execution(cloud, DEPLOY, "manual-unregistered-stage", {**request, "stage": "qa"})
 
     [rejected] = ledger_records(cloud)
     assert json.loads(rejected["details"]["request"]) == {**request, "stage": "qa"}

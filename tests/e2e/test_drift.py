@@ -15,20 +15,26 @@ from controlplane.deploy import rollback_execution_name
 from controlplane.drift import drift_execution_name
 from controlplane.naming import pipeline_display_name, retrain_execution_name
 from localcloud.cloud import LocalCloud
-from localcloud.extensions import emit_monitoring_run, raise_alarm
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
-from tests.e2e.support import (
+from localcloud.scenarios import (
     DECISION,
-    DECISION_REJECTED,
     DEPLOY,
     DRIFT,
-    NO_DEAD_LETTERS,
     RETRAIN,
-    SUCCEEDED_STATES,
     answer_decision,
+    create_auc_drop_alarm,
+    create_feature_drift_alarm,
+    deploy_new_version,
+    put_drift_detected,
+    run_execution,
+    train_dataset,
+)
+from tests.e2e.support import (
+    DECISION_REJECTED,
+    NO_DEAD_LETTERS,
+    SUCCEEDED_STATES,
     bus_detail_types,
     decision_item,
-    deploy_new_version,
     deployment_model,
     drift_incident,
     endpoint_state,
@@ -41,11 +47,9 @@ from tests.e2e.support import (
     ledger_time,
     log_lines,
     outcomes_of,
-    put_drift_detected,
     records_of,
     sns_events,
     sns_messages,
-    start_deploy,
 )
 
 StartCloud = Callable[[list[dict[str, Any]]], LocalCloud]
@@ -73,63 +77,16 @@ DEPLOY_ROLLBACK_STATES = [
 # -- the world ----------------------------------------------------------------------------------------------
 
 
-def train_dataset(cloud: LocalCloud, day: str) -> str:
-    """A churn dataset completed by its _SUCCESS marker and trained to the end; returns its URI."""
-    prefix = f"datasets/churn/{day}/"
-    cloud.put_object(prefix + "part-0000.parquet", b"rows" * 100)
-    cloud.put_object(prefix + "_SUCCESS", b"")
-    cloud.settle()
-    return f"s3://{cloud.data_bucket}/{prefix}"
-
-
-def create_feature_drift_alarm(cloud: LocalCloud, name: str = FEATURE_DRIFT) -> None:
-    """The alarm a Model Monitor data-quality schedule's drift metric for feature 'age' would carry."""
-    cloud.client("cloudwatch").put_metric_alarm(
-        AlarmName=name,
-        Namespace="aws/sagemaker/Endpoints/data-metrics",
-        MetricName="feature_baseline_drift_age",
-        Dimensions=[
-            {"Name": "Endpoint", "Value": PROD},
-            {"Name": "MonitoringSchedule", "Value": "churn-prod-data-quality"},
-        ],
-        Statistic="Maximum",
-        Period=3600,
-        EvaluationPeriods=1,
-        Threshold=0.1,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    cloud.settle()
-
-
-def create_auc_drop_alarm(cloud: LocalCloud) -> None:
-    """The alarm on a Model Monitor model-quality schedule's AUC."""
-    cloud.client("cloudwatch").put_metric_alarm(
-        AlarmName=AUC_DROP,
-        Namespace="aws/sagemaker/Endpoints/model-metrics",
-        MetricName="auc",
-        Dimensions=[
-            {"Name": "Endpoint", "Value": PROD},
-            {"Name": "MonitoringSchedule", "Value": "churn-prod-model-quality"},
-        ],
-        Statistic="Average",
-        Period=3600,
-        EvaluationPeriods=1,
-        Threshold=0.75,
-        ComparisonOperator="LessThanThreshold",
-    )
-    cloud.settle()
-
-
 def two_versions_in_prod(cloud: LocalCloud) -> tuple[str, str, str]:
     """v1 deployed to staging and promoted to prod after its bake, then v2 the same way: v2 serves in prod.
     Returns (v1, v2, v1's prod endpoint config)."""
     v1 = deploy_new_version(cloud, auc=0.9)
     cloud.advance(31 * 60)
-    start_deploy(cloud, "promote-v1", {"model_package_arn": v1, "stage": "prod", "requested_by": "alice"})
+    run_execution(cloud, DEPLOY, "promote-v1", {"model_package_arn": v1, "stage": "prod", "requested_by": "alice"})
     v1_prod_config = describe_endpoint(cloud, PROD)["EndpointConfigName"]
     v2 = deploy_new_version(cloud, auc=0.91)
     cloud.advance(31 * 60)
-    start_deploy(cloud, "promote-v2", {"model_package_arn": v2, "stage": "prod", "requested_by": "alice"})
+    run_execution(cloud, DEPLOY, "promote-v2", {"model_package_arn": v2, "stage": "prod", "requested_by": "alice"})
     state = endpoint_state(cloud, PROD)
     assert state is not None
     assert (state["serving_package_arn"], state["previous_package_arn"]) == (v2, v1)
@@ -177,10 +134,10 @@ def alarm_events(cloud: LocalCloud) -> list[dict[str, Any]]:
 
 
 def test_feature_drift_alarm_retrains_the_newest_dataset_once(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-26")
-    newest = train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-26/")
+    newest = train_dataset(cloud, "datasets/churn/2026-11-27/")
     create_feature_drift_alarm(cloud)
-    assert raise_alarm(FEATURE_DRIFT, "ALARM", datapoints=[0.41])
+    assert cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM", datapoints=[0.41])
     cloud.settle(fire_timers=False)  # the response is decided; the retraining it started is under way
     decided_at = cloud.clock.now()
 
@@ -259,7 +216,7 @@ def test_quality_drop_right_after_a_promotion_rolls_prod_back_to_the_previous_ve
     v1, v2, v1_prod_config = two_versions_in_prod(cloud)
     create_auc_drop_alarm(cloud)
     cloud.advance(3600)  # an hour after v2 reached prod
-    assert raise_alarm(AUC_DROP, "ALARM", datapoints=[0.61])
+    assert cloud.extensions.monitoring.raise_alarm(AUC_DROP, "ALARM", datapoints=[0.61])
     cloud.settle()
 
     [response] = signal_responses(cloud)
@@ -306,7 +263,7 @@ def test_quality_drop_long_after_the_last_deployment_asks_a_human_then_dismisses
     deploy_executions = set(outcomes_of(cloud, DEPLOY))
     create_auc_drop_alarm(cloud)
     cloud.advance(25 * 3600)  # v2 has served for longer than the rollback window of a day
-    raise_alarm(AUC_DROP, "ALARM", datapoints=[0.61])
+    cloud.extensions.monitoring.raise_alarm(AUC_DROP, "ALARM", datapoints=[0.61])
     cloud.settle(fire_timers=False)
     asked_at = cloud.clock.now()
 
@@ -335,11 +292,11 @@ def test_quality_drop_after_a_drift_rollback_never_rolls_forward_to_the_bad_vers
     v1, v2, v1_prod_config = two_versions_in_prod(cloud)
     create_auc_drop_alarm(cloud)
     cloud.advance(3600)
-    raise_alarm(AUC_DROP, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(AUC_DROP, "ALARM")
     cloud.settle()  # rolled back to v1
-    raise_alarm(AUC_DROP, "OK")
+    cloud.extensions.monitoring.raise_alarm(AUC_DROP, "OK")
     cloud.advance(3600)  # recovered, grace passed: the next drop is a new incident
-    raise_alarm(AUC_DROP, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(AUC_DROP, "ALARM")
     cloud.settle(fire_timers=False)
 
     assert len(outcomes_of(cloud, DRIFT)) == 2
@@ -355,7 +312,7 @@ def test_quality_drop_after_a_drift_rollback_never_rolls_forward_to_the_bad_vers
 
 
 def test_quality_drop_is_not_absorbed_by_an_open_data_drift_incident(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-27/")
     put_drift_detected(cloud, {"model": "churn", "endpoint": PROD, "kind": "data_drift"})
     cloud.settle(fire_timers=False)
     put_drift_detected(cloud, {"model": "churn", "endpoint": PROD, "kind": "model_quality"})
@@ -373,10 +330,10 @@ def test_quality_drop_is_not_absorbed_by_an_open_data_drift_incident(cloud: Loca
 
 
 def test_flapping_alarm_is_one_incident_with_one_response(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-27/")
     create_feature_drift_alarm(cloud)
     for state in ("ALARM", "OK", "ALARM", "OK"):
-        assert raise_alarm(FEATURE_DRIFT, state)
+        assert cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, state)
         cloud.advance(3 * 60)
 
     responses = signal_responses(cloud)
@@ -408,7 +365,7 @@ def test_flapping_alarm_is_one_incident_with_one_response(cloud: LocalCloud) -> 
 
     cloud.advance(31 * 60)  # 34 minutes after the last OK: past the 30-minute recovery grace
     since = len(cloud.timeline)
-    raise_alarm(FEATURE_DRIFT, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")
     cloud.settle(fire_timers=False)
     [second] = signal_responses(cloud, since)
     assert second["action"] == "incident_opened"
@@ -420,10 +377,10 @@ def test_flapping_alarm_is_one_incident_with_one_response(cloud: LocalCloud) -> 
 
 
 def test_recovery_and_evidence_records_carry_the_incident_status_they_lead_to(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-27/")
     create_feature_drift_alarm(cloud)
     for state in ("ALARM", "OK", "ALARM"):
-        raise_alarm(FEATURE_DRIFT, state)
+        cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, state)
         cloud.advance(3 * 60)
 
     [recovered] = records_of(cloud, "DriftRecovered")
@@ -435,15 +392,15 @@ def test_recovery_and_evidence_records_carry_the_incident_status_they_lead_to(cl
 
 
 def test_second_data_drift_incident_within_the_cooldown_asks_a_human(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-27/")
     create_feature_drift_alarm(cloud)
-    raise_alarm(FEATURE_DRIFT, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")
     cloud.settle()
     [first] = records_of(cloud, "DriftResponseDecided")
     assert first["status"] == "retrain"
-    raise_alarm(FEATURE_DRIFT, "OK")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "OK")
     cloud.advance(31 * 60)  # grace passed, well within the 12-hour cooldown
-    raise_alarm(FEATURE_DRIFT, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")
     cloud.settle(fire_timers=False)
     asked_at = cloud.clock.now()
 
@@ -463,13 +420,13 @@ def test_retrain_budget_spent_asks_a_human_until_a_day_has_passed(cloud_with_mod
     cloud = cloud_with_models(
         [drift_model(recovery_grace_minutes=5, retrain_cooldown_minutes=1, max_retrains_per_day=1)]
     )
-    dataset = train_dataset(cloud, "2026-11-27")
+    dataset = train_dataset(cloud, "datasets/churn/2026-11-27/")
     create_feature_drift_alarm(cloud)
-    raise_alarm(FEATURE_DRIFT, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")
     cloud.settle()
-    raise_alarm(FEATURE_DRIFT, "OK")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "OK")
     cloud.advance(10 * 60)  # past the grace and the cooldown
-    raise_alarm(FEATURE_DRIFT, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")
     cloud.settle()
 
     first, second = records_of(cloud, "DriftResponseDecided")
@@ -478,9 +435,9 @@ def test_retrain_budget_spent_asks_a_human_until_a_day_has_passed(cloud_with_mod
     assert asked["reason"] == "retrain budget of 1 a day is spent"
     assert (second["status"], second["reason"]) == ("dismiss", "no answer in time; default: dismiss")
 
-    raise_alarm(FEATURE_DRIFT, "OK")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "OK")
     cloud.advance(24 * 3600)  # the first retrain is more than a day old
-    raise_alarm(FEATURE_DRIFT, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")
     cloud.settle(fire_timers=False)
     third = records_of(cloud, "DriftResponseDecided")[-1]
     assert (third["status"], third["reason"]) == ("retrain", "data_drift on churn-prod")
@@ -519,7 +476,7 @@ def require_approval_question(cloud_with_models: StartCloud, **detail: Any) -> t
     cloud = cloud_with_models(
         [drift_model(require_approval=True, approval_timeout_minutes=30, default_action="retrain")]
     )
-    dataset = train_dataset(cloud, "2026-11-27")
+    dataset = train_dataset(cloud, "datasets/churn/2026-11-27/")
     put_drift_detected(cloud, {"model": "churn", "endpoint": PROD, "kind": "data_drift", **detail})
     cloud.settle(fire_timers=False)
     [asked] = decision_requests(cloud)
@@ -620,8 +577,8 @@ def test_a_malformed_answer_is_rejected_and_leaves_the_question_open(cloud_with_
 
 
 def test_model_monitor_drift_violation_retrains_with_the_report_as_evidence(cloud: LocalCloud) -> None:
-    dataset = train_dataset(cloud, "2026-11-27")
-    run = emit_monitoring_run(
+    dataset = train_dataset(cloud, "datasets/churn/2026-11-27/")
+    run = cloud.extensions.monitoring.emit_monitoring_run(
         PROD,
         "churn-prod-data-quality",
         violations=[
@@ -663,9 +620,11 @@ def test_model_monitor_drift_violation_retrains_with_the_report_as_evidence(clou
 
 
 def test_model_monitor_run_without_violations_changes_nothing(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-27/")
     records_before = ledger_records(cloud)
-    run = emit_monitoring_run(PROD, "churn-prod-data-quality", violations=[], bucket=cloud.data_bucket)
+    run = cloud.extensions.monitoring.emit_monitoring_run(
+        PROD, "churn-prod-data-quality", violations=[], bucket=cloud.data_bucket
+    )
     cloud.settle()
 
     assert run.exit_message.startswith("Completed: ")
@@ -679,7 +638,7 @@ def test_model_monitor_run_without_violations_changes_nothing(cloud: LocalCloud)
 
 
 def test_custom_drift_event_retrains_on_the_dataset_it_names(cloud: LocalCloud) -> None:
-    newest = train_dataset(cloud, "2026-11-27")
+    newest = train_dataset(cloud, "datasets/churn/2026-11-27/")
     chosen = f"s3://{cloud.data_bucket}/datasets/churn/2026-11-20/"
     evidence = f"s3://{cloud.data_bucket}/evidently/churn-prod/2026-11-27/report.html"
     put_drift_detected(
@@ -766,7 +725,7 @@ def test_invalid_custom_drift_event_is_retried_by_lambda_then_sent_to_the_on_fai
 
 
 def test_custom_drift_event_with_a_non_s3_dataset_uri_is_rejected_at_the_edge(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-27/")
     put_drift_detected(
         cloud, {"model": "churn", "endpoint": PROD, "kind": "data_drift", "dataset_uri": "http://example.com/x/"}
     )
@@ -784,7 +743,7 @@ def test_custom_drift_event_with_a_non_s3_dataset_uri_is_rejected_at_the_edge(cl
 
 def test_signals_about_endpoints_not_under_control_start_nothing(cloud: LocalCloud) -> None:
     put_drift_detected(cloud, {"model": "churn", "endpoint": "someone-else", "kind": "data_drift"})
-    emit_monitoring_run(
+    cloud.extensions.monitoring.emit_monitoring_run(
         "someone-else",
         "someone-else-data-quality",
         violations=[{"feature_name": "x", "constraint_check_type": "baseline_drift_check", "description": "drift"}],
@@ -800,7 +759,7 @@ def test_signals_about_endpoints_not_under_control_start_nothing(cloud: LocalClo
         Threshold=1,
         ComparisonOperator="GreaterThanThreshold",
     )
-    raise_alarm("payments-api-5xx", "ALARM")
+    cloud.extensions.monitoring.raise_alarm("payments-api-5xx", "ALARM")
     cloud.settle()
 
     assert signal_responses(cloud) == [
@@ -827,17 +786,10 @@ def test_signals_about_endpoints_not_under_control_start_nothing(cloud: LocalClo
 # -- 9. manual use ------------------------------------------------------------------------------------------
 
 
-def start_drift(cloud: LocalCloud, name: str, request: Any) -> None:
-    cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.state_machine_arn(DRIFT), name=name, input=json.dumps(request)
-    )
-    cloud.settle()
-
-
 def test_operator_decides_a_retrain_for_an_endpoint(cloud: LocalCloud) -> None:
-    dataset = train_dataset(cloud, "2026-11-27")
+    dataset = train_dataset(cloud, "datasets/churn/2026-11-27/")
     reason = "seasonal shift confirmed by the team"
-    start_drift(cloud, "churn-prod-manual-1", {"endpoint": PROD, "action": "retrain", "reason": reason})
+    run_execution(cloud, DRIFT, "churn-prod-manual-1", {"endpoint": PROD, "action": "retrain", "reason": reason})
 
     outcome = outcomes_of(cloud, DRIFT)["churn-prod-manual-1"]
     assert (outcome["status"], outcome["states"]) == ("SUCCEEDED", RETRAIN_RESPONSE)
@@ -855,7 +807,9 @@ def test_operator_decides_a_retrain_for_an_endpoint(cloud: LocalCloud) -> None:
     assert (retrain["status"], retrain["states"]) == ("SUCCEEDED", SUCCEEDED_STATES)
     assert execution_input(cloud, RETRAIN, retrain_name)["reason"] == f"drift incident {incident_id[:12]}: {reason}"
 
-    start_drift(cloud, "churn-staging-manual-1", {"endpoint": STAGING, "action": "dismiss", "reason": "false alarm"})
+    run_execution(
+        cloud, DRIFT, "churn-staging-manual-1", {"endpoint": STAGING, "action": "dismiss", "reason": "false alarm"}
+    )
     dismissed = outcomes_of(cloud, DRIFT)["churn-staging-manual-1"]
     assert (dismissed["status"], dismissed["states"]) == ("SUCCEEDED", NOTHING_STARTED)
     assert records_of(cloud, "DriftResponseDecided")[-1]["status"] == "dismiss"
@@ -886,7 +840,7 @@ INVALID_MANUAL_REQUESTS: dict[str, tuple[Any, str]] = {
 @pytest.mark.parametrize("case", list(INVALID_MANUAL_REQUESTS))
 def test_invalid_manual_request_is_rejected_with_what_to_fix(cloud: LocalCloud, case: str) -> None:
     request, cause = INVALID_MANUAL_REQUESTS[case]
-    start_drift(cloud, f"manual-{case}", request)
+    run_execution(cloud, DRIFT, f"manual-{case}", request)
 
     outcome = outcomes_of(cloud, DRIFT)[f"manual-{case}"]
     assert (outcome["status"], outcome["error"], outcome["states"]) == ("FAILED", "InvalidRequest", REJECTED)
@@ -905,9 +859,9 @@ def test_invalid_manual_request_is_rejected_with_what_to_fix(cloud: LocalCloud, 
 
 
 def test_replayed_alarm_event_starts_no_second_response(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-27/")
     create_feature_drift_alarm(cloud)
-    raise_alarm(FEATURE_DRIFT, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")
     cloud.settle()
     executions = execution_outcomes(cloud)
     notifications = sns_messages(cloud)
@@ -923,9 +877,9 @@ def test_replayed_alarm_event_starts_no_second_response(cloud: LocalCloud) -> No
 
 
 def test_replayed_alarm_event_changes_nothing(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-27/")
     create_feature_drift_alarm(cloud)
-    raise_alarm(FEATURE_DRIFT, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")
     cloud.settle()
     records = ledger_records(cloud)
     incident = drift_incident(cloud, "churn", PROD, "data_drift")
@@ -939,18 +893,18 @@ def test_replayed_alarm_event_changes_nothing(cloud: LocalCloud) -> None:
 
 
 def test_replayed_alarm_after_recovery_does_not_swallow_the_next_incident(cloud: LocalCloud) -> None:
-    train_dataset(cloud, "2026-11-27")
+    train_dataset(cloud, "datasets/churn/2026-11-27/")
     create_feature_drift_alarm(cloud)
-    raise_alarm(FEATURE_DRIFT, "ALARM")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")
     cloud.settle()
-    raise_alarm(FEATURE_DRIFT, "OK")
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "OK")
     cloud.advance(5 * 60)
     [alarm, _] = alarm_events(cloud)
     cloud.put_event(alarm)  # an at-least-once redelivery of the ALARM, within the recovery grace
     cloud.advance(2 * 3600)  # the alarm stays OK for two hours
     since = len(cloud.timeline)
 
-    raise_alarm(FEATURE_DRIFT, "ALARM")  # a genuinely new drift
+    cloud.extensions.monitoring.raise_alarm(FEATURE_DRIFT, "ALARM")  # a genuinely new drift
     cloud.settle(fire_timers=False)
 
     [response] = signal_responses(cloud, since)

@@ -11,28 +11,31 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from controlplane.naming import model_card_name, package_lineage, training_lineage
 from localcloud.cloud import LocalCloud
-from localcloud.extensions import raise_alarm
-from tests.e2e.support import (
+from localcloud.scenarios import (
+    AUC_DROP,
     DECISION,
-    DECISION_REJECTED,
     DEPLOY,
     answer_decision,
-    approval_deploy_name,
     approve,
-    decision_item,
+    create_auc_drop_alarm,
     deploy_new_version,
+    register_model_package,
+    run_execution,
+    train_dataset,
+)
+from tests.e2e.support import (
+    DECISION_REJECTED,
+    approval_deploy_name,
+    decision_item,
     deploy_outcomes,
     deployment_model,
     endpoint_state,
     outcomes_of,
     records_of,
-    register_model_package,
     sdk_calls,
     sns_messages,
     stage_deployment,
-    start_deploy,
 )
-from tests.e2e.test_drift import AUC_DROP, create_auc_drop_alarm, train_dataset
 
 STAGING = "churn-staging"
 DPPL = "post_training gender=F DPPL"
@@ -183,17 +186,17 @@ def version_lineage(cloud: LocalCloud, lineage: str) -> list[dict[str, Any]]:
 def test_one_query_returns_a_versions_life_from_its_dataset_to_its_rollback(cloud: LocalCloud) -> None:
     v1 = deploy_new_version(cloud, auc=0.9)
     cloud.advance(31 * 60)
-    start_deploy(cloud, "promote-v1", {"model_package_arn": v1, "stage": "prod", "requested_by": "alice"})
-    dataset = train_dataset(cloud, "2026-11-28")
+    run_execution(cloud, DEPLOY, "promote-v1", {"model_package_arn": v1, "stage": "prod", "requested_by": "alice"})
+    dataset = train_dataset(cloud, "datasets/churn/2026-11-28/")
     [started] = records_of(cloud, "TrainingStarted")
     v2 = register_model_package(cloud, auc=0.91, generated_by=started["pipeline_execution_arn"])
     cloud.settle()
     approve(cloud, v2)
     cloud.advance(31 * 60)
-    start_deploy(cloud, "promote-v2", {"model_package_arn": v2, "stage": "prod", "requested_by": "alice"})
+    run_execution(cloud, DEPLOY, "promote-v2", {"model_package_arn": v2, "stage": "prod", "requested_by": "alice"})
     create_auc_drop_alarm(cloud)
     cloud.advance(3600)
-    assert raise_alarm(AUC_DROP, "ALARM", datapoints=[0.61])
+    assert cloud.extensions.monitoring.raise_alarm(AUC_DROP, "ALARM", datapoints=[0.61])
     cloud.settle()
 
     lineage = training_lineage(started["execution_arn"])
@@ -231,7 +234,7 @@ def test_the_documentation_gate_reads_the_package_metadata_and_the_model_card(
     }
     promotion = {"model_package_arn": version, "stage": "prod", "requested_by": "alice"}
 
-    start_deploy(cloud, "promote-undocumented", promotion)
+    run_execution(cloud, DEPLOY, "promote-undocumented", promotion)
 
     card = model_card_name("churn", 1, version)
     refused = deploy_outcomes(cloud)["promote-undocumented"]
@@ -247,7 +250,7 @@ def test_the_documentation_gate_reads_the_package_metadata_and_the_model_card(
     content["additional_information"]["custom_details"]["assumptions"] = "monthly usage data"
     sagemaker.update_model_card(ModelCardName=card, Content=json.dumps(content), ModelCardStatus="PendingReview")
 
-    start_deploy(cloud, "promote-documented", promotion)
+    run_execution(cloud, DEPLOY, "promote-documented", promotion)
 
     assert deploy_outcomes(cloud)["promote-documented"]["status"] == "SUCCEEDED"
     state = endpoint_state(cloud, PROD)

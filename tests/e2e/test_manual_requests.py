@@ -8,8 +8,11 @@ import pytest
 from controlplane.naming import pipeline_display_name
 from localcloud.cloud import LocalCloud
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
-from tests.e2e.support import (
+from localcloud.scenarios import (
     RETRAIN,
+    run_execution,
+)
+from tests.e2e.support import (
     ROOT,
     SUCCEEDED_STATES,
     bus_detail_types,
@@ -20,13 +23,6 @@ from tests.e2e.support import (
 
 REJECTED_STATES = ["ReceiveRequest", "Prepare", "RecordRejection", "Rejected"]
 DATASET = "datasets/churn/2026-11-27/"
-
-
-def start(cloud: LocalCloud, name: str, request: Any) -> None:
-    cloud.client("stepfunctions").start_execution(
-        stateMachineArn=cloud.state_machine_arn(RETRAIN), name=name, input=json.dumps(request)
-    )
-    cloud.settle()
 
 
 def valid_request(cloud: LocalCloud, **changes: Any) -> dict[str, Any]:
@@ -72,7 +68,7 @@ INVALID_REQUESTS = {
 def test_invalid_manual_request_is_rejected_with_what_to_fix(cloud: LocalCloud, case: str) -> None:
     build, cause_fragments, ledger_model = INVALID_REQUESTS[case]
     request = build(cloud)
-    start(cloud, f"manual-{case}", request)
+    run_execution(cloud, RETRAIN, f"manual-{case}", request)
 
     outcome = execution_outcomes(cloud)[f"manual-{case}"]
     assert outcome["status"] == "FAILED"
@@ -94,7 +90,7 @@ def test_invalid_manual_request_is_rejected_with_what_to_fix(cloud: LocalCloud, 
 
 def test_manual_request_that_is_not_an_object_is_rejected(cloud: LocalCloud) -> None:
     request = [valid_request(cloud)]
-    start(cloud, "manual-list", request)
+    run_execution(cloud, RETRAIN, "manual-list", request)
 
     outcome = execution_outcomes(cloud)["manual-list"]
     assert outcome["status"] == "FAILED"
@@ -109,8 +105,8 @@ def test_repeated_manual_request_reuses_the_pipeline_execution(cloud: LocalCloud
     request = json.loads((ROOT / "events" / "manual-retrain.json").read_text(encoding="utf-8"))
     assert request["run_key"] == "feature-fix-1"
     assert request["dataset_uri"] == f"s3://{cloud.data_bucket}/{DATASET}"
-    start(cloud, "manual-first", request)
-    start(cloud, "manual-again", request)  # a new execution name, the same run (same run_key)
+    run_execution(cloud, RETRAIN, "manual-first", request)
+    run_execution(cloud, RETRAIN, "manual-again", request)  # a new execution name, the same run (same run_key)
 
     [run] = pipeline_executions(cloud)
     assert run["status"] == "Succeeded"
@@ -134,8 +130,8 @@ def test_repeated_manual_request_reuses_the_pipeline_execution(cloud: LocalCloud
 
 def test_repeated_manual_request_does_not_announce_a_second_training(cloud: LocalCloud) -> None:
     request = valid_request(cloud, run_key="feature-fix-1")
-    start(cloud, "manual-first", request)
-    start(cloud, "manual-again", request)
+    run_execution(cloud, RETRAIN, "manual-first", request)
+    run_execution(cloud, RETRAIN, "manual-again", request)
 
     assert len(pipeline_executions(cloud)) == 1
     assert [record["kind"] for record in records_of(cloud, "TrainingStarted")] == ["TrainingStarted"]

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from localcloud.demo import bias_metrics_section
+from localcloud.scenarios import bias_metrics_section
 from tests.e2e.served import HANG_GUARD_SECONDS, Served, served_local_cloud
 
 MLOPS = str(Path(sys.executable).parent / "mlops")  # the console script `make venv` installs

@@ -5,9 +5,9 @@ from datetime import timedelta
 from typing import Any
 
 from controlplane.naming import retrain_execution_name
-from localcloud import extensions
 from localcloud.cloud import ACCOUNT_ID, REGION, LocalCloud, TimelineEntry
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
+from localcloud.scenarios import train_dataset
 from tests.e2e.support import (
     NO_DEAD_LETTERS,
     bus_detail_types,
@@ -36,9 +36,7 @@ def ignored_because(phrase: str, handled: list[TimelineEntry]) -> bool:
 
 
 def train_churn_dataset(cloud: LocalCloud, dataset: str = "2026-11-27") -> dict[str, Any]:
-    cloud.put_object(f"datasets/churn/{dataset}/part-0000.parquet", b"rows")
-    cloud.put_object(f"datasets/churn/{dataset}/_SUCCESS", b"")
-    cloud.settle()
+    train_dataset(cloud, f"datasets/churn/{dataset}/")
     return pipeline_executions(cloud)[-1]
 
 
@@ -109,7 +107,9 @@ def test_failed_run_of_another_teams_pipeline_is_ignored(cloud: LocalCloud) -> N
         PipelineDefinition='{"Version": "2020-12-01", "Parameters": [], "Steps": []}',
         RoleArn=cloud.role_arn,
     )
-    extensions.set_pipeline_outcome("other-team-training", status="Failed", duration_seconds=60, failure_reason="OOM")
+    cloud.extensions.pipelines.set_pipeline_outcome(
+        "other-team-training", status="Failed", duration_seconds=60, failure_reason="OOM"
+    )
     sagemaker.start_pipeline_execution(PipelineName="other-team-training", ClientRequestToken="other-team-" + "0" * 32)
     cloud.settle()
 
@@ -126,7 +126,9 @@ def test_failed_run_of_another_teams_pipeline_is_ignored(cloud: LocalCloud) -> N
 
 def test_failed_pipeline_fails_the_workflow_with_the_reason(cloud: LocalCloud) -> None:
     reason = "AlgorithmError: loss diverged at epoch 3"
-    extensions.set_pipeline_outcome("churn-training", status="Failed", duration_seconds=300, failure_reason=reason)
+    cloud.extensions.pipelines.set_pipeline_outcome(
+        "churn-training", status="Failed", duration_seconds=300, failure_reason=reason
+    )
     run = train_churn_dataset(cloud, "2026-11-28")
 
     assert run["status"] == "Failed"
@@ -154,7 +156,7 @@ def test_pipeline_slower_than_its_timeout_times_out_and_keeps_the_slot_until_the
 ) -> None:
     cloud = cloud_with_models([marker_model(concurrency="queue", timeout_seconds=600, queue_poll_seconds=60)])
     # Slower than the workflow's timeout, within the slot's lease (the timeout plus an hour).
-    extensions.set_pipeline_outcome("churn-training", duration_seconds=2000)
+    cloud.extensions.pipelines.set_pipeline_outcome("churn-training", duration_seconds=2000)
     cloud.put_object("datasets/churn/slow/_SUCCESS", b"")
     cloud.advance(700)
 
@@ -170,7 +172,7 @@ def test_pipeline_slower_than_its_timeout_times_out_and_keeps_the_slot_until_the
     assert sns_events(cloud) == ["Training Started", "Training Failed"]
 
     # The slow pipeline still runs: the next dataset of the same model waits for it to end, never beside it.
-    extensions.set_pipeline_outcome("churn-training", duration_seconds=300)
+    cloud.extensions.pipelines.set_pipeline_outcome("churn-training", duration_seconds=300)
     cloud.put_object("datasets/churn/next/_SUCCESS", b"")
     cloud.settle()
 

@@ -12,16 +12,18 @@ import pytest
 
 from controlplane.config import load_config
 from localcloud.cloud import LocalCloud
-from localcloud.extensions import emit_monitoring_run
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions
-from tests.e2e.support import (
+from localcloud.scenarios import (
     DECISION,
-    DECISION_REJECTED,
     DEPLOY,
     DRIFT,
-    NO_DEAD_LETTERS,
     RETRAIN,
     answer_decision,
+    put_drift_detected,
+)
+from tests.e2e.support import (
+    DECISION_REJECTED,
+    NO_DEAD_LETTERS,
     decision_item,
     deployment_model,
     drift_incident,
@@ -30,7 +32,6 @@ from tests.e2e.support import (
     log_lines,
     marker_model,
     outcomes_of,
-    put_drift_detected,
     records_of,
     sns_events,
     write_config,
@@ -149,7 +150,7 @@ def test_a_forged_signal_started_by_hand_is_rejected(trusted_cloud: LocalCloud) 
 def test_a_monitoring_report_outside_the_allowed_buckets_is_not_read(trusted_cloud: LocalCloud) -> None:
     cloud = trusted_cloud
     cloud.client("s3").create_bucket(Bucket="someone-elses-reports")
-    run = emit_monitoring_run(
+    run = cloud.extensions.monitoring.emit_monitoring_run(
         PROD,
         "churn-prod-data-quality",
         violations=[{"feature_name": "age", "constraint_check_type": "baseline_drift_check", "description": "x"}],

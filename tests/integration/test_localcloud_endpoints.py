@@ -1,4 +1,4 @@
-"""SageMaker hosting and model registry in the local cloud (localcloud/sagemaker_endpoints.py), against moto.
+"""SageMaker hosting and model registry in the local cloud (localcloud/emulations/sagemaker_endpoints.py), against moto.
 
 Endpoint lifecycles run on the virtual clock: each test fires timers with `clock.fire_next()` and watches what
 SageMaker would send to EventBridge through an SQS-targeted rule on the default bus.
@@ -20,10 +20,10 @@ from moto.core.responses import BaseResponse
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from localcloud import extensions
 from localcloud.clock import DEFAULT_START, VirtualClock, wait_until_quiescent
-from localcloud.extensions import Hooks, LocalCloudExtensions, install, running_execution_count, uninstall
-from localcloud.sagemaker_endpoints import EndpointOutcome
+from localcloud.emulations.sagemaker_endpoints import EndpointOutcome
+from localcloud.emulations.stepfunctions_time import running_execution_count
+from localcloud.extensions import Hooks, LocalCloudExtensions, install
 
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 REGION = "us-east-1"
@@ -60,7 +60,7 @@ def local_cloud(clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> Iterato
         try:
             yield ext
         finally:
-            uninstall()
+            ext.uninstall()
 
 
 @pytest.fixture
@@ -204,11 +204,13 @@ def test_create_endpoint_is_creating_then_in_service_with_state_change_events(
 
 
 def test_scripted_creation_failure_leaves_a_failed_endpoint_that_only_delete_accepts(
-    clock: VirtualClock, sagemaker: Any, events_queue: str
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, sagemaker: Any, events_queue: str
 ) -> None:
     endpoint_config(sagemaker, "churn-v1")
     endpoint_config(sagemaker, "churn-v2")
-    extensions.set_endpoint_creation("churn", outcome="fail", duration_seconds=120, failure_reason="No capacity")
+    local_cloud.endpoints.set_endpoint_creation(
+        "churn", outcome="fail", duration_seconds=120, failure_reason="No capacity"
+    )
 
     sagemaker.create_endpoint(EndpointName="churn", EndpointConfigName="churn-v1")
     assert clock.fire_next()
@@ -309,6 +311,7 @@ def test_canary_update_is_updating_then_in_service_on_the_new_config(
     ],
 )
 def test_failed_updates_leave_the_old_config_in_place(
+    local_cloud: LocalCloudExtensions,
     clock: VirtualClock,
     sagemaker: Any,
     events_queue: str,
@@ -319,7 +322,7 @@ def test_failed_updates_leave_the_old_config_in_place(
     in_service_endpoint(sagemaker, clock)
     endpoint_config(sagemaker, "churn-v2")
     drain(events_queue)
-    extensions.set_endpoint_outcome("churn", outcome=outcome, duration_seconds=3600)
+    local_cloud.endpoints.set_endpoint_outcome("churn", outcome=outcome, duration_seconds=3600)
 
     sagemaker.update_endpoint(EndpointName="churn", EndpointConfigName="churn-v2", DeploymentConfig=CANARY_10_PERCENT)
     assert clock.fire_next()
@@ -339,10 +342,12 @@ def test_failed_updates_leave_the_old_config_in_place(
     assert clock.now() == DEFAULT_START + timedelta(seconds=300 + 3600)
 
 
-def test_an_outcome_script_applies_to_the_next_update_only(clock: VirtualClock, sagemaker: Any) -> None:
+def test_an_outcome_script_applies_to_the_next_update_only(
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, sagemaker: Any
+) -> None:
     in_service_endpoint(sagemaker, clock)
     endpoint_config(sagemaker, "churn-v2")
-    extensions.set_endpoint_outcome("churn", outcome="fail", failure_reason="Image pull failed")
+    local_cloud.endpoints.set_endpoint_outcome("churn", outcome="fail", failure_reason="Image pull failed")
 
     sagemaker.update_endpoint(EndpointName="churn", EndpointConfigName="churn-v2")
     assert clock.fire_next()
@@ -356,8 +361,10 @@ def test_an_outcome_script_applies_to_the_next_update_only(clock: VirtualClock, 
     assert "FailureReason" not in described
 
 
-def test_the_default_bake_duration_is_a_simulation_knob(clock: VirtualClock, sagemaker: Any) -> None:
-    extensions.set_endpoint_defaults(creation_seconds=60, bake_seconds=3600)
+def test_the_default_bake_duration_is_a_simulation_knob(
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, sagemaker: Any
+) -> None:
+    local_cloud.endpoints.set_endpoint_defaults(creation_seconds=60, bake_seconds=3600)
     in_service_endpoint(sagemaker, clock)
     assert clock.now() == DEFAULT_START + timedelta(seconds=60)
     endpoint_config(sagemaker, "churn-v2")
@@ -489,10 +496,12 @@ def test_deleting_an_updating_endpoint_cancels_its_deployment(
 # -- throttling ---------------------------------------------------------------------------------------------
 
 
-def test_injected_throttling_fails_the_next_calls_then_lets_them_through(clock: VirtualClock, sagemaker: Any) -> None:
+def test_injected_throttling_fails_the_next_calls_then_lets_them_through(
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, sagemaker: Any
+) -> None:
     in_service_endpoint(sagemaker, clock)
     endpoint_config(sagemaker, "churn-v2")
-    extensions.inject_sagemaker_throttling("UpdateEndpoint", times=2)
+    local_cloud.endpoints.inject_sagemaker_throttling("UpdateEndpoint", times=2)
     no_retries = boto3.client("sagemaker", config=NO_RETRIES)
 
     for _ in range(2):
@@ -509,7 +518,7 @@ def test_injected_throttling_fails_the_next_calls_then_lets_them_through(clock: 
 
 def test_botocore_retries_absorb_a_single_throttle(local_cloud: LocalCloudExtensions, sagemaker: Any) -> None:
     package_arn = register_package(sagemaker)
-    extensions.inject_sagemaker_throttling("DescribeModelPackage", times=1)
+    local_cloud.endpoints.inject_sagemaker_throttling("DescribeModelPackage", times=1)
 
     response = sagemaker.describe_model_package(ModelPackageName=package_arn)
 
@@ -518,7 +527,7 @@ def test_botocore_retries_absorb_a_single_throttle(local_cloud: LocalCloudExtens
 
 def test_throttling_rejects_unknown_operation_names(local_cloud: LocalCloudExtensions) -> None:
     with pytest.raises(ValueError, match="'updateEndpoint' is not a SageMaker"):
-        extensions.inject_sagemaker_throttling("updateEndpoint", times=1)
+        local_cloud.endpoints.inject_sagemaker_throttling("updateEndpoint", times=1)
 
 
 def _run(clock: VirtualClock, definition: dict[str, Any], name: str) -> dict[str, Any]:
@@ -537,7 +546,7 @@ def _run(clock: VirtualClock, definition: dict[str, Any], name: str) -> dict[str
 
 
 def test_step_functions_sdk_integration_sees_throttling_as_a_catchable_sagemaker_error(
-    clock: VirtualClock, sagemaker: Any
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, sagemaker: Any
 ) -> None:
     package_arn = register_package(sagemaker)
     task = {
@@ -563,7 +572,7 @@ def test_step_functions_sdk_integration_sees_throttling_as_a_catchable_sagemaker
             }
         },
     }
-    extensions.inject_sagemaker_throttling("DescribeModelPackage", times=1)
+    local_cloud.endpoints.inject_sagemaker_throttling("DescribeModelPackage", times=1)
 
     described = _run(clock, caught, "caught")
     output = json.loads(described["output"])
@@ -571,7 +580,7 @@ def test_step_functions_sdk_integration_sees_throttling_as_a_catchable_sagemaker
     assert output["Error"] == "SageMaker.SageMakerException"
     assert output["Cause"].startswith("Rate exceeded (Service: SageMaker, Status Code: 400")
 
-    extensions.inject_sagemaker_throttling("DescribeModelPackage", times=2)
+    local_cloud.endpoints.inject_sagemaker_throttling("DescribeModelPackage", times=2)
     described = _run(clock, retried, "retried")
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {"status": "PendingManualApproval"}
@@ -665,10 +674,12 @@ def test_model_package_events_on_create_approval_and_metadata_update(
     assert described["LastModifiedTime"] == DEFAULT_START + timedelta(seconds=60)
 
 
-def test_duplicate_model_package_events_option(sagemaker: Any, events_queue: str) -> None:
+def test_duplicate_model_package_events_option(
+    local_cloud: LocalCloudExtensions, sagemaker: Any, events_queue: str
+) -> None:
     arn = register_package(sagemaker)
     drain(events_queue)
-    extensions.set_duplicate_model_package_events(3)
+    local_cloud.endpoints.set_duplicate_model_package_events(3)
 
     sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
 
@@ -738,13 +749,13 @@ def test_models_from_model_packages_and_endpoint_config_lifecycle(sagemaker: Any
 
 
 def test_invoke_endpoint_returns_the_scripted_response_while_the_endpoint_serves(
-    clock: VirtualClock, sagemaker: Any
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, sagemaker: Any
 ) -> None:
     runtime = boto3.client("sagemaker-runtime", config=NO_RETRIES)
     endpoint_config(sagemaker, "churn-v1")
     endpoint_config(sagemaker, "churn-v2")
     sagemaker.create_endpoint(EndpointName="churn", EndpointConfigName="churn-v1")
-    extensions.set_endpoint_response("churn", b'{"score": 0.87}')
+    local_cloud.endpoints.set_endpoint_response("churn", b'{"score": 0.87}')
 
     with pytest.raises(ClientError) as error:
         runtime.invoke_endpoint(EndpointName="churn", Body=b"1,2,3", ContentType="text/csv")
@@ -759,7 +770,7 @@ def test_invoke_endpoint_returns_the_scripted_response_while_the_endpoint_serves
     assert response["InvokedProductionVariant"] == "AllTraffic"
 
     sagemaker.update_endpoint(EndpointName="churn", EndpointConfigName="churn-v2")
-    extensions.set_endpoint_response("churn", b"model crashed", status=500)
+    local_cloud.endpoints.set_endpoint_response("churn", b"model crashed", status=500)
     with pytest.raises(ClientError) as error:
         runtime.invoke_endpoint(EndpointName="churn", Body=b"1,2,3", ContentType="text/csv")  # old fleet serves
     assert error.value.response["Error"]["Code"] == "ModelError"
@@ -778,16 +789,14 @@ def test_uninstall_removes_update_endpoint_and_restores_moto(clock: VirtualClock
     original_call_action = vars(BaseResponse)["call_action"]
     original_create = vars(SageMakerModelBackend)["create_endpoint"]
     hooks = Hooks(invoke_lambda=lambda name, payload: (payload, None), deliver_event=lambda target, event: None)
-    install(clock, hooks)
+    ext = install(clock, hooks)
     try:
         assert "update_endpoint" in vars(SageMakerResponse)
         assert vars(BaseResponse)["call_action"] is not original_call_action
     finally:
-        uninstall()
+        ext.uninstall()
 
     assert "update_endpoint" not in vars(SageMakerResponse)
     assert "update_endpoint" not in vars(SageMakerModelBackend)
     assert vars(BaseResponse)["call_action"] is original_call_action
     assert vars(SageMakerModelBackend)["create_endpoint"] is original_create
-    with pytest.raises(RuntimeError, match="not installed"):
-        extensions.set_endpoint_outcome("churn", outcome="fail")

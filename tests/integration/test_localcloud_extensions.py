@@ -15,14 +15,23 @@ from datetime import timedelta
 from typing import Any
 
 import boto3
+import botocore.session
 import moto
 import pytest
 from moto import mock_aws
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk as aws_sdk,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
+)
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
-from localcloud import extensions
 from localcloud.clock import DEFAULT_START, VirtualClock, wait_until_quiescent
-from localcloud.extensions import Hooks, LocalCloudExtensions, install, running_execution_count, uninstall
+from localcloud.cloud import LocalCloud
+from localcloud.emulations import stepfunctions_integrations
+from localcloud.emulations.stepfunctions_time import running_execution_count
+from localcloud.extensions import Hooks, LocalCloudExtensions, install
 
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 REGION = "us-east-1"
@@ -98,7 +107,7 @@ def local_cloud(
         try:
             yield ext
         finally:
-            uninstall()
+            ext.uninstall()
 
 
 @pytest.fixture
@@ -600,7 +609,9 @@ def test_scripted_pipeline_failure_reports_its_reason(clock: VirtualClock, local
     sagemaker = boto3.client("sagemaker")
     _pipeline()
     url = _pipeline_events_queue()
-    extensions.set_pipeline_outcome("train", status="Failed", duration_seconds=120, failure_reason="Step Train failed")
+    local_cloud.pipelines.set_pipeline_outcome(
+        "train", status="Failed", duration_seconds=120, failure_reason="Step Train failed"
+    )
 
     arn = sagemaker.start_pipeline_execution(PipelineName="train")["PipelineExecutionArn"]
     assert clock.fire_next()
@@ -621,16 +632,17 @@ def test_scripted_pipeline_failure_reports_its_reason(clock: VirtualClock, local
 def test_uninstall_restores_moto_and_is_idempotent(clock: VirtualClock) -> None:
     original = WaitFunction.__dict__["_wait_interval"]
     hooks = Hooks(invoke_lambda=lambda name, payload: (payload, None), deliver_event=lambda target, event: None)
-    install(clock, hooks)
+    ext = install(clock, hooks)
     try:
         assert WaitFunction.__dict__["_wait_interval"] is not original
-        with pytest.raises(RuntimeError, match="already installed"):
+        with pytest.raises(RuntimeError, match="already running"):
             install(clock, hooks)
+        assert WaitFunction.__dict__["_wait_interval"] is not original  # the refused install left the first alone
     finally:
-        uninstall()
-    uninstall()
+        ext.uninstall()
+    ext.uninstall()
     assert WaitFunction.__dict__["_wait_interval"] is original
-    assert extensions.installed() is None
+    assert not hasattr(moto, "_localcloud_registry")
 
 
 def test_install_refuses_another_moto_version(clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -638,7 +650,7 @@ def test_install_refuses_another_moto_version(clock: VirtualClock, monkeypatch: 
     hooks = Hooks(invoke_lambda=lambda name, payload: (payload, None), deliver_event=lambda target, event: None)
     with pytest.raises(RuntimeError, match=r"written for moto 5\.2\.5"):
         install(clock, hooks)
-    assert extensions.installed() is None
+    assert not hasattr(moto, "_localcloud_registry")
 
 
 def test_interrupted_sleep_ends_when_the_clock_is_notified_not_polled() -> None:
@@ -657,3 +669,66 @@ def test_interrupted_sleep_ends_when_the_clock_is_notified_not_polled() -> None:
     assert not sleeper.is_alive()
     assert clock.pending_timers == 0
     assert clock.now() == DEFAULT_START
+
+
+def test_closing_a_local_cloud_puts_every_moto_original_back() -> None:
+    with LocalCloud() as cloud:
+        patches = cloud.extensions.registry.patches()
+        assert len(patches) > 30
+        assert [f"{patch.owner!r}.{patch.name}" for patch in patches if not patch.in_place()] == []
+    assert [f"{patch.owner!r}.{patch.name}" for patch in patches if patch.in_place()] == []
+    assert not hasattr(moto, "_localcloud_registry")
+
+
+# -- patches of moto bugs stand down once moto is fixed -----------------------------------------------------
+
+
+def _no_hooks() -> Hooks:
+    return Hooks(invoke_lambda=lambda name, payload: (payload, None), deliver_event=lambda target, event: None)
+
+
+def test_the_start_execution_patch_is_applied_while_moto_leaves_parameters_unconverted(clock: VirtualClock) -> None:
+    moto_own = vars(StateTaskServiceSfn)["_normalise_parameters"]
+    assert not stepfunctions_integrations.moto_converts_start_execution_parameters()  # the bug of moto 5.2.5
+    ext = install(clock, _no_hooks())
+    try:
+        assert vars(StateTaskServiceSfn)["_normalise_parameters"] is not moto_own
+        assert stepfunctions_integrations.moto_converts_start_execution_parameters()  # the probe sees the fix
+    finally:
+        ext.uninstall()
+
+
+def test_the_start_execution_patch_stands_down_when_moto_converts_parameters_itself(
+    clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upstream's fix converts the ASL's names in moto's own `_normalise_parameters`; applying the patch on top
+    would convert them twice."""
+    moto_own = vars(StateTaskServiceSfn)["_normalise_parameters"]
+    service_model = botocore.session.get_session().get_service_model("stepfunctions")
+
+    def fixed(self: Any, parameters: dict[str, Any], boto_service_name: Any = None, action: Any = None) -> None:
+        moto_own(self, parameters, boto_service_name, action)
+        self._to_boto_request(parameters, service_model.operation_model("StartExecution").input_shape)
+
+    monkeypatch.setattr(StateTaskServiceSfn, "_normalise_parameters", fixed)
+    assert stepfunctions_integrations.moto_converts_start_execution_parameters()
+    ext = install(clock, _no_hooks())
+    try:
+        assert vars(StateTaskServiceSfn)["_normalise_parameters"] is fixed
+    finally:
+        ext.uninstall()
+    assert vars(StateTaskServiceSfn)["_normalise_parameters"] is fixed
+
+
+def test_the_sagemaker_error_name_patch_stands_down_when_moto_names_sagemaker(
+    clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not stepfunctions_integrations.moto_names_sagemaker_errors()  # the bug of moto 5.2.5
+    fixed_names = {**aws_sdk._SERVICE_ERROR_NAMES, "sagemaker": "SageMaker"}
+    monkeypatch.setattr(aws_sdk, "_SERVICE_ERROR_NAMES", fixed_names)
+    ext = install(clock, _no_hooks())
+    try:
+        assert aws_sdk._SERVICE_ERROR_NAMES is fixed_names
+        assert all(patch.name != "_SERVICE_ERROR_NAMES" for patch in ext.registry.patches())
+    finally:
+        ext.uninstall()

@@ -1,4 +1,4 @@
-"""Drift and quality signals in the local cloud (localcloud/monitoring.py), against moto.
+"""Drift and quality signals in the local cloud (localcloud/emulations/monitoring.py), against moto.
 
 CloudWatch alarm transitions and Model Monitor runs reach EventBridge's default bus; each test watches them through
 an SQS-targeted rule, as a control-plane rule would see them. Time is the virtual clock's.
@@ -18,9 +18,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.cloudwatch.models import CloudWatchBackend
 
-from localcloud import extensions
 from localcloud.clock import DEFAULT_START, VirtualClock
-from localcloud.extensions import Hooks, LocalCloudExtensions, emit_monitoring_run, install, raise_alarm, uninstall
+from localcloud.extensions import Hooks, LocalCloudExtensions, install
 
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 REGION = "us-east-1"
@@ -54,7 +53,7 @@ def local_cloud(clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> Iterato
         try:
             yield ext
         finally:
-            uninstall()
+            ext.uninstall()
 
 
 def queue_for(pattern: dict[str, Any], name: str) -> str:
@@ -166,17 +165,17 @@ def test_a_new_alarm_is_insufficient_data_and_announces_only_its_configuration(
 
 
 def test_each_transition_sends_exactly_one_state_change_and_a_repeated_state_none(
-    clock: VirtualClock, state_changes: str
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, state_changes: str
 ) -> None:
     cloudwatch = boto3.client("cloudwatch")
     put_drift_alarm()
     cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="Baseline established")
     assert transitions(drain(state_changes)) == [("INSUFFICIENT_DATA", "OK")]
 
-    assert raise_alarm(ALARM, "ALARM", datapoints=[0.41]) is True
+    assert local_cloud.monitoring.raise_alarm(ALARM, "ALARM", datapoints=[0.41]) is True
     assert transitions(drain(state_changes)) == [("OK", "ALARM")]
 
-    assert raise_alarm(ALARM, "ALARM", reason="Still drifting") is False
+    assert local_cloud.monitoring.raise_alarm(ALARM, "ALARM", reason="Still drifting") is False
     cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="Still drifting")
     assert drain(state_changes) == []
     assert cloudwatch.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"][0]["StateReason"].startswith(
@@ -189,13 +188,13 @@ def test_each_transition_sends_exactly_one_state_change_and_a_repeated_state_non
 
 
 def test_the_state_change_event_has_the_documented_shape_and_virtual_timestamps(
-    clock: VirtualClock, state_changes: str
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, state_changes: str
 ) -> None:
     put_drift_alarm()
     created = clock.now()
     raised = advance(clock, 3725.5)
 
-    raise_alarm(ALARM, datapoints=[0.41])
+    local_cloud.monitoring.raise_alarm(ALARM, datapoints=[0.41])
 
     [event] = drain(state_changes)
     assert {key: event[key] for key in ("version", "detail-type", "source", "account", "region", "resources")} == {
@@ -257,12 +256,14 @@ def test_the_state_change_event_has_the_documented_shape_and_virtual_timestamps(
     assert described["StateUpdatedTimestamp"] == raised.replace(microsecond=500000)
 
 
-def test_reason_and_reason_data_given_to_set_alarm_state_reach_the_event(state_changes: str) -> None:
+def test_reason_and_reason_data_given_to_set_alarm_state_reach_the_event(
+    local_cloud: LocalCloudExtensions, state_changes: str
+) -> None:
     put_drift_alarm()
     boto3.client("cloudwatch").set_alarm_state(
         AlarmName=ALARM, StateValue="ALARM", StateReason="Manual drill", StateReasonData='{"drill": true}'
     )
-    raise_alarm(ALARM, "OK", reason="Drill over")
+    local_cloud.monitoring.raise_alarm(ALARM, "OK", reason="Drill over")
 
     drill, over = drain(state_changes)
     assert drill["detail"]["state"]["reason"] == "Manual drill"
@@ -273,10 +274,10 @@ def test_reason_and_reason_data_given_to_set_alarm_state_reach_the_event(state_c
 
 
 def test_updating_an_alarm_keeps_its_state_and_reports_both_configurations(
-    clock: VirtualClock, state_changes: str, configuration_changes: str
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, state_changes: str, configuration_changes: str
 ) -> None:
     put_drift_alarm()
-    raise_alarm(ALARM)
+    local_cloud.monitoring.raise_alarm(ALARM)
     raised = clock.now()
     drain(state_changes)
     drain(configuration_changes)
@@ -299,14 +300,16 @@ def test_updating_an_alarm_keeps_its_state_and_reports_both_configurations(
     new_id = detail["configuration"]["metrics"][0]["id"]
     assert new_id != detail["previousConfiguration"]["metrics"][0]["id"]
 
-    raise_alarm(ALARM, "OK")
+    local_cloud.monitoring.raise_alarm(ALARM, "OK")
     [back_to_ok] = drain(state_changes)
     assert back_to_ok["detail"]["configuration"]["metrics"][0]["id"] == new_id
 
 
-def test_deleting_an_alarm_reports_its_last_configuration(configuration_changes: str) -> None:
+def test_deleting_an_alarm_reports_its_last_configuration(
+    local_cloud: LocalCloudExtensions, configuration_changes: str
+) -> None:
     put_drift_alarm()
-    raise_alarm(ALARM)
+    local_cloud.monitoring.raise_alarm(ALARM)
     drain(configuration_changes)
 
     boto3.client("cloudwatch").delete_alarms(AlarmNames=[ALARM, "never-existed"])
@@ -317,7 +320,7 @@ def test_deleting_an_alarm_reports_its_last_configuration(configuration_changes:
     assert event["detail"]["configuration"]["alarmName"] == ALARM
 
 
-def test_a_metric_math_alarm_lists_its_queries(state_changes: str) -> None:
+def test_a_metric_math_alarm_lists_its_queries(local_cloud: LocalCloudExtensions, state_changes: str) -> None:
     boto3.client("cloudwatch").put_metric_alarm(
         AlarmName="churn-drift-any",
         EvaluationPeriods=1,
@@ -341,7 +344,7 @@ def test_a_metric_math_alarm_lists_its_queries(state_changes: str) -> None:
         ],
     )
 
-    raise_alarm("churn-drift-any")
+    local_cloud.monitoring.raise_alarm("churn-drift-any")
 
     [event] = drain(state_changes)
     assert "description" not in event["detail"]["configuration"]
@@ -369,7 +372,7 @@ def test_alarm_errors_stay_those_of_aws(local_cloud: LocalCloudExtensions, state
         cloudwatch.set_alarm_state(AlarmName="nope", StateValue="ALARM", StateReason="x")
     assert missing.value.response["Error"]["Code"] == "ResourceNotFound"
     with pytest.raises(ValueError, match="create it with put_metric_alarm first"):
-        raise_alarm("nope")
+        local_cloud.monitoring.raise_alarm("nope")
 
     put_drift_alarm()
     with pytest.raises(ClientError) as bad_data:
@@ -378,7 +381,7 @@ def test_alarm_errors_stay_those_of_aws(local_cloud: LocalCloudExtensions, state
         )
     assert bad_data.value.response["Error"]["Code"] == "InvalidFormat"
     with pytest.raises(ValueError, match="Alarm state must be one of"):
-        raise_alarm(ALARM, "BROKEN")  # type: ignore[arg-type]
+        local_cloud.monitoring.raise_alarm(ALARM, "BROKEN")  # type: ignore[arg-type]
     assert drain(state_changes) == []
 
 
@@ -386,7 +389,7 @@ def test_alarm_errors_stay_those_of_aws(local_cloud: LocalCloudExtensions, state
 
 
 def test_a_run_with_violations_writes_the_report_and_announces_the_completed_job(
-    clock: VirtualClock, processing_jobs: str, bucket: str
+    local_cloud: LocalCloudExtensions, clock: VirtualClock, processing_jobs: str, bucket: str
 ) -> None:
     clock_at_end = advance(clock, 15 * 60)
     drifts = [
@@ -394,7 +397,7 @@ def test_a_run_with_violations_writes_the_report_and_announces_the_completed_job
         {"feature_name": "tenure", "constraint_check_type": "missing_column_check", "description": "Missing column"},
     ]
 
-    run = emit_monitoring_run(
+    run = local_cloud.monitoring.emit_monitoring_run(
         "churn", "churn-dq", violations=drifts, bucket=bucket, prefix="reports/churn/2026/11/27/09"
     )
 
@@ -451,8 +454,8 @@ def test_a_run_with_violations_writes_the_report_and_announces_the_completed_job
     assert described["ProcessingStartTime"] == clock_at_end - timedelta(minutes=10)
 
 
-def test_a_run_without_violations_says_so(processing_jobs: str, bucket: str) -> None:
-    run = emit_monitoring_run("churn", "churn-dq", bucket=bucket, duration_seconds=0)
+def test_a_run_without_violations_says_so(local_cloud: LocalCloudExtensions, processing_jobs: str, bucket: str) -> None:
+    run = local_cloud.monitoring.emit_monitoring_run("churn", "churn-dq", bucket=bucket, duration_seconds=0)
 
     assert run.output_uri == f"s3://{bucket}/model-monitor/reports/churn/churn-dq/2026/11/27/09"
     key = run.report_uri.removeprefix(f"s3://{bucket}/")
@@ -463,13 +466,15 @@ def test_a_run_without_violations_says_so(processing_jobs: str, bucket: str) -> 
     assert re.fullmatch(r"model-monitoring-202611270900-[0-9a-f]{8}", event["detail"]["ProcessingJobName"])
 
 
-def test_a_model_quality_run_names_its_analysis_and_keeps_metric_violations(processing_jobs: str, bucket: str) -> None:
+def test_a_model_quality_run_names_its_analysis_and_keeps_metric_violations(
+    local_cloud: LocalCloudExtensions, processing_jobs: str, bucket: str
+) -> None:
     violation = {
         "constraint_check_type": "LessThanThreshold",
         "description": "Metric auc with 0.61 was LessThanThreshold '0.8'",
         "metric_name": "auc",
     }
-    run = emit_monitoring_run("churn", "churn-mq", "ModelQuality", [violation], bucket=bucket)
+    run = local_cloud.monitoring.emit_monitoring_run("churn", "churn-mq", "ModelQuality", [violation], bucket=bucket)
 
     [event] = drain(processing_jobs)
     assert event["detail"]["Environment"]["analysis_type"] == "MODEL_QUALITY"
@@ -482,13 +487,13 @@ def test_a_model_quality_run_names_its_analysis_and_keeps_metric_violations(proc
 
 def test_bad_runs_are_refused_with_what_to_fix(local_cloud: LocalCloudExtensions, bucket: str) -> None:
     with pytest.raises(ValueError, match="needs non-empty string feature_name"):
-        emit_monitoring_run(
+        local_cloud.monitoring.emit_monitoring_run(
             "churn", "churn-dq", violations=[{"constraint_check_type": "x", "description": "y"}], bucket=bucket
         )
     with pytest.raises(ValueError, match="bucket 'missing' does not exist"):
-        emit_monitoring_run("churn", "churn-dq", bucket="missing")
+        local_cloud.monitoring.emit_monitoring_run("churn", "churn-dq", bucket="missing")
     with pytest.raises(ValueError, match="monitoring_type must be one of"):
-        emit_monitoring_run("churn", "churn-dq", "Drift", bucket=bucket)  # type: ignore[arg-type]
+        local_cloud.monitoring.emit_monitoring_run("churn", "churn-dq", "Drift", bucket=bucket)  # type: ignore[arg-type]
 
 
 # -- installation -------------------------------------------------------------------------------------------
@@ -496,12 +501,12 @@ def test_bad_runs_are_refused_with_what_to_fix(local_cloud: LocalCloudExtensions
 
 def test_uninstall_restores_moto_cloudwatch(clock: VirtualClock) -> None:
     original_set_state = vars(CloudWatchBackend)["set_alarm_state"]
-    install(clock, Hooks(invoke_lambda=lambda name, payload: (payload, None), deliver_event=lambda target, event: None))
+    ext = install(
+        clock, Hooks(invoke_lambda=lambda name, payload: (payload, None), deliver_event=lambda target, event: None)
+    )
     try:
         assert vars(CloudWatchBackend)["set_alarm_state"] is not original_set_state
     finally:
-        uninstall()
+        ext.uninstall()
 
     assert vars(CloudWatchBackend)["set_alarm_state"] is original_set_state
-    with pytest.raises(RuntimeError, match="not installed"):
-        extensions.raise_alarm(ALARM)

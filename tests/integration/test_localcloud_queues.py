@@ -8,6 +8,7 @@ from moto import mock_aws
 from moto.sqs.models import Queue, SQSBackend
 
 from localcloud import queues
+from localcloud.emulations import sqs as sqs_emulation
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -94,7 +95,7 @@ def test_records_carry_what_lambda_sends(sqs):
 
 
 def test_sends_in_constant_work_keep_what_moto_sends(sqs, monkeypatch):
-    monkeypatch.setattr(SQSBackend, "send_message", queues.send_standard_message(SQSBackend.send_message))
+    monkeypatch.setattr(SQSBackend, "send_message", sqs_emulation._constant_work_send(SQSBackend.send_message))
     counted = []
     monkeypatch.setattr(Queue, "attributes", property(lambda queue: counted.append(queue.name) or {}))
     url = sqs.get_queue_url(QueueName="work")["QueueUrl"]

@@ -17,7 +17,7 @@ The patches below close those gaps, following the AWS documentation (see /work/s
 - "SageMaker Endpoint State Change" on every endpoint status transition, "SageMaker Endpoint Deployment State
   Change" when an update starts and ends, "SageMaker Model Package State Change" on CreateModelPackage and
   UpdateModelPackage (optionally duplicated, as SageMaker may send several events for one change). All go to
-  the default bus through the same delivery path as the pipeline events (`extensions._put_service_event`).
+  the default bus through `ExtensionRegistry.put_service_event`, as the pipeline events do.
 - `inject_sagemaker_throttling`: the next N calls of one SageMaker (or SageMaker Runtime) operation fail with
   ThrottlingException, whoever calls (boto3 in a handler, or Step Functions' SDK integrations).
 - InvokeEndpoint answers with a scripted body (`set_endpoint_response`), raises ValidationError for endpoints
@@ -25,8 +25,8 @@ The patches below close those gaps, following the AWS documentation (see /work/s
 - CreateModel, CreateEndpointConfig and CreateEndpoint refuse an existing name, and CreateModel an unknown
   ModelPackageName, as AWS does (moto silently replaces or accepts them).
 
-`localcloud.extensions.install()` calls `install(ext)` and `uninstall()` undoes every patch. This module imports
-nothing from `localcloud.extensions` at import time (extensions imports and re-exports it), only at install.
+`install(registry)` applies the patches and returns the `SageMakerEndpoints` whose methods script them (`set_*`,
+`inject_sagemaker_throttling`); `registry.uninstall()` cancels in-flight deployments and undoes every patch.
 """
 
 from __future__ import annotations
@@ -38,11 +38,10 @@ import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+from datetime import datetime
+from typing import Any, Literal, cast, get_args
 from urllib.parse import unquote
 
-import moto
 from moto.core.common_types import TYPE_RESPONSE
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
@@ -60,9 +59,7 @@ from moto.sagemaker.utils import arn_formatter, validate_model_approval_status
 from moto.sagemakerruntime.models import SageMakerRuntimeBackend
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-if TYPE_CHECKING:
-    from localcloud.clock import TimerHandle
-    from localcloud.extensions import LocalCloudExtensions
+from localcloud.core import ExtensionRegistry, epoch_millis, iso_seconds, naive_utc, plain
 
 __all__ = [
     "DEFAULT_BAKE_SECONDS",
@@ -70,14 +67,8 @@ __all__ = [
     "CreationOutcome",
     "EndpointOutcome",
     "EndpointScript",
-    "inject_sagemaker_throttling",
+    "SageMakerEndpoints",
     "install",
-    "set_duplicate_model_package_events",
-    "set_endpoint_creation",
-    "set_endpoint_defaults",
-    "set_endpoint_outcome",
-    "set_endpoint_response",
-    "uninstall",
 ]
 
 EndpointOutcome = Literal["succeed", "fail", "rollback", "silent_rollback", "update_rollback_failed"]
@@ -144,7 +135,7 @@ class _Deployment:
     deployment_config: dict[str, Any] | None
     script: EndpointScript
     started: datetime
-    timer: TimerHandle | None = None
+    timer: Any = None  # the clock's TimerHandle
 
 
 class SageMakerThrottlingException(ServiceException):
@@ -171,12 +162,14 @@ class _ModelError(ServiceException):
         self.LogStreamArn = log_stream_arn
 
 
-class _SimulationState:
-    """Scripts, in-flight deployments and fault injections; one per installation."""
+class SageMakerEndpoints:
+    """The hosting and registry emulation of one local cloud: scripts, in-flight deployments, fault injections.
 
-    def __init__(self, ext: LocalCloudExtensions, emit: Callable[..., None]) -> None:
-        self.ext = ext
-        self.emit = emit
+    The `set_*` and `inject_*` methods are how tests, the demo and benchmarks script SageMaker's behaviour.
+    """
+
+    def __init__(self, registry: ExtensionRegistry) -> None:
+        self.registry = registry
         self.lock = threading.RLock()
         self.creation_seconds = DEFAULT_CREATION_SECONDS
         self.bake_seconds = DEFAULT_BAKE_SECONDS
@@ -187,6 +180,84 @@ class _SimulationState:
         self.responses: dict[str, _ScriptedResponse] = {}
         self.throttles: dict[str, int] = {}
         self.model_package_event_copies = 1
+
+    def set_endpoint_creation(
+        self,
+        endpoint_name: str,
+        outcome: CreationOutcome = "succeed",
+        duration_seconds: float | None = None,
+        failure_reason: str | None = None,
+    ) -> None:
+        """Script the NEXT CreateEndpoint of `endpoint_name` (later ones revert to succeeding).
+
+        "succeed": InService after `duration_seconds` (default: `creation_seconds`, 300 s unless changed);
+        "fail": Failed with `failure_reason` (a health-check failure message by default).
+        """
+        if outcome not in get_args(CreationOutcome):
+            raise ValueError(f"Endpoint creation outcome must be one of {get_args(CreationOutcome)}, got {outcome!r}")
+        with self.lock:
+            seconds = self.creation_seconds if duration_seconds is None else _non_negative(duration_seconds)
+            self.creation_scripts[endpoint_name] = EndpointScript(outcome, seconds, failure_reason)
+
+    def set_endpoint_outcome(
+        self,
+        endpoint_name: str,
+        outcome: EndpointOutcome = "succeed",
+        duration_seconds: float | None = None,
+        failure_reason: str | None = None,
+    ) -> None:
+        """Script the NEXT UpdateEndpoint of `endpoint_name` (later ones revert to succeeding).
+
+        The update stays Updating for `duration_seconds` (default: `bake_seconds`, 600 s unless changed), then:
+        "succeed": InService on the new config; "fail": InService on the OLD config with a FailureReason (what AWS
+        does when the new fleet does not come up); "rollback": InService on the OLD config, FailureReason naming
+        the first AutoRollbackConfiguration alarm; "silent_rollback": InService on the OLD config with no
+        FailureReason; "update_rollback_failed": UpdateRollbackFailed. `failure_reason` overrides the generated
+        reason.
+        """
+        if outcome not in get_args(EndpointOutcome):
+            raise ValueError(f"Endpoint update outcome must be one of {get_args(EndpointOutcome)}, got {outcome!r}")
+        with self.lock:
+            seconds = self.bake_seconds if duration_seconds is None else _non_negative(duration_seconds)
+            self.update_scripts[endpoint_name] = EndpointScript(outcome, seconds, failure_reason)
+
+    def set_endpoint_defaults(
+        self, creation_seconds: float = DEFAULT_CREATION_SECONDS, bake_seconds: float = DEFAULT_BAKE_SECONDS
+    ) -> None:
+        """Virtual durations of unscripted CreateEndpoint / UpdateEndpoint calls, for every endpoint."""
+        with self.lock:
+            self.creation_seconds = _non_negative(creation_seconds)
+            self.bake_seconds = _non_negative(bake_seconds)
+
+    def set_endpoint_response(
+        self, endpoint_name: str, body: bytes, status: int = 200, content_type: str = "application/json"
+    ) -> None:
+        """What InvokeEndpoint on `endpoint_name` returns from now on: `body` for a 2xx `status`, else ModelError."""
+        if not 100 <= status <= 599:
+            raise ValueError(f"status must be an HTTP status code, got {status}")
+        with self.lock:
+            self.responses[endpoint_name] = _ScriptedResponse(bytes(body), status, content_type)
+
+    def inject_sagemaker_throttling(self, operation_name: str, times: int) -> None:
+        """Fail the next `times` calls of a SageMaker or SageMaker Runtime operation (e.g. "UpdateEndpoint",
+        "DescribeModelPackage", "InvokeEndpoint") with ThrottlingException (HTTP 400). Calls add up."""
+        if times < 0:
+            raise ValueError(f"times must not be negative, got {times}")
+        known = {name for service in _THROTTLED_SERVICES for name in get_service_model(service).operation_names}
+        if operation_name not in known:
+            raise ValueError(
+                f"{operation_name!r} is not a SageMaker or SageMaker Runtime operation; use the API name as AWS "
+                "spells it, e.g. 'UpdateEndpoint' or 'DescribeModelPackage'"
+            )
+        with self.lock:
+            self.throttles[operation_name] = self.throttles.get(operation_name, 0) + times
+
+    def set_duplicate_model_package_events(self, count: int = 1) -> None:
+        """Send each "SageMaker Model Package State Change" event `count` times (AWS may send several)."""
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        with self.lock:
+            self.model_package_event_copies = count
 
     def take_script(self, kind: Literal["create", "update"], endpoint_name: str) -> EndpointScript:
         with self.lock:
@@ -202,106 +273,13 @@ class _SimulationState:
             self.throttles[operation_name] = remaining - 1
             return True
 
-
-_state: _SimulationState | None = None
-_MISSING = object()
-_originals: list[tuple[Any, str, Any]] = []
-
-
-def _active_state() -> _SimulationState:
-    if _state is None:
-        raise RuntimeError("localcloud extensions are not installed; call localcloud.extensions.install() first")
-    return _state
-
-
-# -- public API ---------------------------------------------------------------------------------------------
-
-
-def set_endpoint_creation(
-    endpoint_name: str,
-    outcome: CreationOutcome = "succeed",
-    duration_seconds: float | None = None,
-    failure_reason: str | None = None,
-) -> None:
-    """Script the NEXT CreateEndpoint of `endpoint_name` (later ones revert to succeeding).
-
-    "succeed": InService after `duration_seconds` (default: `creation_seconds`, 300 s unless changed);
-    "fail": Failed with `failure_reason` (a health-check failure message by default).
-    """
-    if outcome not in get_args(CreationOutcome):
-        raise ValueError(f"Endpoint creation outcome must be one of {get_args(CreationOutcome)}, got {outcome!r}")
-    state = _active_state()
-    with state.lock:
-        seconds = state.creation_seconds if duration_seconds is None else _non_negative(duration_seconds)
-        state.creation_scripts[endpoint_name] = EndpointScript(outcome, seconds, failure_reason)
-
-
-def set_endpoint_outcome(
-    endpoint_name: str,
-    outcome: EndpointOutcome = "succeed",
-    duration_seconds: float | None = None,
-    failure_reason: str | None = None,
-) -> None:
-    """Script the NEXT UpdateEndpoint of `endpoint_name` (later ones revert to succeeding).
-
-    The update stays Updating for `duration_seconds` (default: `bake_seconds`, 600 s unless changed), then:
-    "succeed": InService on the new config; "fail": InService on the OLD config with a FailureReason (what AWS
-    does when the new fleet does not come up); "rollback": InService on the OLD config, FailureReason naming the
-    first AutoRollbackConfiguration alarm; "silent_rollback": InService on the OLD config with no FailureReason;
-    "update_rollback_failed": UpdateRollbackFailed. `failure_reason` overrides the generated reason.
-    """
-    if outcome not in get_args(EndpointOutcome):
-        raise ValueError(f"Endpoint update outcome must be one of {get_args(EndpointOutcome)}, got {outcome!r}")
-    state = _active_state()
-    with state.lock:
-        seconds = state.bake_seconds if duration_seconds is None else _non_negative(duration_seconds)
-        state.update_scripts[endpoint_name] = EndpointScript(outcome, seconds, failure_reason)
-
-
-def set_endpoint_defaults(
-    creation_seconds: float = DEFAULT_CREATION_SECONDS, bake_seconds: float = DEFAULT_BAKE_SECONDS
-) -> None:
-    """Virtual durations of unscripted CreateEndpoint / UpdateEndpoint calls, for every endpoint."""
-    state = _active_state()
-    with state.lock:
-        state.creation_seconds = _non_negative(creation_seconds)
-        state.bake_seconds = _non_negative(bake_seconds)
-
-
-def set_endpoint_response(
-    endpoint_name: str, body: bytes, status: int = 200, content_type: str = "application/json"
-) -> None:
-    """What InvokeEndpoint on `endpoint_name` returns from now on: `body` for a 2xx `status`, else ModelError."""
-    if not 100 <= status <= 599:
-        raise ValueError(f"status must be an HTTP status code, got {status}")
-    state = _active_state()
-    with state.lock:
-        state.responses[endpoint_name] = _ScriptedResponse(bytes(body), status, content_type)
-
-
-def inject_sagemaker_throttling(operation_name: str, times: int) -> None:
-    """Fail the next `times` calls of a SageMaker or SageMaker Runtime operation (e.g. "UpdateEndpoint",
-    "DescribeModelPackage", "InvokeEndpoint") with ThrottlingException (HTTP 400). Calls add up."""
-    if times < 0:
-        raise ValueError(f"times must not be negative, got {times}")
-    known = {name for service in _THROTTLED_SERVICES for name in get_service_model(service).operation_names}
-    if operation_name not in known:
-        raise ValueError(
-            f"{operation_name!r} is not a SageMaker or SageMaker Runtime operation; use the API name as AWS "
-            "spells it, e.g. 'UpdateEndpoint' or 'DescribeModelPackage'"
-        )
-    state = _active_state()
-    with state.lock:
-        state.throttles[operation_name] = state.throttles.get(operation_name, 0) + times
-
-
-def set_duplicate_model_package_events(count: int = 1) -> None:
-    """Send each "SageMaker Model Package State Change" event `count` times (AWS may send several)."""
-    if count < 1:
-        raise ValueError(f"count must be at least 1, got {count}")
-    state = _active_state()
-    with state.lock:
-        state.model_package_event_copies = count
+    def cancel_deployments(self) -> None:
+        """Forget in-flight deployments and their timers (the local cloud is closing)."""
+        with self.lock:
+            for deployment in self.deployments.values():
+                if deployment.timer is not None:
+                    deployment.timer.cancel()
+            self.deployments.clear()
 
 
 def _non_negative(seconds: float) -> float:
@@ -310,79 +288,14 @@ def _non_negative(seconds: float) -> float:
     return float(seconds)
 
 
-# -- installation -------------------------------------------------------------------------------------------
-
-
-def _replace(owner: Any, name: str, replacement: Any, *, add: bool = False) -> None:
-    """Swap (or, with `add`, create) `owner.name` and remember how to undo it."""
-    namespace = vars(owner)
-    if add == (name in namespace):
-        expectation = "not to have" if add else "to have"
-        raise RuntimeError(f"moto {moto.__version__}: expected {owner!r} {expectation} its own attribute {name!r}")
-    _originals.append((owner, name, _MISSING if add else namespace[name]))
-    setattr(owner, name, replacement)
-
-
-def _restore_originals() -> None:
-    while _originals:
-        owner, name, original = _originals.pop()
-        if original is _MISSING:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, original)
-
-
-def install(ext: LocalCloudExtensions) -> None:
-    """Apply the SageMaker patches; called by `localcloud.extensions.install`."""
-    global _state  # noqa: PLW0603 - process-wide patches, like moto's own state
-    from localcloud.extensions import _put_service_event  # noqa: PLC0415 - extensions imports this module
-
-    if _state is not None:
-        raise RuntimeError("localcloud.sagemaker_endpoints is already installed")
-    state = _SimulationState(ext, lambda *args, **kwargs: _put_service_event(ext, *args, **kwargs))
-    try:
-        for patch in _PATCHES:
-            patch(state)
-    except BaseException:
-        _restore_originals()
-        raise
-    _state = state
-
-
-def uninstall() -> None:
-    """Undo every patch and forget scripts, deployments and injections; safe when not installed."""
-    global _state
-    state, _state = _state, None
-    if state is not None:
-        with state.lock:
-            for deployment in state.deployments.values():
-                if deployment.timer is not None:
-                    deployment.timer.cancel()
-            state.deployments.clear()
-    _restore_originals()
-
-
-# -- shared helpers -----------------------------------------------------------------------------------------
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """moto's SageMaker models hold naive UTC datetimes."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _epoch_millis(moment: datetime) -> int:
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return int(aware.timestamp() * 1000)
-
-
-def _iso_seconds(moment: datetime) -> str:
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-only deep copy, so that an event never shares (or leaks datetimes from) moto's objects."""
-    return json.loads(json.dumps(value, default=str))
+def install(registry: ExtensionRegistry) -> SageMakerEndpoints:
+    """Apply the SageMaker hosting and registry patches (undone by `registry.uninstall()`); returns where their
+    behaviour is scripted."""
+    endpoints = SageMakerEndpoints(registry)
+    registry.on_uninstall(endpoints.cancel_deployments)
+    for patch in _PATCHES:
+        patch(endpoints)
+    return endpoints
 
 
 def _endpoint_arn(backend: SageMakerModelBackend, endpoint_name: str) -> str:
@@ -425,10 +338,10 @@ def _endpoint_detail(endpoint: FakeEndpoint) -> dict[str, Any]:
         "EndpointName": endpoint.endpoint_name,
         "EndpointArn": endpoint.arn,
         "EndpointConfigName": endpoint.endpoint_config_name,
-        "ProductionVariants": _plain(endpoint.production_variants),
+        "ProductionVariants": plain(endpoint.production_variants),
         "EndpointStatus": _EVENT_STATUS.get(endpoint.endpoint_status, endpoint.endpoint_status.upper()),
-        "CreationTime": _epoch_millis(endpoint.creation_time),
-        "LastModifiedTime": _epoch_millis(endpoint.last_modified_time),
+        "CreationTime": epoch_millis(endpoint.creation_time),
+        "LastModifiedTime": epoch_millis(endpoint.last_modified_time),
     }
     reason = _failure_reason_of(endpoint)
     if reason:
@@ -438,7 +351,7 @@ def _endpoint_detail(endpoint: FakeEndpoint) -> dict[str, Any]:
 
 
 def _pending_variants(deployment: _Deployment, epoch: bool) -> list[dict[str, Any]]:
-    started: Any = _epoch_millis(deployment.started) if epoch else _naive_utc(deployment.started)
+    started: Any = epoch_millis(deployment.started) if epoch else naive_utc(deployment.started)
     pending = []
     for variant in deployment.target_variants:
         summary = dict(variant)
@@ -453,14 +366,14 @@ def _pending_variants(deployment: _Deployment, epoch: bool) -> list[dict[str, An
 
 
 def _put_endpoint_events(
-    state: _SimulationState, backend: SageMakerModelBackend, endpoint: FakeEndpoint, update: _Deployment | None
+    state: SageMakerEndpoints, backend: SageMakerModelBackend, endpoint: FakeEndpoint, update: _Deployment | None
 ) -> None:
     """Emit "SageMaker Endpoint State Change" for `endpoint`'s status; with `update` (an UpdateEndpoint starting
     or ending) also "SageMaker Endpoint Deployment State Change", carrying PendingDeploymentSummary while Updating.
     """
     detail = _endpoint_detail(endpoint)
     resources = [endpoint.arn]
-    state.emit(
+    state.registry.put_service_event(
         backend.account_id, backend.region_name, "aws.sagemaker", "SageMaker Endpoint State Change", resources, detail
     )
     if update is None:
@@ -469,10 +382,10 @@ def _put_endpoint_events(
     if endpoint.endpoint_status == "Updating":
         deployment_detail["PendingDeploymentSummary"] = {
             "EndpointConfigName": update.target_config_name,
-            "StartTime": _epoch_millis(update.started),
-            "ProductionVariants": _plain(_pending_variants(update, epoch=True)),
+            "StartTime": epoch_millis(update.started),
+            "ProductionVariants": plain(_pending_variants(update, epoch=True)),
         }
-    state.emit(
+    state.registry.put_service_event(
         backend.account_id,
         backend.region_name,
         "aws.sagemaker",
@@ -491,12 +404,12 @@ def _model_package_detail(package: ModelPackage, updated_fields: list[str] | Non
         detail["ModelPackageVersion"] = package.model_package_version
     detail["ModelPackageArn"] = package.arn
     detail["ModelPackageName"] = package.model_package_name
-    detail["CreationTime"] = _iso_seconds(package.creation_time)
+    detail["CreationTime"] = iso_seconds(package.creation_time)
     optional: dict[str, Any] = {
         "ModelPackageDescription": package.model_package_description,
         "InferenceSpecification": package.inference_specification,
     }
-    detail |= {key: _plain(value) for key, value in optional.items() if value}
+    detail |= {key: plain(value) for key, value in optional.items() if value}
     detail["ModelPackageStatus"] = package.model_package_status
     detail["ModelPackageStatusDetails"] = {"ValidationStatuses": [], "ImageScanStatuses": []}
     detail["CertifyForMarketplace"] = bool(package.certify_for_marketplace)
@@ -509,18 +422,18 @@ def _model_package_detail(package: ModelPackage, updated_fields: list[str] | Non
         "CustomerMetadataProperties": package.customer_metadata_properties,
         "ModelLifeCycle": getattr(package, "model_life_cycle", None),
     }
-    detail |= {key: _plain(value) for key, value in optional.items() if value}
-    detail["LastModifiedTime"] = _iso_seconds(package.last_modified_time or package.creation_time)
+    detail |= {key: plain(value) for key, value in optional.items() if value}
+    detail["LastModifiedTime"] = iso_seconds(package.last_modified_time or package.creation_time)
     if updated_fields is not None:
         detail["UpdatedModelPackageFields"] = list(updated_fields)
     return detail
 
 
 def _put_model_package_events(
-    state: _SimulationState, backend: SageMakerModelBackend, package: ModelPackage, updated_fields: list[str] | None
+    state: SageMakerEndpoints, backend: SageMakerModelBackend, package: ModelPackage, updated_fields: list[str] | None
 ) -> None:
     for _ in range(state.model_package_event_copies):
-        state.emit(
+        state.registry.put_service_event(
             backend.account_id,
             backend.region_name,
             "aws.sagemaker",
@@ -558,7 +471,7 @@ def _set_failure_reason(endpoint: FakeEndpoint, reason: str | None) -> None:
     endpoint.failure_reason = reason  # type: ignore[assignment]
 
 
-def _finish_deployment(state: _SimulationState, deployment: _Deployment) -> None:
+def _finish_deployment(state: SageMakerEndpoints, deployment: _Deployment) -> None:
     endpoint = deployment.endpoint
     with state.lock:
         if state.deployments.get(endpoint.arn) is not deployment:
@@ -582,23 +495,23 @@ def _finish_deployment(state: _SimulationState, deployment: _Deployment) -> None
         else:
             endpoint.endpoint_status = "UpdateRollbackFailed" if outcome == "update_rollback_failed" else "InService"
             _set_failure_reason(endpoint, _failure_reason(deployment))
-        endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+        endpoint.last_modified_time = naive_utc(state.registry.clock.now())
         _put_endpoint_events(state, deployment.backend, endpoint, deployment if deployment.kind == "update" else None)
 
 
-def _start_deployment(state: _SimulationState, deployment: _Deployment) -> None:
+def _start_deployment(state: SageMakerEndpoints, deployment: _Deployment) -> None:
     """Record the deployment, emit its start events and schedule its end (caller holds `state.lock`)."""
     state.deployments[deployment.endpoint.arn] = deployment
     _put_endpoint_events(
         state, deployment.backend, deployment.endpoint, deployment if deployment.kind == "update" else None
     )
-    deployment.timer = state.ext.clock.call_later(
+    deployment.timer = state.registry.clock.call_later(
         deployment.script.duration_seconds, lambda: _finish_deployment(state, deployment)
     )
 
 
 def _create_endpoint(
-    state: _SimulationState,
+    state: SageMakerEndpoints,
     original: Callable[..., FakeEndpoint],
     backend: SageMakerModelBackend,
     endpoint_name: str,
@@ -609,7 +522,7 @@ def _create_endpoint(
         if endpoint_name in backend.endpoints:
             raise ValidationError(f'Cannot create already existing endpoint "{_endpoint_arn(backend, endpoint_name)}".')
         endpoint = original(backend, endpoint_name, endpoint_config_name, tags)  # validates the config name
-        endpoint.creation_time = endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+        endpoint.creation_time = endpoint.last_modified_time = naive_utc(state.registry.clock.now())
         endpoint.production_variants = _variant_summaries(backend.endpoint_configs[endpoint_config_name])
         endpoint.endpoint_status = "Creating"
         _set_failure_reason(endpoint, None)
@@ -623,7 +536,7 @@ def _create_endpoint(
             target_data_capture=endpoint.data_capture_config,
             deployment_config=None,
             script=state.take_script("create", endpoint_name),
-            started=state.ext.clock.now(),
+            started=state.registry.clock.now(),
         )
         _start_deployment(state, deployment)
         return endpoint
@@ -668,7 +581,7 @@ def _retain_variant_properties(
 
 
 def _update_endpoint(
-    state: _SimulationState,
+    state: SageMakerEndpoints,
     backend: SageMakerModelBackend,
     endpoint_name: str,
     endpoint_config_name: str,
@@ -693,7 +606,7 @@ def _update_endpoint(
                 data_capture = endpoint.data_capture_config
         endpoint.endpoint_status = "Updating"
         _set_failure_reason(endpoint, None)  # AWS drops the previous update's reason when a new one starts
-        endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+        endpoint.last_modified_time = naive_utc(state.registry.clock.now())
         deployment = _Deployment(
             kind="update",
             endpoint=endpoint,
@@ -708,14 +621,14 @@ def _update_endpoint(
             target_data_capture=data_capture,
             deployment_config=copy.deepcopy(deployment_config) if deployment_config else None,
             script=state.take_script("update", endpoint_name),
-            started=state.ext.clock.now(),
+            started=state.registry.clock.now(),
         )
         _start_deployment(state, deployment)
         return endpoint.arn
 
 
 def _describe_endpoint(
-    state: _SimulationState,
+    state: SageMakerEndpoints,
     original: Callable[..., dict[str, Any]],
     backend: SageMakerModelBackend,
     endpoint_name: str,
@@ -732,7 +645,7 @@ def _describe_endpoint(
             response["PendingDeploymentSummary"] = {
                 "EndpointConfigName": deployment.target_config_name,
                 "ProductionVariants": _pending_variants(deployment, epoch=False),
-                "StartTime": _naive_utc(deployment.started),
+                "StartTime": naive_utc(deployment.started),
             }
         if endpoint.arn in state.last_deployment_configs:
             response["LastDeploymentConfig"] = copy.deepcopy(state.last_deployment_configs[endpoint.arn])
@@ -740,7 +653,7 @@ def _describe_endpoint(
 
 
 def _delete_endpoint(
-    state: _SimulationState, original: Callable[..., None], backend: SageMakerModelBackend, endpoint_name: str
+    state: SageMakerEndpoints, original: Callable[..., None], backend: SageMakerModelBackend, endpoint_name: str
 ) -> None:
     with state.lock:
         endpoint = backend.endpoints.get(endpoint_name)
@@ -753,14 +666,25 @@ def _delete_endpoint(
         state.last_deployment_configs.pop(endpoint.arn, None)
         # moto removes the endpoint at once; AWS shows Deleting for a while first.
         endpoint.endpoint_status = "Deleting"
-        endpoint.last_modified_time = _naive_utc(state.ext.clock.now())
+        endpoint.last_modified_time = naive_utc(state.registry.clock.now())
         _put_endpoint_events(state, backend, endpoint, None)
 
 
-def _patch_endpoints(state: _SimulationState) -> None:
-    """Endpoints: moto creates them InService at once, lets CreateEndpoint overwrite an existing endpoint,
-    reports no FailureReason or PendingDeploymentSummary, emits no events, and has no UpdateEndpoint at all
-    (neither a backend method nor a response handler, so boto3 gets a NotImplementedError 500)."""
+def _patch_endpoints(state: SageMakerEndpoints) -> None:
+    """Endpoints move through Creating/Updating to InService (or Failed, or roll back) and announce each change.
+
+    AWS: CreateEndpoint starts `Creating`; UpdateEndpoint validates its DeploymentConfig, starts `Updating` and
+    ends `InService` on the new config, or on the old one with a FailureReason when the update fails or an
+    AutoRollbackConfiguration alarm fires (docs.aws.amazon.com/sagemaker/latest/APIReference/
+    API_UpdateEndpoint.html, API_DescribeEndpoint.html; docs.aws.amazon.com/sagemaker/latest/dg/
+    deployment-guardrails.html); each status change sends "SageMaker Endpoint State Change" and an update sends
+    "SageMaker Endpoint Deployment State Change" (docs.aws.amazon.com/sagemaker/latest/dg/
+    automating-sagemaker-with-eventbridge.html).
+    moto gap: endpoints are InService at once, CreateEndpoint overwrites an existing endpoint, there is no
+    FailureReason or PendingDeploymentSummary, no event, and no UpdateEndpoint at all (neither a backend method
+    nor a response handler, so boto3 gets a NotImplementedError 500). See the module docstring for what is
+    scripted.
+    """
     original_create = vars(SageMakerModelBackend)["create_endpoint"]
     original_describe = vars(SageMakerModelBackend)["describe_endpoint"]
     original_delete = vars(SageMakerModelBackend)["delete_endpoint"]
@@ -792,11 +716,11 @@ def _patch_endpoints(state: _SimulationState) -> None:
         )
         return ActionResult({"EndpointArn": endpoint_arn})
 
-    _replace(SageMakerModelBackend, "create_endpoint", create_endpoint)
-    _replace(SageMakerModelBackend, "describe_endpoint", describe_endpoint)
-    _replace(SageMakerModelBackend, "delete_endpoint", delete_endpoint)
-    _replace(SageMakerModelBackend, "update_endpoint", update_endpoint, add=True)
-    _replace(SageMakerResponse, "update_endpoint", update_endpoint_response, add=True)
+    state.registry.replace(SageMakerModelBackend, "create_endpoint", create_endpoint)
+    state.registry.replace(SageMakerModelBackend, "describe_endpoint", describe_endpoint)
+    state.registry.replace(SageMakerModelBackend, "delete_endpoint", delete_endpoint)
+    state.registry.replace(SageMakerModelBackend, "update_endpoint", update_endpoint, add=True)
+    state.registry.replace(SageMakerResponse, "update_endpoint", update_endpoint_response, add=True)
 
 
 # -- UpdateEndpoint validation ------------------------------------------------------------------------------
@@ -972,10 +896,14 @@ def _validate_deployment_config(deployment_config: dict[str, Any], config: FakeE
 # -- models and endpoint configs ----------------------------------------------------------------------------
 
 
-def _patch_models_and_configs(state: _SimulationState) -> None:
-    """Models and endpoint configs: moto's CreateModel and CreateEndpointConfig silently replace an existing
-    resource of the same name (AWS rejects the call), and CreateModel accepts a ModelPackageName that does
-    not exist. Here both fail with ValidationException like AWS."""
+def _patch_models_and_configs(state: SageMakerEndpoints) -> None:
+    """CreateModel and CreateEndpointConfig refuse an existing name, and CreateModel an unknown ModelPackageName.
+
+    AWS: both fail with ValidationException "Cannot create already existing ..." (docs.aws.amazon.com/sagemaker/
+    latest/APIReference/API_CreateModel.html, API_CreateEndpointConfig.html).
+    moto gap: both silently replace an existing resource of the same name, and CreateModel accepts a
+    ModelPackageName that does not exist. Here they fail with ValidationException like AWS.
+    """
     original_create_model = vars(SageMakerModelBackend)["create_model"]
     original_create_config = vars(SageMakerModelBackend)["create_endpoint_config"]
 
@@ -1007,15 +935,15 @@ def _patch_models_and_configs(state: _SimulationState) -> None:
             raise ValidationError(f'Cannot create already existing endpoint configuration "{arn}".')
         return original_create_config(self, endpoint_config_name=endpoint_config_name, **kwargs)
 
-    _replace(SageMakerModelBackend, "create_model", create_model)
-    _replace(SageMakerModelBackend, "create_endpoint_config", create_endpoint_config)
+    state.registry.replace(SageMakerModelBackend, "create_model", create_model)
+    state.registry.replace(SageMakerModelBackend, "create_endpoint_config", create_endpoint_config)
 
 
 # -- model registry -----------------------------------------------------------------------------------------
 
 
 def _create_model_package(
-    state: _SimulationState, original: Callable[..., str], backend: SageMakerModelBackend, **kwargs: Any
+    state: SageMakerEndpoints, original: Callable[..., str], backend: SageMakerModelBackend, **kwargs: Any
 ) -> str:
     token = kwargs.get("client_token")
     with state.lock:
@@ -1025,7 +953,7 @@ def _create_model_package(
                     return str(existing.arn)
         arn = original(backend, **kwargs)
         package = backend.model_packages[arn]
-        package.creation_time = package.last_modified_time = _naive_utc(state.ext.clock.now())
+        package.creation_time = package.last_modified_time = naive_utc(state.registry.clock.now())
         package.last_modified_by = dict(package.created_by)
         if package.model_package_version is not None and package.model_approval_status is None:
             package.model_approval_status = "PendingManualApproval"
@@ -1034,7 +962,7 @@ def _create_model_package(
 
 
 def _update_model_package(
-    state: _SimulationState,
+    state: SageMakerEndpoints,
     backend: SageMakerModelBackend,
     model_package_arn: str,
     model_approval_status: str | None = None,
@@ -1073,22 +1001,26 @@ def _update_model_package(
         if model_life_cycle is not None:
             package.model_life_cycle = model_life_cycle  # type: ignore[attr-defined]
             updated.append("ModelLifeCycle")
-        package.last_modified_time = _naive_utc(state.ext.clock.now())
+        package.last_modified_time = naive_utc(state.registry.clock.now())
         package.last_modified_by = dict(package.created_by)
         _put_model_package_events(state, backend, package, updated_fields=updated)
         return str(package.arn)
 
 
-def _patch_model_registry(state: _SimulationState) -> None:
-    """Model packages: moto's UpdateModelPackage resets every field the request omits (an approval wipes
-    CustomerMetadataProperties and ApprovalDescription, a metadata update wipes ModelApprovalStatus), replaces
-    CustomerMetadataProperties instead of merging them, ignores ModelLifeCycle; CreateModelPackage ignores
-    ClientToken, leaves a versioned package without approval status (AWS: PendingManualApproval) and stamps
-    real time; no "SageMaker Model Package State Change" event is ever sent.
+def _patch_model_registry(state: SageMakerEndpoints) -> None:
+    """UpdateModelPackage changes only what the request names; both calls announce the package's change.
 
-    Here UpdateModelPackage changes only what the request names and reports those fields in the event's
-    `UpdatedModelPackageFields` (every field the request names, even when its value does not change), and
-    both calls emit the event (`set_duplicate_model_package_events` times).
+    AWS: UpdateModelPackage updates the fields given; CreateModelPackage honours ClientToken and starts a
+    versioned package PendingManualApproval (docs.aws.amazon.com/sagemaker/latest/APIReference/
+    API_UpdateModelPackage.html, API_CreateModelPackage.html); each change sends "SageMaker Model Package State
+    Change", possibly more than once (docs.aws.amazon.com/sagemaker/latest/dg/
+    automating-sagemaker-with-eventbridge.html).
+    moto gap: UpdateModelPackage resets every field the request omits (an approval wipes CustomerMetadataProperties
+    and ApprovalDescription, a metadata update wipes ModelApprovalStatus), replaces CustomerMetadataProperties
+    instead of merging them, ignores ModelLifeCycle; CreateModelPackage ignores ClientToken, leaves a versioned
+    package without approval status and stamps real time; no event is sent. Here UpdateModelPackage reports the
+    fields it was given in the event's `UpdatedModelPackageFields` (even when a value does not change), and both
+    calls send the event (`set_duplicate_model_package_events` times).
     """
     original_create = vars(SageMakerModelBackend)["create_model_package"]
     original_describe_response = vars(SageMakerResponse)["describe_model_package"]
@@ -1120,22 +1052,24 @@ def _patch_model_registry(state: _SimulationState) -> None:
             result.result["ModelLifeCycle"] = life_cycle
         return result
 
-    _replace(SageMakerModelBackend, "create_model_package", create_model_package)
-    _replace(SageMakerModelBackend, "update_model_package", update_model_package)
-    _replace(SageMakerResponse, "update_model_package", update_model_package_response)
-    _replace(SageMakerResponse, "describe_model_package", describe_model_package_response)
+    state.registry.replace(SageMakerModelBackend, "create_model_package", create_model_package)
+    state.registry.replace(SageMakerModelBackend, "update_model_package", update_model_package)
+    state.registry.replace(SageMakerResponse, "update_model_package", update_model_package_response)
+    state.registry.replace(SageMakerResponse, "describe_model_package", describe_model_package_response)
 
 
 # -- SageMaker Runtime --------------------------------------------------------------------------------------
 
 
-def _patch_invoke_endpoint(state: _SimulationState) -> None:
-    """InvokeEndpoint: moto answers for any endpoint name, existing or not, in any status, with static data.
+def _patch_invoke_endpoint(state: SageMakerEndpoints) -> None:
+    """InvokeEndpoint answers only for an endpoint that serves traffic, with the scripted response or ModelError.
 
-    Here the endpoint must exist and serve traffic (ValidationError "Endpoint X of account Y not found." as on
-    AWS otherwise); a scripted response (`set_endpoint_response`) is returned, or raised as ModelError (HTTP
-    424, with OriginalStatusCode/OriginalMessage/LogStreamArn) for a non-2xx status; without a script moto's
-    default data is returned.
+    AWS: an unknown or not-yet-serving endpoint fails with ValidationError "Endpoint X of account Y not found.";
+    a container answering non-2xx fails with ModelError (HTTP 424, OriginalStatusCode, OriginalMessage,
+    LogStreamArn) (docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html).
+    moto gap: it answers for any endpoint name, existing or not, in any status, with static data, and reads the
+    endpoint name from the body instead of the path. Here a scripted response (`set_endpoint_response`) is
+    returned or raised as ModelError; without a script moto's default data is returned.
     """
     original_invoke = vars(SageMakerRuntimeBackend)["invoke_endpoint"]
 
@@ -1182,17 +1116,22 @@ def _patch_invoke_endpoint(state: _SimulationState) -> None:
             headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
         return 200, headers, body
 
-    _replace(SageMakerRuntimeBackend, "invoke_endpoint", invoke_endpoint)
-    _replace(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_response)
+    state.registry.replace(SageMakerRuntimeBackend, "invoke_endpoint", invoke_endpoint)
+    state.registry.replace(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_response)
 
 
 # -- throttling ---------------------------------------------------------------------------------------------
 
 
-def _patch_throttling(state: _SimulationState) -> None:
-    """Fault injection: every SageMaker request (boto3 from a handler, Step Functions' SDK and optimised
-    integrations alike) goes through `BaseResponse.call_action`; an injected throttle answers there with
-    ThrottlingException before the operation runs."""
+def _patch_throttling(state: SageMakerEndpoints) -> None:
+    """Injected throttling: the next N calls of a SageMaker operation fail with ThrottlingException.
+
+    AWS: a caller over an API's rate gets HTTP 400 ThrottlingException (docs.aws.amazon.com/sagemaker/latest/
+    APIReference/CommonErrors.html), which botocore retries and Step Functions names SageMaker.SageMakerException.
+    moto gap: it cannot be told to throttle. Every SageMaker request (boto3 from a handler, Step Functions' SDK and
+    optimised integrations alike) goes through `BaseResponse.call_action`; an injected throttle answers there
+    before the operation runs.
+    """
     original_call_action = vars(BaseResponse)["call_action"]
     # SageMaker's API model declares no ThrottlingException (botocore maps it by code), so moto warns on each one.
     warnings.filterwarnings(
@@ -1206,10 +1145,10 @@ def _patch_throttling(state: _SimulationState) -> None:
             return status, headers, body
         return cast("TYPE_RESPONSE", original_call_action(self))
 
-    _replace(BaseResponse, "call_action", call_action)
+    state.registry.replace(BaseResponse, "call_action", call_action)
 
 
-_PATCHES: tuple[Callable[[_SimulationState], None], ...] = (
+_PATCHES: tuple[Callable[[SageMakerEndpoints], None], ...] = (
     _patch_endpoints,
     _patch_models_and_configs,
     _patch_model_registry,

@@ -15,7 +15,8 @@ module closes the gaps the control plane's drift reactions depend on, on the vir
   completed processing job (DescribeProcessingJob returns it) and its "SageMaker Processing Job State Change"
   event. Model Monitor has no event type of its own (see /work/shared/AWS-FACTS.md).
 
-All events go to the default bus of the alarm's or job's account and region through `extensions._put_service_event`.
+All events go to the default bus of the alarm's or job's account and region through
+`ExtensionRegistry.put_service_event`.
 
 What is verified against AWS, and what is assumed
 -------------------------------------------------
@@ -63,7 +64,8 @@ Assumed (not found in AWS documentation; keep consumers lenient):
   ProcessingInputs (the captured-data input) and no Tags. Model Monitor's CloudWatch metrics are not published, and
   alarms are never evaluated against metrics: drive them with `raise_alarm`. Alarm actions (SNS, Lambda) do not run.
 
-`localcloud.extensions.install()` calls `install(ext)`; `uninstall()` undoes every patch.
+`install(registry)` applies the CloudWatch patches and returns the `Monitoring` whose `raise_alarm` and
+`emit_monitoring_run` drive them; `registry.uninstall()` undoes every patch.
 """
 
 from __future__ import annotations
@@ -72,12 +74,11 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
-import moto
 from moto.cloudwatch.models import Alarm, CloudWatchBackend, cloudwatch_backends
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
@@ -85,20 +86,17 @@ from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.utils import arn_formatter
 from moto.utilities.utils import get_partition
 
-if TYPE_CHECKING:
-    from localcloud.extensions import LocalCloudExtensions
+from localcloud.core import ExtensionRegistry, as_utc, epoch_millis, naive_utc, plain
 
 __all__ = [
     "ALARM_CONFIGURATION_CHANGE",
     "ALARM_STATE_CHANGE",
     "PROCESSING_JOB_STATE_CHANGE",
     "AlarmState",
+    "Monitoring",
     "MonitoringRun",
     "MonitoringType",
-    "emit_monitoring_run",
     "install",
-    "raise_alarm",
-    "uninstall",
 ]
 
 AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
@@ -134,217 +132,162 @@ class MonitoringRun:
     event_detail: dict[str, Any] = field(repr=False)
 
 
-class _MonitoringState:
-    """The clock and the event sender of one installation."""
+class Monitoring:
+    """The CloudWatch and Model Monitor emulation of one local cloud: raise alarms, record monitoring runs."""
 
-    def __init__(self, ext: LocalCloudExtensions, emit: Callable[..., None]) -> None:
-        self.ext = ext
-        self.emit = emit
+    def __init__(self, registry: ExtensionRegistry) -> None:
+        self.registry = registry
         self.lock = threading.RLock()
 
+    def raise_alarm(
+        self,
+        alarm_name: str,
+        state: AlarmState = "ALARM",
+        reason: str | None = None,
+        reason_data: str | None = None,
+        datapoints: Sequence[float] | None = None,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region_name: str | None = None,
+    ) -> bool:
+        """Set an existing alarm's state through moto's SetAlarmState; True when the state value changed.
 
-_state: _MonitoringState | None = None
-_originals: list[tuple[Any, str, Any]] = []
+        A change emits "CloudWatch Alarm State Change"; the same value again changes nothing and emits nothing. Without
+        `reason`/`reason_data`, both are written the way a threshold evaluation writes them (reasonData: version,
+        queryDate, startDate, statistic, period, recentDatapoints, threshold), using `datapoints` if given.
+        """
+        if state not in get_args(AlarmState):
+            raise ValueError(f"Alarm state must be one of {get_args(AlarmState)}, got {state!r}")
+        region = region_name or _default_region()
+        backend: CloudWatchBackend = cloudwatch_backends[account_id][region]
+        alarm = backend.alarms.get(alarm_name)
+        if alarm is None:
+            raise ValueError(
+                f"CloudWatch alarm {alarm_name!r} does not exist in account {account_id}, region {region}; create it "
+                "with put_metric_alarm first"
+            )
+        now = self.registry.clock.now()
+        if reason_data is None:
+            reason_data = _threshold_reason_data(alarm, now, datapoints or [])
+        if reason is None:
+            reason = _threshold_reason(alarm, state, now, datapoints or [])
+        changed = alarm.state_value != state
+        backend.set_alarm_state(alarm_name, reason, reason_data, state)
+        return changed
 
+    def emit_monitoring_run(
+        self,
+        endpoint_name: str,
+        schedule_name: str,
+        monitoring_type: MonitoringType = "DataQuality",
+        violations: Iterable[Mapping[str, Any]] | None = None,
+        *,
+        bucket: str,
+        prefix: str | None = None,
+        duration_seconds: float = 600.0,
+        role_arn: str | None = None,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region_name: str | None = None,
+    ) -> MonitoringRun:
+        """Record one finished Model Monitor execution of `schedule_name` on `endpoint_name`, ending now.
 
-def _active_state() -> _MonitoringState:
-    if _state is None:
-        raise RuntimeError("localcloud extensions are not installed; call localcloud.extensions.install() first")
-    return _state
+        Writes `s3://<bucket>/<prefix>/constraint_violations.json` (the bucket must exist; S3 sends its own events if
+        the bucket has EventBridge notifications), registers the completed processing job (DescribeProcessingJob
+        returns it) and emits its "SageMaker Processing Job State Change". The job ran for `duration_seconds` of virtual
+        time before now. `prefix` defaults to `model-monitor/reports/<endpoint>/<schedule>/<yyyy>/<MM>/<dd>/<HH>`.
+        """
+        if monitoring_type not in get_args(MonitoringType):
+            raise ValueError(f"monitoring_type must be one of {get_args(MonitoringType)}, got {monitoring_type!r}")
+        if duration_seconds < 0:
+            raise ValueError(f"duration_seconds must not be negative, got {duration_seconds}")
+        checked = _checked_violations(monitoring_type, violations or [])
+        region = region_name or _default_region()
+        ended = self.registry.clock.now().astimezone(UTC)
+        started = ended - timedelta(seconds=duration_seconds)
+        scheduled = started.replace(minute=0, second=0, microsecond=0)
+        prefix = (prefix or _default_prefix(endpoint_name, schedule_name, scheduled)).strip("/")
+        output_uri = f"s3://{bucket}/{prefix}"
+        report_key = f"{prefix}/{_REPORT_NAME}"
 
+        s3 = s3_backends[account_id][get_partition(region)]
+        if bucket not in s3.buckets:
+            raise ValueError(
+                f"S3 bucket {bucket!r} does not exist in account {account_id}; create it first (Model Monitor "
+                "writes its reports to the schedule's MonitoringOutputConfig S3 location)"
+            )
+        report = json.dumps({"violations": checked}, indent=4).encode("utf-8")
+        s3.put_object(bucket, report_key, report)
 
-# -- public API ---------------------------------------------------------------------------------------------
-
-
-def raise_alarm(
-    alarm_name: str,
-    state: AlarmState = "ALARM",
-    reason: str | None = None,
-    reason_data: str | None = None,
-    datapoints: Sequence[float] | None = None,
-    account_id: str = DEFAULT_ACCOUNT_ID,
-    region_name: str | None = None,
-) -> bool:
-    """Set an existing alarm's state through moto's SetAlarmState; True when the state value changed.
-
-    A change emits "CloudWatch Alarm State Change"; the same value again changes nothing and emits nothing. Without
-    `reason`/`reason_data`, both are written the way a threshold evaluation writes them (reasonData: version,
-    queryDate, startDate, statistic, period, recentDatapoints, threshold), using `datapoints` if given.
-    """
-    if state not in get_args(AlarmState):
-        raise ValueError(f"Alarm state must be one of {get_args(AlarmState)}, got {state!r}")
-    monitoring = _active_state()
-    region = region_name or _default_region()
-    backend: CloudWatchBackend = cloudwatch_backends[account_id][region]
-    alarm = backend.alarms.get(alarm_name)
-    if alarm is None:
-        raise ValueError(
-            f"CloudWatch alarm {alarm_name!r} does not exist in account {account_id}, region {region}; create it "
-            "with put_metric_alarm first"
+        job_name = f"model-monitoring-{started:%Y%m%d%H%M}-{uuid.uuid4().hex[:8]}"
+        schedule_arn = arn_formatter("monitoring-schedule", schedule_name, account_id, region)
+        exit_message = (
+            f"CompletedWithViolations: Job completed successfully with {len(checked)} violations."
+            if checked
+            else "Completed: Job completed successfully with no violations."
         )
-    now = monitoring.ext.clock.now()
-    if reason_data is None:
-        reason_data = _threshold_reason_data(alarm, now, datapoints or [])
-    if reason is None:
-        reason = _threshold_reason(alarm, state, now, datapoints or [])
-    changed = alarm.state_value != state
-    backend.set_alarm_state(alarm_name, reason, reason_data, state)
-    return changed
-
-
-def emit_monitoring_run(
-    endpoint_name: str,
-    schedule_name: str,
-    monitoring_type: MonitoringType = "DataQuality",
-    violations: Iterable[Mapping[str, Any]] | None = None,
-    *,
-    bucket: str,
-    prefix: str | None = None,
-    duration_seconds: float = 600.0,
-    role_arn: str | None = None,
-    account_id: str = DEFAULT_ACCOUNT_ID,
-    region_name: str | None = None,
-) -> MonitoringRun:
-    """Record one finished Model Monitor execution of `schedule_name` on `endpoint_name`, ending now.
-
-    Writes `s3://<bucket>/<prefix>/constraint_violations.json` (the bucket must exist; S3 sends its own events if
-    the bucket has EventBridge notifications), registers the completed processing job (DescribeProcessingJob
-    returns it) and emits its "SageMaker Processing Job State Change". The job ran for `duration_seconds` of virtual
-    time before now. `prefix` defaults to `model-monitor/reports/<endpoint>/<schedule>/<yyyy>/<MM>/<dd>/<HH>`.
-    """
-    if monitoring_type not in get_args(MonitoringType):
-        raise ValueError(f"monitoring_type must be one of {get_args(MonitoringType)}, got {monitoring_type!r}")
-    if duration_seconds < 0:
-        raise ValueError(f"duration_seconds must not be negative, got {duration_seconds}")
-    checked = _checked_violations(monitoring_type, violations or [])
-    monitoring = _active_state()
-    region = region_name or _default_region()
-    ended = monitoring.ext.clock.now().astimezone(UTC)
-    started = ended - timedelta(seconds=duration_seconds)
-    scheduled = started.replace(minute=0, second=0, microsecond=0)
-    prefix = (prefix or _default_prefix(endpoint_name, schedule_name, scheduled)).strip("/")
-    output_uri = f"s3://{bucket}/{prefix}"
-    report_key = f"{prefix}/{_REPORT_NAME}"
-
-    s3 = s3_backends[account_id][get_partition(region)]
-    if bucket not in s3.buckets:
-        raise ValueError(
-            f"S3 bucket {bucket!r} does not exist in account {account_id}; create it first (Model Monitor writes its "
-            "reports to the schedule's MonitoringOutputConfig S3 location)"
+        job_arn = arn_formatter("processing-job", job_name, account_id, region)
+        job: dict[str, Any] = {
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "result",
+                        "S3Output": {"S3Uri": output_uri, "LocalPath": _OUTPUT_PATH, "S3UploadMode": "EndOfJob"},
+                    }
+                ]
+            },
+            "ProcessingJobName": job_name,
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+            "AppSpecification": {"ImageUri": _image_uri(monitoring_type, region)},
+            "Environment": _environment(endpoint_name, schedule_name, monitoring_type, scheduled),
+            "RoleArn": role_arn or f"arn:{get_partition(region)}:iam::{account_id}:role/localcloud-model-monitor",
+            "ProcessingJobArn": job_arn,
+            "ProcessingJobStatus": "Completed",
+            "ExitMessage": exit_message,
+            "MonitoringScheduleArn": schedule_arn,
+        }
+        times = {
+            "ProcessingEndTime": ended,
+            "ProcessingStartTime": started,
+            "LastModifiedTime": ended,
+            "CreationTime": started,
+        }
+        _register_processing_job(account_id, region, job, times)
+        detail = plain(job) | {name: epoch_millis(moment) for name, moment in times.items()}
+        self.registry.put_service_event(
+            account_id, region, "aws.sagemaker", PROCESSING_JOB_STATE_CHANGE, [job_arn], detail
         )
-    report = json.dumps({"violations": checked}, indent=4).encode("utf-8")
-    s3.put_object(bucket, report_key, report)
+        return MonitoringRun(
+            processing_job_name=job_name,
+            processing_job_arn=job_arn,
+            monitoring_schedule_arn=schedule_arn,
+            output_uri=output_uri,
+            report_uri=f"s3://{bucket}/{report_key}",
+            exit_message=exit_message,
+            violations=checked,
+            event_detail=detail,
+        )
 
-    job_name = f"model-monitoring-{started:%Y%m%d%H%M}-{uuid.uuid4().hex[:8]}"
-    schedule_arn = arn_formatter("monitoring-schedule", schedule_name, account_id, region)
-    exit_message = (
-        f"CompletedWithViolations: Job completed successfully with {len(checked)} violations."
-        if checked
-        else "Completed: Job completed successfully with no violations."
-    )
-    job_arn = arn_formatter("processing-job", job_name, account_id, region)
-    job: dict[str, Any] = {
-        "ProcessingOutputConfig": {
-            "Outputs": [
-                {
-                    "OutputName": "result",
-                    "S3Output": {"S3Uri": output_uri, "LocalPath": _OUTPUT_PATH, "S3UploadMode": "EndOfJob"},
-                }
-            ]
-        },
-        "ProcessingJobName": job_name,
-        "ProcessingResources": {
-            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-        "AppSpecification": {"ImageUri": _image_uri(monitoring_type, region)},
-        "Environment": _environment(endpoint_name, schedule_name, monitoring_type, scheduled),
-        "RoleArn": role_arn or f"arn:{get_partition(region)}:iam::{account_id}:role/localcloud-model-monitor",
-        "ProcessingJobArn": job_arn,
-        "ProcessingJobStatus": "Completed",
-        "ExitMessage": exit_message,
-        "MonitoringScheduleArn": schedule_arn,
-    }
-    times = {
-        "ProcessingEndTime": ended,
-        "ProcessingStartTime": started,
-        "LastModifiedTime": ended,
-        "CreationTime": started,
-    }
-    _register_processing_job(account_id, region, job, times)
-    detail = _plain(job) | {name: _epoch_millis(moment) for name, moment in times.items()}
-    monitoring.emit(account_id, region, "aws.sagemaker", PROCESSING_JOB_STATE_CHANGE, [job_arn], detail)
-    return MonitoringRun(
-        processing_job_name=job_name,
-        processing_job_arn=job_arn,
-        monitoring_schedule_arn=schedule_arn,
-        output_uri=output_uri,
-        report_uri=f"s3://{bucket}/{report_key}",
-        exit_message=exit_message,
-        violations=checked,
-        event_detail=detail,
-    )
+
+def install(registry: ExtensionRegistry) -> Monitoring:
+    """Apply the CloudWatch alarm patches (undone by `registry.uninstall()`); returns what raises alarms and records
+    Model Monitor runs."""
+    monitoring = Monitoring(registry)
+    _patch_cloudwatch_alarms(monitoring)
+    return monitoring
 
 
 def _default_region() -> str:
     return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
 
 
-# -- installation -------------------------------------------------------------------------------------------
-
-
-def _replace(owner: Any, name: str, replacement: Any) -> None:
-    namespace = vars(owner)
-    if name not in namespace:
-        raise RuntimeError(f"moto {moto.__version__}: {owner!r} has no attribute {name!r} of its own to patch")
-    _originals.append((owner, name, namespace[name]))
-    setattr(owner, name, replacement)
-
-
-def _restore_originals() -> None:
-    while _originals:
-        owner, name, original = _originals.pop()
-        setattr(owner, name, original)
-
-
-def install(ext: LocalCloudExtensions) -> None:
-    """Apply the CloudWatch patches and enable the Model Monitor helpers; called by `localcloud.extensions`."""
-    global _state  # noqa: PLW0603 - process-wide patches, like moto's own state
-    from localcloud.extensions import _put_service_event  # noqa: PLC0415 - extensions imports this module
-
-    if _state is not None:
-        raise RuntimeError("localcloud.monitoring is already installed")
-    state = _MonitoringState(ext, lambda *args, **kwargs: _put_service_event(ext, *args, **kwargs))
-    try:
-        _patch_cloudwatch_alarms(state)
-    except BaseException:
-        _restore_originals()
-        raise
-    _state = state
-
-
-def uninstall() -> None:
-    """Undo every patch; safe when not installed."""
-    global _state  # noqa: PLW0603
-    _state = None
-    _restore_originals()
-
-
 # -- CloudWatch alarms --------------------------------------------------------------------------------------
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    """moto's CloudWatch and SageMaker models hold naive UTC datetimes."""
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _alarm_timestamp(moment: datetime) -> str:
     """CloudWatch's event timestamps: milliseconds and a +0000 offset, e.g. 2019-10-02T17:04:40.989+0000."""
-    aware = _as_utc(moment)
+    aware = as_utc(moment)
     return f"{aware:%Y-%m-%dT%H:%M:%S}.{aware.microsecond // 1000:03d}+0000"
 
 
@@ -464,9 +407,9 @@ class _AlarmEvent:
     alarm_arn: str
     detail: dict[str, Any]
 
-    def send(self, state: _MonitoringState) -> None:
+    def send(self, state: Monitoring) -> None:
         backend = self.backend
-        state.emit(
+        state.registry.put_service_event(
             backend.account_id, backend.region_name, "aws.cloudwatch", self.detail_type, [self.alarm_arn], self.detail
         )
 
@@ -508,9 +451,16 @@ def _valid_reason_data(reason_data: str | None) -> bool:
     return True
 
 
-def _patch_cloudwatch_alarms(state: _MonitoringState) -> None:
-    """CloudWatch alarms: see the module docstring. moto's own validation (of reason data, alarm existence, state
-    value, statistics) runs first; these patches only fix the initial state, timestamps and events."""
+def _patch_cloudwatch_alarms(state: Monitoring) -> None:
+    """Alarms start INSUFFICIENT_DATA, keep their state on update, and announce configuration and state changes.
+
+    AWS: see the module docstring (CloudWatch doc: docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
+    cloudwatch-and-eventbridge.html; PutMetricAlarm: docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
+    API_PutMetricAlarm.html).
+    moto gap: a new alarm starts OK, PutMetricAlarm resets an existing alarm's state, times are real, and no
+    EventBridge event is sent. moto's own validation (of reason data, alarm existence, state value, statistics)
+    still runs first; these patches only fix the initial state, timestamps and events.
+    """
     original_put = vars(CloudWatchBackend)["put_metric_alarm"]
     original_set_state = vars(CloudWatchBackend)["set_alarm_state"]
     original_delete = vars(CloudWatchBackend)["delete_alarms"]
@@ -519,7 +469,7 @@ def _patch_cloudwatch_alarms(state: _MonitoringState) -> None:
         with state.lock:
             previous = self.alarms.get(name)
             alarm: Alarm = original_put(self, name, *args, **kwargs)
-            now = _naive_utc(state.ext.clock.now())
+            now = naive_utc(state.registry.clock.now())
             alarm.configuration_updated_timestamp = now
             setattr(alarm, _METRIC_ID_ATTRIBUTE, str(uuid.uuid4()))
             if previous is None:
@@ -548,7 +498,7 @@ def _patch_cloudwatch_alarms(state: _MonitoringState) -> None:
             previous = _StateSnapshot.of(alarm) if alarm is not None else None
             original_set_state(self, alarm_name, reason, reason_data, state_value)  # validates, raises like AWS
             alarm = self.alarms[alarm_name]
-            alarm.state_updated_timestamp = _naive_utc(state.ext.clock.now())
+            alarm.state_updated_timestamp = naive_utc(state.registry.clock.now())
             event = _state_change(self, alarm, previous) if previous is not None else None
         if event is not None:
             event.send(state)
@@ -561,9 +511,9 @@ def _patch_cloudwatch_alarms(state: _MonitoringState) -> None:
         for event in events:
             event.send(state)
 
-    _replace(CloudWatchBackend, "put_metric_alarm", put_metric_alarm)
-    _replace(CloudWatchBackend, "set_alarm_state", set_alarm_state)
-    _replace(CloudWatchBackend, "delete_alarms", delete_alarms)
+    state.registry.replace(CloudWatchBackend, "put_metric_alarm", put_metric_alarm)
+    state.registry.replace(CloudWatchBackend, "set_alarm_state", set_alarm_state)
+    state.registry.replace(CloudWatchBackend, "delete_alarms", delete_alarms)
 
 
 def _alarm_stat(alarm: Alarm) -> tuple[str | None, Any]:
@@ -579,7 +529,7 @@ def _alarm_stat(alarm: Alarm) -> tuple[str | None, Any]:
 def _last_period_start(alarm: Alarm, now: datetime) -> datetime:
     """Start of the last complete period of the alarm's metric: the datapoint an evaluation at `now` reads."""
     seconds = int(_alarm_stat(alarm)[1] or 60)
-    return datetime.fromtimestamp((int(_as_utc(now).timestamp()) // seconds - 1) * seconds, UTC)
+    return datetime.fromtimestamp((int(as_utc(now).timestamp()) // seconds - 1) * seconds, UTC)
 
 
 def _threshold_reason_data(alarm: Alarm, now: datetime, datapoints: Sequence[float]) -> str:
@@ -642,7 +592,7 @@ def _checked_violations(monitoring_type: str, violations: Iterable[Mapping[str, 
                 "(constraint_violations.json: feature_name, constraint_check_type, description)"
             )
         ordered = {key: violation[key] for key in ("feature_name", *_REQUIRED_VIOLATION_KEYS) if key in violation}
-        checked.append(ordered | _plain(dict(violation)))
+        checked.append(ordered | plain(dict(violation)))
     return checked
 
 
@@ -680,35 +630,26 @@ def _register_processing_job(account_id: str, region: str, job: dict[str, Any], 
     """Make DescribeProcessingJob return the job: moto describes every attribute of its FakeProcessingJob."""
     backend = sagemaker_backends[account_id][region]
     fake = backend.create_processing_job(
-        app_specification=_plain(job["AppSpecification"]),
+        app_specification=plain(job["AppSpecification"]),
         experiment_config=None,  # type: ignore[arg-type]
         network_config=None,  # type: ignore[arg-type]
         processing_inputs=[],
         processing_job_name=job["ProcessingJobName"],
-        processing_output_config=_plain(job["ProcessingOutputConfig"]),
+        processing_output_config=plain(job["ProcessingOutputConfig"]),
         role_arn=job["RoleArn"],
         tags=[],
-        stopping_condition=_plain(job["StoppingCondition"]),
+        stopping_condition=plain(job["StoppingCondition"]),
     )
     # moto's FakeProcessingJob lacks these DescribeProcessingJob members; its describe returns every attribute.
     described = {
-        "processing_resources": _plain(job["ProcessingResources"]),
+        "processing_resources": plain(job["ProcessingResources"]),
         "environment": dict(job["Environment"]),
         "exit_message": job["ExitMessage"],
         "monitoring_schedule_arn": job["MonitoringScheduleArn"],
-        "creation_time": _naive_utc(times["CreationTime"]),
-        "processing_start_time": _naive_utc(times["ProcessingStartTime"]),
-        "processing_end_time": _naive_utc(times["ProcessingEndTime"]),
-        "last_modified_time": _naive_utc(times["LastModifiedTime"]),
+        "creation_time": naive_utc(times["CreationTime"]),
+        "processing_start_time": naive_utc(times["ProcessingStartTime"]),
+        "processing_end_time": naive_utc(times["ProcessingEndTime"]),
+        "last_modified_time": naive_utc(times["LastModifiedTime"]),
     }
     for attribute, value in described.items():
         setattr(fake, attribute, value)
-
-
-def _epoch_millis(moment: datetime) -> int:
-    return int(_as_utc(moment).timestamp() * 1000)
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-only deep copy, so that an event never shares objects with moto's models."""
-    return json.loads(json.dumps(value, default=str))
