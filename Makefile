@@ -68,17 +68,16 @@ build: venv check-config
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build --parallel --cached
 
 # Tests run in parallel worker processes (pytest-xdist): each local cloud patches moto in its own process.
-# --dist loadgroup keeps the tests of an xdist_group (tests sharing one served cloud) on one worker.
 PYTEST_WORKERS ?= auto
 
 unit: venv
-	$(BIN)/pytest tests/unit -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest tests/unit -q -n $(PYTEST_WORKERS)
 
 integration: venv
-	$(BIN)/pytest tests/integration -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest tests/integration -q -n $(PYTEST_WORKERS)
 
 e2e: venv
-	$(BIN)/pytest tests/e2e -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest tests/e2e -q -n $(PYTEST_WORKERS)
 
 # The event-stream properties with thousands of examples each (make test runs a few hundred).
 property: venv
@@ -87,7 +86,7 @@ property: venv
 # The static checks and the build side by side (their waits on disk and network overlap), then the tests.
 test: venv
 	$(MAKE) --no-print-directory -j 4 --output-sync=target lint scan typecheck build
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
 
 demo: venv
 	$(BIN)/python -m localcloud demo
