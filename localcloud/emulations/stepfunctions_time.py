@@ -9,12 +9,14 @@ with the semantics the Step Functions Developer Guide documents, so a day-long w
 
 from __future__ import annotations
 
+import datetime as datetime_module
 import math
 import threading
 import time
 from datetime import UTC
 from typing import Any
 
+from moto.stepfunctions import parser as stepfunctions_parser
 from moto.stepfunctions.models import StateMachineInstance
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
@@ -25,10 +27,12 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp 
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcome
 from moto.stepfunctions.parser.asl.eval.environment import Environment
+from moto.stepfunctions.parser.asl.eval.event import event_manager
+from moto.stepfunctions.parser.backend import execution as execution_module
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-from localcloud.core import ExtensionRegistry, ModuleProxy
+from localcloud.core import ExtensionRegistry, ModuleProxy, naive_utc
 
 __all__ = ["install", "running_execution_count"]
 
@@ -46,6 +50,7 @@ def install(registry: ExtensionRegistry) -> None:
         _patch_retry_intervals,
         _patch_task_token_callbacks,
         _patch_state_timeouts,
+        _patch_execution_timestamps,
     ):
         patch(registry)
 
@@ -249,3 +254,25 @@ def _patch_state_timeouts(registry: ExtensionRegistry) -> None:
             return not self._expired
 
     registry.replace(execute_state, "threading", ModuleProxy(threading, Event=VirtualDeadlineEvent))
+
+
+def _patch_execution_timestamps(registry: ExtensionRegistry) -> None:
+    """Executions start and stop, and their history events happen, at the virtual clock's time.
+
+    AWS: DescribeExecution's startDate and stopDate and each history event's timestamp are when it happened
+    (docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html,
+    API_HistoryEvent.html), so they agree with every other service's time.
+    moto gap: StartExecution, the end of an execution and each history event read the host's
+    `datetime.datetime.now`, so `mlops status` showed a training started days after the events that started it.
+    Here those three modules' `datetime` reads the virtual clock.
+    """
+
+    class VirtualDatetime(datetime_module.datetime):
+        @classmethod
+        def now(cls, tz: datetime_module.tzinfo | None = None) -> datetime_module.datetime:  # type: ignore[override]
+            moment = registry.clock.now()
+            return moment.astimezone(tz) if tz is not None else naive_utc(moment)
+
+    virtual = ModuleProxy(datetime_module, datetime=VirtualDatetime)
+    for module in (stepfunctions_parser.models, event_manager, execution_module):
+        registry.replace(module, "datetime", virtual)

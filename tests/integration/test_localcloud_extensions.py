@@ -732,3 +732,23 @@ def test_the_sagemaker_error_name_patch_stands_down_when_moto_names_sagemaker(
         assert all(patch.name != "_SERVICE_ERROR_NAMES" for patch in ext.registry.patches())
     finally:
         ext.uninstall()
+
+
+def test_execution_dates_and_history_timestamps_are_virtual_time(clock: VirtualClock, sfn: Any) -> None:
+    started_at = clock.now()
+    definition = {
+        "StartAt": "Hold",
+        "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "Next": "Done"}, "Done": {"Type": "Pass", "End": True}},
+    }
+    execution_arn = start(sfn, definition, name="dated")
+
+    described = run_to_completion(clock, sfn, execution_arn)
+
+    assert described["status"] == "SUCCEEDED"
+    assert described["startDate"] == started_at
+    assert described["stopDate"] == started_at + timedelta(hours=1)
+    events = sfn.get_execution_history(executionArn=execution_arn)["events"]
+    assert events[0]["type"] == "ExecutionStarted"
+    assert events[0]["timestamp"] == started_at
+    assert events[-1]["type"] == "ExecutionSucceeded"
+    assert events[-1]["timestamp"] == started_at + timedelta(hours=1)
