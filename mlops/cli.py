@@ -9,6 +9,8 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -21,6 +23,7 @@ from rich.tree import Tree
 
 from controlplane.config import ControlPlaneConfig, bundled_config
 from controlplane.errors import ConfigError
+from mlops import audit as audit_report
 from mlops import owners as owner_views
 from mlops import views, workflows
 from mlops.connection import Connection, OperatorError, connect, describe_aws_error, samconfig_stack_name
@@ -211,6 +214,43 @@ def history(model: str, as_json: bool, **aws: Any) -> None:
         link = record.get("dataset_uri") or str(record.get("execution_arn", "-")).rsplit(":", 1)[-1]
         table.add_row(record["at"], record["kind"], _cell(record["status"]), record["reason"], link)
     _console.print(table)
+
+
+def _moment(_context: click.Context, _parameter: click.Parameter, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a date or time; use e.g. 2026-11-01 or 2026-11-01T09:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@main.command()
+@click.argument("model")
+@click.option("--since", required=True, callback=_moment, help="Start of the period (ISO 8601; UTC if no zone).")
+@click.option("--until", callback=_moment, help="End of the period (default: now).")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where the report's .md and .json go.",
+)
+@_aws_options
+@_run
+def audit(model: str, since: datetime, until: datetime | None, output_dir: Path, as_json: bool, **aws: Any) -> None:
+    """The model's governance report for a period (Markdown and JSON): every production change with requester,
+    approvers, gate and bias numbers, gate refusals, incidents and responses."""
+    configured = workflows.configured_model(_config(), model)
+    records = _connect(**aws).ledger.history(configured.name)
+    report = audit_report.governance_report(configured, records, since, until)
+    stem = audit_report.write_report(report, configured.name, since, output_dir)
+    if as_json:
+        _print_json(report)
+        return
+    changes = len(report["production_changes"])
+    _console.print(f"wrote {stem}.md and {stem}.json: {changes} production change(s)", highlight=False)
 
 
 @main.command()

@@ -168,6 +168,8 @@ def test_a_failed_workflow_exits_1_with_its_cause(served: Served) -> None:
         (["status", "--stack", "nope"], "stack 'nope' not found in us-east-1"),
         (["lineage", "s3://mlops-local-databucket/datasets/none/"], "nothing in the ledger about dataset"),
         (["status", "--query", "[0."], "Invalid value for '--query': not a JMESPath expression"),
+        (["audit", "churn", "--since", "soon"], "'soon' is not a date or time; use e.g. 2026-11-01"),
+        (["audit", "churm", "--since", "2026-11-01"], "model 'churm' is not configured"),
     ],
 )
 def test_bad_requests_say_what_to_fix_before_anything_is_sent(served: Served, arguments: list[str], says: str) -> None:
@@ -175,6 +177,16 @@ def test_bad_requests_say_what_to_fix_before_anything_is_sent(served: Served, ar
     assert result.returncode == 2
     assert says in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
+
+
+def test_audit_writes_the_governance_report_of_the_period(served: Served, tmp_path: Path) -> None:
+    result = mlops(served, "audit", "churn", "--since", "2026-11-01", "--output-dir", str(tmp_path))
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "churn-governance-2026-11-01.json").read_text())
+    assert report["model"] == "churn"
+    assert f"{len(report['production_changes'])} production change(s)" in result.stdout
+    assert "churn" in (tmp_path / "churn-governance-2026-11-01.md").read_text()
 
 
 def test_query_picks_from_the_json_and_prints_a_string_bare(served: Served) -> None:
