@@ -1117,7 +1117,33 @@ def _patch_invoke_endpoint(state: SageMakerEndpoints) -> None:
         return 200, headers, body
 
     state.registry.replace(SageMakerRuntimeBackend, "invoke_endpoint", invoke_endpoint)
-    state.registry.replace(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_response)
+    if not moto_reads_invoke_endpoint_name_from_path():  # a moto bug; its fix makes this handler unnecessary
+        state.registry.replace(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint_response)
+
+
+def moto_reads_invoke_endpoint_name_from_path() -> bool:
+    """True once moto's own InvokeEndpoint handler takes EndpointName from the request path, as AWS does.
+
+    Probed by calling the handler on a request for /endpoints/probe-endpoint/invocations with a backend that only
+    records the name it is given (moto 5.2.5 gives None: it reads the name from the body)."""
+    seen: list[object] = []
+
+    class RecordingBackend:
+        def invoke_endpoint(self, endpoint_name: object, unique_repr: bytes) -> tuple[bytes, str, None, None]:
+            seen.append(endpoint_name)
+            return b"", "text/csv", None, None
+
+    class Probe(SageMakerRuntimeResponse):
+        sagemakerruntime_backend = RecordingBackend()  # type: ignore[assignment]
+
+    probe = Probe()
+    probe.path = probe.uri = "/endpoints/probe-endpoint/invocations"
+    probe.method, probe.headers, probe.body, probe.querystring = "POST", {}, "1,2", {}  # type: ignore[assignment]
+    try:
+        vars(SageMakerRuntimeResponse)["invoke_endpoint"](probe)
+    except Exception:
+        return False
+    return seen == ["probe-endpoint"]
 
 
 # -- throttling ---------------------------------------------------------------------------------------------

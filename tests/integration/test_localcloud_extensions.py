@@ -19,6 +19,7 @@ import botocore.session
 import moto
 import pytest
 from moto import mock_aws
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk as aws_sdk,
 )
@@ -29,7 +30,7 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 
 from localcloud.clock import DEFAULT_START, VirtualClock, wait_until_quiescent
 from localcloud.cloud import LocalCloud
-from localcloud.emulations import stepfunctions_integrations
+from localcloud.emulations import sagemaker_endpoints, stepfunctions_integrations
 from localcloud.emulations.stepfunctions_time import running_execution_count
 from localcloud.extensions import Hooks, LocalCloudExtensions, install
 
@@ -730,6 +731,31 @@ def test_the_sagemaker_error_name_patch_stands_down_when_moto_names_sagemaker(
     try:
         assert aws_sdk._SERVICE_ERROR_NAMES is fixed_names
         assert all(patch.name != "_SERVICE_ERROR_NAMES" for patch in ext.registry.patches())
+    finally:
+        ext.uninstall()
+
+
+def test_the_invoke_endpoint_handler_patch_stands_down_when_moto_reads_the_name_from_the_path(
+    clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_own = vars(SageMakerRuntimeResponse)["invoke_endpoint"]
+    assert not sagemaker_endpoints.moto_reads_invoke_endpoint_name_from_path()  # the bug of moto 5.2.5
+    ext = install(clock, _no_hooks())
+    try:
+        assert vars(SageMakerRuntimeResponse)["invoke_endpoint"] is not moto_own
+        assert sagemaker_endpoints.moto_reads_invoke_endpoint_name_from_path()  # the probe sees the fix
+    finally:
+        ext.uninstall()
+
+    def fixed(self: Any) -> Any:  # upstream's fix: the name from /endpoints/{EndpointName}/invocations
+        name = self.path.split("/")[2]
+        return 200, {}, self.sagemakerruntime_backend.invoke_endpoint(endpoint_name=name, unique_repr=b"")[0]
+
+    monkeypatch.setattr(SageMakerRuntimeResponse, "invoke_endpoint", fixed)
+    assert sagemaker_endpoints.moto_reads_invoke_endpoint_name_from_path()
+    ext = install(clock, _no_hooks())
+    try:
+        assert vars(SageMakerRuntimeResponse)["invoke_endpoint"] is fixed
     finally:
         ext.uninstall()
 
