@@ -6,7 +6,7 @@ requester, approvers, gate and bias numbers, every gate refusal, and the drift i
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 date or time, UTC when it names no zone; ValueError says what to write."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date or time; use e.g. 2026-11-01 or 2026-11-01T09:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def write_report(report: dict[str, Any], model: str, since: datetime, output_dir: Path) -> Path:

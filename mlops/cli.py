@@ -9,7 +9,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -217,13 +217,10 @@ def history(model: str, as_json: bool, **aws: Any) -> None:
 
 
 def _moment(_context: click.Context, _parameter: click.Parameter, text: str | None) -> datetime | None:
-    if text is None:
-        return None
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"'{text}' is not a date or time; use e.g. 2026-11-01 or 2026-11-01T09:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return None if text is None else audit_report.parse_moment(text)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @main.command()

@@ -9,7 +9,7 @@ It writes `<model>-governance-<since>.md` and `.json` into --output-dir (default
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -21,17 +21,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common")]
 from controlplane.adapters.ledger import DynamoDbLedger  # noqa: E402
 from controlplane.config import ControlPlaneConfig, load_config  # noqa: E402
 from controlplane.errors import ConfigError, UnknownModel  # noqa: E402
-from mlops.audit import governance_report, write_report  # noqa: E402
+from mlops.audit import governance_report, parse_moment, write_report  # noqa: E402
 
 
 def _moment(text: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a date or time; use e.g. 2026-11-01 or 2026-11-01T09:00Z"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_moment(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _ledger_table(session: boto3.Session, args: argparse.Namespace) -> str:
