@@ -18,7 +18,7 @@ from controlplane.errors import BatchFailed, InvalidRequest
 from controlplane.event_parsing import log_rejected
 from controlplane.ingress import on_batch
 from controlplane.models import S3ObjectCreated, parse_request, utf8_size
-from controlplane.observability import logger, metrics, tracer
+from controlplane.observability import logger, metrics
 
 
 class Dependencies(NamedTuple):
@@ -72,7 +72,6 @@ def process_batch(records: list[dict[str, Any]]) -> list[str]:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event["Records"]
     failed = process_batch(records)

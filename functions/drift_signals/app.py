@@ -14,7 +14,7 @@ from controlplane.env import DriftSignalsEnvironment
 from controlplane.errors import InvalidRequest
 from controlplane.event_parsing import log_rejected, parse_event
 from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobStateChange
-from controlplane.observability import logger, metrics, tracer
+from controlplane.observability import logger, metrics
 
 
 class Dependencies(NamedTuple):
@@ -55,7 +55,6 @@ def to_signal(event: dict[str, Any]) -> drift.DriftSignal | None:
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     signal = to_signal(event)
     if signal is None:

@@ -11,7 +11,7 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DriftTasksEnvironment
 from controlplane.failures import StepFailure
-from controlplane.observability import logger, metrics, tracer
+from controlplane.observability import logger, metrics
 from controlplane.tasks import run_action
 
 
@@ -107,6 +107,5 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 @logger.inject_lambda_context(correlation_id_path="execution_name")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_action(ACTIONS, event)

@@ -11,7 +11,7 @@ from controlplane.deploy import on_endpoint_status
 from controlplane.env import EndpointEventsEnvironment
 from controlplane.event_parsing import parse_event
 from controlplane.models import EndpointStateChange
-from controlplane.observability import logger, metrics, tracer
+from controlplane.observability import logger, metrics
 
 
 class Dependencies(NamedTuple):
@@ -27,7 +27,6 @@ def dependencies() -> Dependencies:
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = parse_event(EndpointStateChange, event, "Endpoint State Change event")
     deps = dependencies()

@@ -13,7 +13,7 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import bundled_config
 from controlplane.env import OutboxEnvironment
-from controlplane.observability import logger, metrics, tracer
+from controlplane.observability import logger, metrics
 from controlplane.outbox import deliver
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
@@ -61,6 +61,5 @@ def handle_record(record: DynamoDBRecord) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)

@@ -11,7 +11,7 @@ from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.env import PipelineEventsEnvironment
 from controlplane.event_parsing import parse_event
 from controlplane.models import PipelineExecutionStatusChange
-from controlplane.observability import logger, metrics, tracer
+from controlplane.observability import logger, metrics
 from controlplane.retrain import on_pipeline_status
 
 
@@ -31,7 +31,6 @@ def dependencies() -> Dependencies:
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     status_change = parse_event(PipelineExecutionStatusChange, event, "Pipeline Execution Status Change event")
     deps = dependencies()

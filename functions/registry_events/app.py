@@ -12,7 +12,7 @@ from controlplane.deploy import on_model_package_change
 from controlplane.env import RegistryEventsEnvironment
 from controlplane.event_parsing import parse_event
 from controlplane.models import ModelPackageStateChange
-from controlplane.observability import logger, metrics, tracer
+from controlplane.observability import logger, metrics
 
 
 class Dependencies(NamedTuple):
@@ -33,7 +33,6 @@ def dependencies() -> Dependencies:
 
 @logger.inject_lambda_context(correlation_id_path="id")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     change = parse_event(ModelPackageStateChange, event, "Model Package State Change event")
     deps = dependencies()

@@ -12,7 +12,7 @@ from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import RetrainTasksEnvironment
 from controlplane.failures import StepFailure
-from controlplane.observability import logger, metrics, tracer
+from controlplane.observability import logger, metrics
 from controlplane.tasks import run_action
 
 
@@ -108,6 +108,5 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 @logger.inject_lambda_context(correlation_id_path="execution_name")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_action(ACTIONS, event)

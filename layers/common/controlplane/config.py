@@ -1,9 +1,11 @@
 """The declarative control-plane config: which models are under control and how each is trained.
 
 The YAML file ships inside the layer (see README, "Configuration"), so a config change deploys atomically
-with the code that reads it and is validated by `make test` and `sam build` before it can reach AWS.
+with the code that reads it and is validated by `make test` and `sam build` before it can reach AWS. The layer's
+build writes it as JSON (`BUILT_CONFIG_PATH`): a cold start then needs no YAML parser (README, Performance).
 """
 
+import json
 import re
 import string
 from dataclasses import dataclass
@@ -11,7 +13,6 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from controlplane.deployment_config import Deployment, Stage
@@ -20,8 +21,8 @@ from controlplane.errors import ConfigError, UnknownModel
 from controlplane.schema import StrictModel, validation_problems
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("controlplane.yaml")
-# libyaml's loader when PyYAML's wheel carries it (it does on Lambda's platforms): same safe subset, faster.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+BUILT_CONFIG_PATH = DEFAULT_CONFIG_PATH.with_suffix(".json")
+"""The bundled config as the layer ships it (layers/common/Makefile); absent in a checkout."""
 
 # Placeholders allowed in pipeline parameter templates, filled from the dataset being trained.
 PARAMETER_PLACEHOLDERS = frozenset({"model", "dataset_uri", "dataset_id", "bucket", "dataset_prefix"})
@@ -332,12 +333,28 @@ class ControlPlaneConfig(StrictModel):
         return None
 
 
-def parse_config(text: str, source: str = "<config>") -> ControlPlaneConfig:
-    """Parse and validate config YAML; raise ConfigError naming the source, the field and the fix."""
+def _yaml_document(text: str, source: str) -> object:
+    import yaml  # noqa: PLC0415 - only for a YAML config: the layer's bundled config is JSON
+
+    # libyaml's loader when PyYAML's wheel carries it (it does on Lambda's platforms): same safe subset, faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        document = yaml.load(text, Loader=_SAFE_LOADER)  # a safe loader, C or Python
+        return yaml.load(text, Loader=loader)  # a safe loader, C or Python
     except yaml.YAMLError as error:
         raise ConfigError(f"{source}: not valid YAML ({error})") from None
+
+
+def _json_document(text: str, source: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{source}: not valid JSON ({error})") from None
+
+
+def parse_config(text: str, source: str = "<config>") -> ControlPlaneConfig:
+    """Parse and validate config YAML (JSON when `source` ends in .json); raise ConfigError naming the source,
+    the field and the fix."""
+    document = _json_document(text, source) if source.endswith(".json") else _yaml_document(text, source)
     if not isinstance(document, dict):
         raise ConfigError(f"{source}: expected a mapping with 'version' and 'models' at the top level")
     try:
@@ -349,8 +366,8 @@ def parse_config(text: str, source: str = "<config>") -> ControlPlaneConfig:
 
 
 def load_config(path: Path | str | None = None) -> ControlPlaneConfig:
-    """Load the config file (default: the one bundled next to this module)."""
-    config_path = Path(path) if path else DEFAULT_CONFIG_PATH
+    """Load the config file (default: the one bundled next to this module, as JSON where the build wrote it)."""
+    config_path = Path(path) if path else (BUILT_CONFIG_PATH if BUILT_CONFIG_PATH.exists() else DEFAULT_CONFIG_PATH)
     try:
         text = config_path.read_text(encoding="utf-8")
     except OSError as error:
