@@ -43,6 +43,7 @@ $(CHECKOV_STAMP): requirements/checkov.lock $(STAMP)
 check-config: venv
 	$(BIN)/python scripts/check_config.py
 	$(BIN)/python scripts/export_schemas.py --check
+	$(BIN)/python scripts/service_models.py --check
 
 lint: venv check-config
 	$(BIN)/ruff check .

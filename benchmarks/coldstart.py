@@ -4,8 +4,8 @@ The sandbox is what a function sees on Lambda, minus the runtime's own bootstrap
 site-packages; the layer as `make build-CommonLayer` builds it (the same target `sam build` runs, for this host's
 platform) first on the path, as /opt/python is; then boto3, botocore and their dependencies at the pinned
 versions, with bytecode, standing in for the runtime's /var/runtime; the Lambda variables (LAMBDA_TASK_ROOT,
-_X_AMZN_TRACE_ID, so that Powertools' Tracer is on, as `Tracing: Active` makes it); no bytecode written, as
-/opt and /var/task are read-only.
+_X_AMZN_TRACE_ID, which botocore passes on as the trace header, as `Tracing: Active` makes it); no bytecode
+written, as /opt and /var/task are read-only.
 
 Two probes per handler, each a fresh process: `import app`, and the first event (`import app`, then the handler
 on the first event that function received in the local cloud's demo story, against a moto server holding the
@@ -39,6 +39,18 @@ HANDLERS = tuple(sorted(path.parent.name for path in (ROOT / "functions").glob("
 # What the Lambda runtime brings (its boto3, botocore and their dependencies), at the dev lock's versions.
 RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
 _TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+# The least a handler on this stack imports: boto3, Powertools' Logger and Metrics, pydantic with one model.
+STACK_FLOOR = """
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from pydantic import BaseModel, ConfigDict
+
+Logger(), Metrics()
+
+class Event(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    name: str
+"""
 _FIRST_EVENT = """
 import json, os, sys
 import app
@@ -265,9 +277,11 @@ def measure(
                     results[name]["first_event"] = _pairs(sandbox, _FIRST_EVENT, function_dir, served, runs)
                 finally:
                     os.unlink(file.name)
+    floor = _pairs(sandbox, STACK_FLOOR, functions, _environment(sandbox, functions, {}), runs)
     return {
         "runs": runs,
         "python": sys.version.split()[0],
+        "stack_floor": floor,
         "sandbox": {"layer": str(sandbox.layer), "runtime": _locked(RUNTIME_DISTRIBUTIONS)},
         "handlers": results,
         "sizes": sizes() if layer is None else _zip_size(layer.parent),

@@ -5,10 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
+from botocore.exceptions import DataNotFoundError, UnknownServiceError
 
 from controlplane import config as config_module
+from controlplane.adapters import clients
+from controlplane.adapters.clients import ListingLoader
 from controlplane.config import DEFAULT_CONFIG_PATH, load_config, parse_config
 from controlplane.errors import ConfigError
 
@@ -59,3 +63,31 @@ def test_load_config_prefers_the_built_json_where_the_layer_has_it(
 def test_a_broken_json_config_names_the_file_and_the_problem() -> None:
     with pytest.raises(ConfigError, match=r"^controlplane\.json: not valid JSON \(Expecting"):
         parse_config('{"version": 1,', "controlplane.json")
+
+
+def test_the_listing_loader_finds_models_and_refuses_unknown_names_as_botocore_does(tmp_path: Path) -> None:
+    (tmp_path / "svc" / "2020-01-01").mkdir(parents=True)
+    (tmp_path / "svc" / "2020-01-01" / "service-2.json").write_text('{"metadata": {"serviceId": "svc"}}')
+    (tmp_path / "paginated" / "2020-01-01").mkdir(parents=True)
+    (tmp_path / "paginated" / "2020-01-01" / "paginators-1.json").write_text('{"pagination": {}}')
+    (tmp_path / "endpoints.json").write_text("{}")
+    loader = ListingLoader(extra_search_paths=[str(tmp_path)])
+
+    services = loader.list_available_services("service-2")
+    assert {"svc", "paginated", "dynamodb", "sagemaker"} <= set(services)
+    assert "endpoints.json" not in services
+    assert loader.load_service_model("svc", "service-2") == {"metadata": {"serviceId": "svc"}}
+    with pytest.raises(DataNotFoundError):  # listed, but without that type of model
+        loader.load_service_model("paginated", "service-2")
+    with pytest.raises(UnknownServiceError):
+        loader.load_service_model("no-such-service", "service-2")
+
+
+def test_the_clients_session_uses_the_listing_loader_and_builds_complete_clients() -> None:
+    core = clients.session()._session
+    assert isinstance(core.get_component("data_loader"), ListingLoader)
+    listed = clients.session().client("dynamodb", region_name="eu-west-1")
+    default = boto3.Session().client("dynamodb", region_name="eu-west-1")
+    assert listed.meta.service_model.operation_names == default.meta.service_model.operation_names
+    assert listed.can_paginate("scan")
+    assert listed.waiter_names == default.waiter_names

@@ -5,15 +5,53 @@ handler whose actions need different services (deploy_tasks: SageMaker, S3, Clou
 DynamoDB) should not pay for all of them on every cold start.
 """
 
+import os
 from functools import cache
+from pathlib import Path
 from typing import Any, overload
 
 import boto3
+import botocore.loaders
+import botocore.session
+
+SERVICE_MODELS = Path(__file__).with_name("service_models")
+"""The SageMaker and S3 models trimmed to the operations the code calls (scripts/service_models.py): their
+clients cost a fraction of the full models' parse and hundreds of methods."""
+
+
+class ListingLoader(botocore.loaders.Loader):
+    """botocore's data loader, without the scan before a first client.
+
+    To check a service name, botocore lists every service that has a model of the type asked for: one directory
+    listing and a few file checks for each of about 400 services, per type (a service model, its endpoint
+    rules), some 30 ms of CPU each on a cold start (README, Performance). This lists the data directories' names
+    once. A name without a model of that type then fails on the lookup of its newest version, with
+    DataNotFoundError (the scan's UnknownServiceError is one), which is what botocore's callers catch.
+    """
+
+    def __init__(self, extra_search_paths: list[str] | None = None) -> None:
+        super().__init__(extra_search_paths=extra_search_paths)
+        self._services: list[str] | None = None
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        if self._services is None:
+            self._services = sorted(
+                name
+                for location in self.search_paths
+                if os.path.isdir(location)
+                for name in os.listdir(location)
+                if os.path.isdir(os.path.join(location, name))
+            )
+        return self._services
 
 
 @cache
 def session() -> boto3.Session:
-    return boto3.Session()
+    core = botocore.session.get_session()
+    data_path = core.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore's own loader reads it
+    extra = [os.path.expanduser(os.path.expandvars(path)) for path in data_path.split(os.pathsep)] if data_path else []
+    core.register_component("data_loader", ListingLoader(extra_search_paths=[str(SERVICE_MODELS), *extra]))
+    return boto3.Session(botocore_session=core)
 
 
 @cache
