@@ -169,6 +169,8 @@ class LedgerWrites:
             original = originals[name]
 
             def write(backend: Any, *args: Any, **kwargs: Any) -> Any:
+                if getattr(self._current, "transaction", False):
+                    return original(backend, *args, **kwargs)  # moto applies a transaction's items one by one
                 if name == "transact_write_items":
                     items = [next(iter(item.values())) for item in args[0]]
                     keys = [_item_key(op.get("Key") or op.get("Item") or {}) for op in items]
@@ -177,7 +179,11 @@ class LedgerWrites:
                 invocation = getattr(self._current, "invocation", None)
                 if invocation is not None:
                     self.by_invocation.setdefault(invocation, Counter()).update(keys)
-                return original(backend, *args, **kwargs)
+                self._current.transaction = name == "transact_write_items"
+                try:
+                    return original(backend, *args, **kwargs)
+                finally:
+                    self._current.transaction = False
 
             return write
 

@@ -57,6 +57,19 @@ class FakeLedger:
         self.datasets[key] = current
         return current
 
+    def start_dataset(self, arrivals: DatasetArrivals, request: AuditRecord) -> bool:
+        """One transaction, one write of the dataset's item: nothing when the dataset is marked or the request
+        recorded already (the DynamoDB ledger's other conditions are its integration tests')."""
+        known = self.datasets.get((arrivals.model, arrivals.dataset_uri))
+        if (known is not None and known.execution_arn is not None) or request.record_id in self.records:
+            return False
+        assert request.execution_arn is not None
+        state = self.record_arrivals(arrivals)
+        self.datasets[(arrivals.model, arrivals.dataset_uri)] = replace(state, execution_arn=request.execution_arn)
+        self.records[request.record_id] = request
+        self.pending[request.record_id] = set(request.effects())
+        return True
+
     def mark_dataset_started(self, model: str, dataset_uri: str, execution_arn: str) -> None:
         self.dataset_writes[(model, dataset_uri)] += 1
         self.datasets[(model, dataset_uri)] = replace(self.datasets[(model, dataset_uri)], execution_arn=execution_arn)
@@ -173,8 +186,11 @@ class FakeWorkflows:
         self.resumed: list[tuple[str, dict[str, Any]]] = []
         self.stale_tokens: set[str] = set()
 
+    def execution_arn(self, workflow: str, name: str) -> str:
+        return f"arn:aws:states:us-east-1:123456789012:execution:{workflow}:{name}"
+
     def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult:
-        arn = f"arn:aws:states:us-east-1:123456789012:execution:retrain:{name}"
+        arn = self.execution_arn("retrain", name)
         if name in self.started and self.started[name] != request:
             return StartResult("already_started", arn)
         self.started[name] = request

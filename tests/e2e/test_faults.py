@@ -19,8 +19,10 @@ CASES = [
     ("deploy-create-update", CallSite("EndpointEventsFunction", "stepfunctions", "SendTaskSuccess")),
     # A throttled smoke test is retried, not taken for a broken model.
     ("deploy-rollback", CallSite("DeployTasksFunction", "sagemaker-runtime", "InvokeEndpoint")),
-    # The ingress's record fails after the start: the retry still records the request.
-    ("retrain-skip", CallSite("DataIngressFunction", "dynamodb", "PutItem")),
+    # The ingress's record fails after a marker's start: the retry still records the request.
+    ("retrain-queue", CallSite("DataIngressFunction", "dynamodb", "PutItem")),
+    # A quiet-period dataset's start transaction fails: nothing is written; the retried batch starts it.
+    ("retrain-skip", CallSite("DataIngressFunction", "dynamodb", "TransactWriteItems")),
     # Lambda refuses a task invocation: Step Functions retries it.
     ("retrain-queue", CallSite("StepFunctions", "lambda", "Invoke")),
     # The drift decision's start is throttled: the outbox starts the retraining later.

@@ -73,6 +73,43 @@ def test_dataset_arrivals_are_counted_and_keep_the_first_time(ledger):
     assert ledger.get_dataset("fraud", "s3://data/other/") is None
 
 
+def _request(uri: str, name: str = "retrain-fraud-1") -> AuditRecord:
+    arn = f"arn:aws:states:us-east-1:123456789012:execution:retrain:{name}"
+    start = WorkflowStart("retrain", name, {"model": "fraud", "dataset_uri": uri})
+    return AuditRecord(
+        f"{name}#requested", "TrainingRequested", "fraud", "quiet", T0, uri, execution_arn=arn, start=start
+    )
+
+
+def test_a_dataset_starts_with_its_arrivals_mark_request_and_latest_note_in_one_transaction(ledger):
+    uri = "s3://data/datasets/fraud/2026-11-27/"
+    request = _request(uri)
+
+    assert ledger.start_dataset(DatasetArrivals("fraud", uri, 100, T0, sequencer_order("A0")), request)
+
+    state = ledger.get_dataset("fraud", uri)
+    assert (state.object_count, state.execution_arn, state.last_object_at) == (100, request.execution_arn, T0)
+    assert ledger.get_record(request.record_id).start == request.start
+    assert ledger.pending_effects(request.record_id) == {"start"}
+    assert ledger.latest_dataset("fraud") == uri
+
+
+def test_a_start_transaction_that_fails_a_condition_writes_nothing(ledger):
+    uri = "s3://data/datasets/fraud/2026-11-27/"
+    ledger.start_dataset(DatasetArrivals("fraud", uri, 1, T0), _request(uri))
+    later_uri = "s3://data/datasets/fraud/2026-11-28/"
+    ledger.record_arrivals(DatasetArrivals("fraud", later_uri, 5, T0 + timedelta(seconds=9)))
+
+    started_again = ledger.start_dataset(DatasetArrivals("fraud", uri, 7, T0), _request(uri, "retrain-fraud-2"))
+    raced = ledger.start_dataset(DatasetArrivals("fraud", later_uri, 3, T0), _request(later_uri, "retrain-fraud-3"))
+
+    assert (started_again, raced) == (False, False)  # marked already; arrivals older than the item's latest
+    assert ledger.get_dataset("fraud", uri).object_count == 1
+    assert ledger.get_dataset("fraud", later_uri).execution_arn is None
+    assert ledger.get_record("retrain-fraud-2#requested") is None
+    assert ledger.get_record("retrain-fraud-3#requested") is None
+
+
 def test_arrivals_recorded_after_later_ones_merge_without_going_back(ledger):
     """A concurrent batch that wrote a later arrival first: the earlier batch adds its objects, and the latest
     time and highest sequencer stay (a second write, conditioned on the count it merged into)."""
@@ -226,6 +263,21 @@ def test_start_retrain_names_the_execution_and_tolerates_repeats():
     assert first.outcome == "started"
     assert repeat.outcome == "already_started"
     assert repeat.execution_arn == "arn:aws:states:us-east-1:123456789012:execution:retrain:run-1"
+
+
+def test_the_execution_arn_known_before_a_start_is_the_one_step_functions_gives(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        client = boto3.client("stepfunctions", region_name=REGION)
+        machine = client.create_state_machine(
+            name="retrain",
+            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        workflows = StepFunctionsWorkflows(machine, client=client)
+        predicted = workflows.execution_arn("retrain", "retrain-fraud-1")
+
+        assert workflows.start_retrain("retrain-fraud-1", {}).execution_arn == predicted
 
 
 @pytest.mark.parametrize(("code", "expected"), [("TaskTimedOut", False), ("InvalidToken", False)])

@@ -120,8 +120,10 @@ def test_quiet_period_dataset_starts_one_waiting_workflow_and_counts_objects(fro
         outcomes.append(on_object_created(created(key, event_id=f"e-{part}"), CONFIG, ledger, workflows))
 
     assert [outcome.action for outcome in outcomes] == ["started"] + ["waiting"] * 4
-    ((request),) = workflows.started.values()
+    assert workflows.started == {}  # the outbox starts it, after the request is written
+    ((request),) = requested_starts(ledger).values()
     assert request["wait_for_quiet_period"] is True
+    assert ledger.pending[next(iter(ledger.records))] == {"start"}
     state = ledger.get_dataset("fraud", "s3://data/datasets/fraud/2026-11-27/")
     assert state is not None
     assert state.object_count == 5
@@ -209,7 +211,12 @@ def fraud_parts(first: int, count: int, dataset: str = "2026-11-27") -> list[S3O
     ]
 
 
-def test_a_batch_of_one_quiet_period_dataset_is_one_ledger_write_then_the_started_mark(frozen_clock):
+def requested_starts(ledger: FakeLedger) -> dict[str, dict]:
+    """The retrain starts the ledger's records carry for the outbox, by execution name."""
+    return {r.start.name: r.start.input for r in ledger.records.values() if r.start and r.start.workflow == "retrain"}
+
+
+def test_a_batch_of_one_quiet_period_dataset_is_one_ledger_write_also_when_it_starts_the_workflow(frozen_clock):
     ledger, workflows = FakeLedger(), FakeWorkflows()
 
     first = on_batch(fraud_parts(0, 100), CONFIG, ledger, workflows)
@@ -219,14 +226,15 @@ def test_a_batch_of_one_quiet_period_dataset_is_one_ledger_write_then_the_starte
 
     assert [outcome.action for outcome in first] == ["started"] + ["waiting"] * 99
     assert {outcome.action for outcome in second} == {"waiting"}
-    assert writes_after_first == 2  # the arrivals, then the started mark after the request record
-    assert ledger.dataset_writes[("fraud", FRAUD_DATASET)] == 3  # the next batch: one write for 100 objects
+    assert writes_after_first == 1  # arrivals and started mark, in one transaction with the request
+    assert ledger.dataset_writes[("fraud", FRAUD_DATASET)] == 2  # the next batch: one write for 100 objects
     state = ledger.get_dataset("fraud", FRAUD_DATASET)
     assert (state.object_count, state.first_object_at, state.last_object_at) == (
         200, START, START + timedelta(seconds=5),
     )  # fmt: skip
     assert state.max_sequencer == sequencer_order(f"{200:018X}")
-    assert len(workflows.started) == 1
+    assert list(requested_starts(ledger)) == [state.execution_arn.rsplit(":", 1)[-1]]
+    assert workflows.started == {}
     assert ledger.kinds() == ["TrainingRequested"]
 
 
@@ -239,7 +247,7 @@ def test_an_object_twice_in_one_batch_counts_once_and_a_redelivered_batch_counts
     on_batch(parts, CONFIG, ledger, workflows)  # SQS delivered the messages again
 
     assert ledger.get_dataset("fraud", FRAUD_DATASET).object_count == 6  # "at least": never fewer than the objects
-    assert len(workflows.started) == 1
+    assert len(requested_starts(ledger)) == 1
 
 
 def test_each_dataset_of_a_batch_is_written_once_and_markers_as_before():
@@ -257,12 +265,10 @@ def test_each_dataset_of_a_batch_is_written_once_and_markers_as_before():
     assert [outcome.action for outcome in outcomes] == [
         "started", "waiting", "ignored", "started", "waiting", "waiting", "started", "waiting",
     ]  # fmt: skip
-    assert ledger.dataset_writes == {
-        ("fraud", FRAUD_DATASET): 2,
-        ("fraud", "s3://data/datasets/fraud/2026-11-28/"): 2,
-    }
+    assert ledger.dataset_writes == {("fraud", FRAUD_DATASET): 1, ("fraud", "s3://data/datasets/fraud/2026-11-28/"): 1}
     assert ledger.get_dataset("fraud", FRAUD_DATASET).object_count == 3
-    assert len(workflows.started) == 3
+    assert len(workflows.started) == 1  # the marker's start; the two quiet-period starts go through the outbox
+    assert len(requested_starts(ledger)) == 2
 
 
 class FailingDatasetLedger(FakeLedger):
@@ -289,9 +295,51 @@ def test_a_failed_dataset_write_fails_the_messages_of_that_dataset_only():
     assert all("throttled writing" in str(outcomes[index]) for index in failed)
     assert [outcomes[2].action, outcomes[3].action] == ["started", "waiting"]
     assert ledger.get_dataset("fraud", FRAUD_DATASET) is None
-    assert [request["dataset_uri"] for request in workflows.started.values()] == [
+    assert [request["dataset_uri"] for request in requested_starts(ledger).values()] == [
         "s3://data/datasets/fraud/2026-11-28/"
     ]
+
+
+def test_a_failed_start_transaction_writes_nothing_and_the_retry_starts_the_dataset():
+    class ThrottledOnce(FakeLedger):
+        throttled = False
+
+        def start_dataset(self, arrivals, request):
+            if not self.throttled:
+                self.throttled = True
+                raise TransientError("TransactWriteItems throttled")
+            return super().start_dataset(arrivals, request)
+
+    ledger = ThrottledOnce()
+
+    [outcome] = on_batch(fraud_parts(0, 1), CONFIG, ledger, FakeWorkflows())
+    assert isinstance(outcome, TransientError)
+    assert (ledger.get_dataset("fraud", FRAUD_DATASET), ledger.records) == (None, {})  # all or nothing
+    [retried] = on_batch(fraud_parts(0, 1), CONFIG, ledger, FakeWorkflows())
+
+    assert retried.action == "started"
+    state = ledger.get_dataset("fraud", FRAUD_DATASET)
+    assert (state.object_count, state.execution_arn) == (1, retried.execution_arn)
+    assert ledger.kinds() == ["TrainingRequested"]
+
+
+class RaceLosingLedger(FakeLedger):
+    """Every start transaction is cancelled, as when a concurrent batch of the dataset got ahead."""
+
+    def start_dataset(self, arrivals, request):
+        return False
+
+
+def test_a_start_transaction_that_loses_a_race_falls_back_to_arrivals_start_record_mark():
+    ledger, workflows = RaceLosingLedger(), FakeWorkflows()
+
+    [outcome] = on_batch(fraud_parts(0, 1), CONFIG, ledger, workflows)
+
+    assert outcome.action == "started"
+    assert list(workflows.started) == [outcome.execution_arn.rsplit(":", 1)[-1]]  # started by the ingress itself
+    assert ledger.get_dataset("fraud", FRAUD_DATASET).execution_arn == outcome.execution_arn
+    assert ledger.dataset_writes[("fraud", FRAUD_DATASET)] == 2  # the arrivals, then the mark after the request
+    assert ledger.kinds() == ["TrainingRequested"]
 
 
 def test_a_start_that_fails_after_the_arrivals_leaves_the_dataset_unmarked_for_the_retry():
@@ -299,7 +347,7 @@ def test_a_start_that_fails_after_the_arrivals_leaves_the_dataset_unmarked_for_t
         def start_retrain(self, name, request):
             raise TransientError("StartExecution throttled")
 
-    ledger = FakeLedger()
+    ledger = RaceLosingLedger()
 
     [outcome] = on_batch(fraud_parts(0, 1), CONFIG, ledger, FailingWorkflows())
     [retried] = on_batch(fraud_parts(0, 1), CONFIG, ledger, FakeWorkflows())

@@ -1,7 +1,9 @@
 """Data arrival: turn S3 "Object Created" events, a batch at a time, into at most one retrain workflow per dataset.
 
 A batch's objects of one quiet-period dataset are recorded with one ledger write (their count, latest arrival and
-highest sequencer), not one per object: a burst into one dataset must not make its ledger item a hot key.
+highest sequencer), not one per object: a burst into one dataset must not make its ledger item a hot key. The batch
+that starts a dataset's workflow writes its item once too: arrivals, started mark and request in one transaction,
+the start delivered by the outbox.
 """
 
 from collections.abc import Sequence
@@ -9,12 +11,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from controlplane import clock
-from controlplane.config import ControlPlaneConfig
-from controlplane.datasets import ObjectDecision, classify_object, sequencer_order
+from controlplane.config import ControlPlaneConfig, ModelConfig
+from controlplane.datasets import Dataset, ObjectDecision, classify_object, sequencer_order
 from controlplane.models import RetrainRequest, S3ObjectCreated
 from controlplane.naming import digest, retrain_execution_name, training_lineage
 from controlplane.observability import logger
-from controlplane.ports import AuditRecord, DatasetArrivals, Ledger, Workflows
+from controlplane.ports import AuditRecord, DatasetArrivals, Ledger, Workflows, WorkflowStart
 
 ArrivalAction = Literal["ignored", "rejected", "waiting", "started", "already_started"]
 
@@ -95,8 +97,9 @@ def on_arrivals(group: ArrivalGroup, ledger: Ledger, workflows: Workflows) -> li
     one outcome per event of the group.
 
     Execution names are deterministic per dataset, so duplicate or repeated events start nothing new. A
-    quiet-period group costs one ledger write for all its objects (and, in the batch that starts the workflow,
-    a second: the started mark, which must follow the request record).
+    quiet-period group costs one read and one write of its dataset's item for all its objects, also in the batch
+    that starts the workflow (a transaction with the request). Only when that transaction loses a race is the
+    item written twice: arrivals first, then the started mark, after the request record.
     """
     decision, event = group.decision, group.events[0]
     s3_object = event.detail.object
@@ -107,16 +110,21 @@ def on_arrivals(group: ArrivalGroup, ledger: Ledger, workflows: Workflows) -> li
         return [ArrivalOutcome("ignored", decision.reason, decision.model.name if decision.model else None)]
 
     dataset, model = decision.dataset, decision.model
+    waiting: list[ArrivalOutcome] = []
     if decision.action == "touch":
-        state = ledger.record_arrivals(_arrivals(model.name, dataset.uri, group.events))
-        waiting_reason = f"{state.object_count} objects of a dataset still arriving; its workflow waits for quiet"
-        waiting = ArrivalOutcome("waiting", waiting_reason, model.name, dataset.uri)
-        logger.debug(
-            "Objects recorded",
-            extra={"dataset_uri": dataset.uri, "objects": len(group.events), "object_count": state.object_count},
-        )
+        arrivals = _arrivals(model.name, dataset.uri, group.events)
+        known = ledger.get_dataset(model.name, dataset.uri)
+        if known is None or known.execution_arn is None:
+            started = _start_with_arrivals(model, dataset, event, arrivals, ledger, workflows)
+            if started is not None:
+                count = arrivals.objects + (known.object_count if known else 0)
+                _log_recorded(dataset.uri, len(group.events), count)
+                return [started] + [_waiting(model.name, dataset.uri, count)] * (len(group.events) - 1)
+        state = ledger.record_arrivals(arrivals)
+        waiting = [_waiting(model.name, dataset.uri, state.object_count)] * len(group.events)
+        _log_recorded(dataset.uri, len(group.events), state.object_count)
         if state.execution_arn is not None:
-            return [waiting] * len(group.events)
+            return waiting
         reason = f"quiet period of {model.data_trigger.quiet_period_seconds}s after the last object"
     else:
         reason = decision.reason
@@ -129,20 +137,7 @@ def on_arrivals(group: ArrivalGroup, ledger: Ledger, workflows: Workflows) -> li
     # Written however the start answered, and before the dataset is marked started (after which later objects
     # only wait): a retry after a failed write finds the execution there and must still leave the request in the
     # ledger. The write-once record tells a first start from a repeat.
-    first = ledger.record(
-        AuditRecord(
-            record_id=f"{name}#requested",
-            kind="TrainingRequested",
-            model=model.name,
-            reason=reason,
-            at=clock.now(),
-            dataset_uri=dataset.uri,
-            event_id=event.id,
-            execution_arn=result.execution_arn,
-            details={"key": s3_object.key},
-            lineage=training_lineage(name),
-        )
-    )
+    first = ledger.record(_training_requested(name, model.name, dataset.uri, reason, event, result.execution_arn))
     if decision.action == "touch":
         ledger.mark_dataset_started(model.name, dataset.uri, result.execution_arn)
     outcome: Literal["started", "already_started"] = (
@@ -153,7 +148,70 @@ def on_arrivals(group: ArrivalGroup, ledger: Ledger, workflows: Workflows) -> li
         extra={"model": model.name, "dataset_uri": dataset.uri, "execution_arn": result.execution_arn},
     )
     started = ArrivalOutcome(outcome, reason, model.name, dataset.uri, result.execution_arn)
-    return [started] + [waiting] * (len(group.events) - 1) if decision.action == "touch" else [started]
+    return [started, *waiting[1:]] if waiting else [started]
+
+
+def _training_requested(
+    name: str,
+    model: str,
+    dataset_uri: str,
+    reason: str,
+    event: S3ObjectCreated,
+    execution_arn: str,
+    start: WorkflowStart | None = None,
+) -> AuditRecord:
+    """The write-once record of a dataset's training request (its start, if the outbox is to deliver it)."""
+    return AuditRecord(
+        record_id=f"{name}#requested",
+        kind="TrainingRequested",
+        model=model,
+        reason=reason,
+        at=clock.now(),
+        dataset_uri=dataset_uri,
+        event_id=event.id,
+        execution_arn=execution_arn,
+        details={"key": event.detail.object.key},
+        start=start,
+        lineage=training_lineage(name),
+    )
+
+
+def _log_recorded(dataset_uri: str, objects: int, object_count: int) -> None:
+    extra = {"dataset_uri": dataset_uri, "objects": objects, "object_count": object_count}
+    logger.debug("Objects recorded", extra=extra)
+
+
+def _waiting(model: str, dataset_uri: str, object_count: int) -> ArrivalOutcome:
+    reason = f"{object_count} objects of a dataset still arriving; its workflow waits for quiet"
+    return ArrivalOutcome("waiting", reason, model, dataset_uri)
+
+
+def _start_with_arrivals(
+    model: ModelConfig,
+    dataset: Dataset,
+    event: S3ObjectCreated,
+    arrivals: DatasetArrivals,
+    ledger: Ledger,
+    workflows: Workflows,
+) -> ArrivalOutcome | None:
+    """A quiet-period dataset not started yet: its arrivals, started mark and request in one transaction, the
+    request carrying the start for the outbox (after the write, so the workflow finds the arrivals recorded).
+    None, with nothing written, when the transaction lost a race (a concurrent batch, a request recorded by an
+    earlier attempt): the caller then records the arrivals alone, and starts the workflow if still not started."""
+    reason = f"quiet period of {model.data_trigger.quiet_period_seconds}s after the last object"
+    request = RetrainRequest(model=model.name, dataset_uri=dataset.uri, reason=reason, wait_for_quiet_period=True)
+    name = retrain_execution_name(model.name, dataset.uri)
+    execution_arn = workflows.execution_arn("retrain", name)
+    start = WorkflowStart("retrain", name, request.model_dump(exclude_none=True))
+    if not ledger.start_dataset(
+        arrivals, _training_requested(name, model.name, dataset.uri, reason, event, execution_arn, start)
+    ):
+        return None
+    logger.info(
+        "Retrain workflow requested: the outbox starts it",
+        extra={"model": model.name, "dataset_uri": dataset.uri, "execution_arn": execution_arn},
+    )
+    return ArrivalOutcome("started", reason, model.name, dataset.uri, execution_arn)
 
 
 def _arrivals(model: str, dataset_uri: str, events: Sequence[S3ObjectCreated]) -> DatasetArrivals:

@@ -268,6 +268,13 @@ class Ledger(Protocol):
         again."""
         ...
 
+    def start_dataset(self, arrivals: DatasetArrivals, request: AuditRecord) -> bool:
+        """Record the arrivals of a dataset not yet started, mark it started by the request's execution, and
+        write the request (whose start the outbox delivers), all in one transaction: the dataset's item is
+        written once. False, with nothing written, when the dataset is marked already, a concurrent batch got
+        ahead, the request is recorded already or a newer dataset is noted as the model's latest."""
+        ...
+
     def mark_dataset_started(self, model: str, dataset_uri: str, execution_arn: str) -> None: ...
 
     def get_dataset(self, model: str, dataset_uri: str) -> DatasetState | None: ...
@@ -440,6 +447,11 @@ class Endpoints(Protocol):
 
 class Workflows(Protocol):
     def start(self, workflow: str, name: str, request: dict[str, Any]) -> StartResult: ...
+
+    def execution_arn(self, workflow: str, name: str) -> str:
+        """The ARN the workflow's execution of that name has, started or not (Step Functions derives it from the
+        state machine's ARN and the name)."""
+        ...
 
     def start_retrain(self, name: str, request: dict[str, Any]) -> StartResult: ...
 

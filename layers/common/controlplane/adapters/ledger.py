@@ -163,8 +163,15 @@ class _LedgerTable:
 
     def transact_put(self, puts: list[dict[str, Any]]) -> None:
         """All puts or none (`TransactWriteItems`)."""
+        self.transact_write([{"Put": put} for put in puts])
+
+    def transact_write(self, actions: list[dict[str, dict[str, Any]]]) -> None:
+        """All or none (`TransactWriteItems`): each action a {"Put" | "Update": request} of this table."""
         self._client.transact_write_items(
-            TransactItems=[{"Put": {"TableName": self.name, **self._request(put)}} for put in puts]  # type: ignore[typeddict-item]
+            TransactItems=[
+                {kind: {"TableName": self.name, **self._request(request)} for kind, request in action.items()}  # type: ignore[misc]
+                for action in actions
+            ]
         )
 
 
@@ -173,8 +180,10 @@ class DynamoDbLedger:
         """`client`: a DynamoDB client (e.g. a test's or an operator's session's), else the process's."""
         self._table = _LedgerTable(table_name, client)
 
-    def record_arrivals(self, arrivals: DatasetArrivals) -> DatasetState:
-        key = {"pk": f"DATASET#{arrivals.model}", "sk": arrivals.dataset_uri}
+    @staticmethod
+    def _arrival_update(arrivals: DatasetArrivals) -> dict[str, Any]:
+        """The UpdateItem of one group of arrivals, on the condition that they are the dataset's latest (in time
+        and sequencer)."""
         values: dict[str, Any] = {
             ":at": iso(arrivals.at),
             ":model": arrivals.model,
@@ -187,23 +196,48 @@ class DynamoDbLedger:
             values[":seq"] = arrivals.max_sequencer
             assignments += "max_sequencer = :seq, "
             later += " AND (attribute_not_exists(max_sequencer) OR max_sequencer <= :seq)"
+        return {
+            "Key": {"pk": f"DATASET#{arrivals.model}", "sk": arrivals.dataset_uri},
+            "UpdateExpression": f"SET {assignments}model = :model, dataset_uri = :uri ADD object_count :n",
+            "ConditionExpression": f"attribute_not_exists(pk) OR ({later})",
+            "ExpressionAttributeValues": values,
+        }
+
+    def record_arrivals(self, arrivals: DatasetArrivals) -> DatasetState:
+        update = self._arrival_update(arrivals)
         try:
             # The common case: these arrivals are the dataset's latest (in time and sequencer).
             item = self._table.update_item(
-                Key=key,
-                UpdateExpression=f"SET {assignments}model = :model, dataset_uri = :uri ADD object_count :n",
-                ConditionExpression=f"attribute_not_exists(pk) OR ({later})",
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **update, ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD"
             )["Attributes"]
         except ClientError as error:
             if not _is_condition_failure(error) or "Item" not in error.response:
                 raise
             seen = error.response["Item"]  # type: ignore[typeddict-item] # the item the condition failed on
             current = _plain(seen)
-            item = self._merge_arrivals(key, current, arrivals)
+            item = self._merge_arrivals(update["Key"], current, arrivals)
         return self._dataset(item)
+
+    def start_dataset(self, arrivals: DatasetArrivals, request: AuditRecord) -> bool:
+        if request.execution_arn is None or request.dataset_uri != arrivals.dataset_uri:
+            raise ValueError(f"record {request.record_id} does not request a workflow for {arrivals.dataset_uri}")
+        update = self._arrival_update(arrivals)
+        update["UpdateExpression"] = update["UpdateExpression"].replace(" ADD ", ", execution_arn = :arn ADD ")
+        update["ConditionExpression"] = f"attribute_not_exists(execution_arn) AND ({update['ConditionExpression']})"
+        update["ExpressionAttributeValues"][":arn"] = request.execution_arn
+        try:
+            self._table.transact_write(
+                [
+                    {"Update": update},
+                    {"Put": {"Item": self._audit_item(request), "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"Update": self._latest_dataset_update(request)},
+                ]
+            )
+        except ClientError as error:
+            if _failed_conditions(error) is None:
+                raise
+            return False
+        return True
 
     def _merge_arrivals(
         self, key: dict[str, str], current: dict[str, Any], arrivals: DatasetArrivals
@@ -803,16 +837,20 @@ class DynamoDbLedger:
         item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
         return str(item["dataset_uri"]) if item else None
 
+    @staticmethod
+    def _latest_dataset_update(record: AuditRecord) -> dict[str, Any]:
+        return {
+            "Key": {"pk": f"MODEL#{record.model}", "sk": "LATEST_DATASET"},
+            "UpdateExpression": "SET dataset_uri = :uri, #at = :at",
+            "ConditionExpression": "attribute_not_exists(#at) OR #at <= :at",
+            "ExpressionAttributeNames": {"#at": "at"},
+            "ExpressionAttributeValues": {":uri": record.dataset_uri, ":at": iso(record.at)},
+        }
+
     def _note_latest_dataset(self, record: AuditRecord) -> None:
         """Keep the model's newest training dataset on an item of its own (no scan of the model's history)."""
         try:
-            self._table.update_item(
-                Key={"pk": f"MODEL#{record.model}", "sk": "LATEST_DATASET"},
-                UpdateExpression="SET dataset_uri = :uri, #at = :at",
-                ConditionExpression="attribute_not_exists(#at) OR #at <= :at",
-                ExpressionAttributeNames={"#at": "at"},
-                ExpressionAttributeValues={":uri": record.dataset_uri, ":at": iso(record.at)},
-            )
+            self._table.update_item(**self._latest_dataset_update(record))
         except ClientError as error:
             if not _is_condition_failure(error):  # a newer dataset is already noted
                 raise

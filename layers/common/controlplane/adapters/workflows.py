@@ -36,13 +36,21 @@ class StepFunctionsWorkflows:
     def start_deploy(self, name: str, request: dict[str, Any]) -> StartResult:
         return self.start("deploy", name, request)
 
-    def start(self, workflow: str, name: str, request: dict[str, Any]) -> StartResult:
+    def _state_machine_arn(self, workflow: str) -> str:
         arns = {"retrain": self._retrain_arn, "deploy": self._deploy_arn, "drift": self._drift_arn}
         if workflow not in arns:
             raise ValueError(f"Unknown workflow {workflow!r}; expected one of {sorted(arns)}")
         state_machine_arn = arns[workflow]
         if state_machine_arn is None:
             raise RuntimeError(f"StepFunctionsWorkflows needs the {workflow} state machine ARN to start executions")
+        return state_machine_arn
+
+    def execution_arn(self, workflow: str, name: str) -> str:
+        # arn:<partition>:states:<region>:<account>:stateMachine:<machine> -> ...:execution:<machine>:<name>
+        return f"{self._state_machine_arn(workflow).replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+    def start(self, workflow: str, name: str, request: dict[str, Any]) -> StartResult:
+        state_machine_arn = self._state_machine_arn(workflow)
         try:
             response = self._sfn.start_execution(
                 stateMachineArn=state_machine_arn, name=name, input=json.dumps(request, sort_keys=True)
@@ -50,8 +58,7 @@ class StepFunctionsWorkflows:
         except ClientError as error:
             # Same name, finished or with other input: that work already had its run (names live 90 days).
             if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
-                execution_arn = f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
-                return StartResult("already_started", execution_arn)
+                return StartResult("already_started", self.execution_arn(workflow, name))
             raise
         return StartResult("started", response["executionArn"])
 
