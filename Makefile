@@ -13,7 +13,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum requirements/checkov.l
 export SAM_CLI_TELEMETRY := 0
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv lint scan typecheck check-config build test unit integration e2e property demo replay bench clean up diagrams
+.PHONY: venv lint scan typecheck check-config build test pytest unit integration e2e property demo replay bench clean up diagrams
 
 $(STAMP): requirements/dev.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.13 is required: install it (e.g. pyenv install 3.13) or pass PYTHON=/path/to/python3.13"; exit 1; }
@@ -29,7 +29,7 @@ $(STAMP): requirements/dev.lock
 
 # The project itself, editable, for its console script `mlops` (its dependencies are in the lock already).
 $(PROJECT_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $@
 
 venv: $(STAMP) $(PROJECT_STAMP)
@@ -45,10 +45,11 @@ check-config: venv
 	$(BIN)/python scripts/export_schemas.py --check
 	$(BIN)/python scripts/service_models.py --check
 
+# cfn-lint checks template.yaml inside `sam validate --lint` (cfnlint.api, the same rules and version), and the ASL
+# definitions inside scripts/lint_asl.py: each is read once.
 lint: venv check-config
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/cfn-lint template.yaml
 	$(BIN)/statelint statemachines/*.asl.json
 	$(BIN)/python scripts/lint_asl.py
 	$(BIN)/sam validate --lint
@@ -84,10 +85,13 @@ e2e: venv
 property: venv
 	HYPOTHESIS_PROFILE=thorough $(BIN)/pytest tests/unit/test_event_streams.py -q
 
-# The static checks and the build side by side (their waits on disk and network overlap), then the tests.
-test: venv
-	$(MAKE) --no-print-directory -j 4 --output-sync=target lint scan typecheck build
+pytest: venv
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS)
+
+# The static checks, the build and the tests side by side: the checks are single-process chains and the build waits
+# on the network, so the tests' workers fill both cores meanwhile. Each target's output is printed when it ends.
+test: venv
+	$(MAKE) --no-print-directory -j 5 --output-sync=target lint scan typecheck build pytest
 
 demo: venv
 	$(BIN)/python -m localcloud demo

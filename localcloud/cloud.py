@@ -33,7 +33,7 @@ import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from localcloud import extensions, queues
+from localcloud import extensions, queues, reuse
 from localcloud.async_invocations import AsyncInvocationQueue, EventInvokeConfig
 from localcloud.clock import VirtualClock, wait_until_quiescent
 from localcloud.emulations.stepfunctions_time import running_execution_count
@@ -202,6 +202,7 @@ class LocalCloud:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._mock.start()
+        reuse.use_shared_loader()
         # Handlers that publish no metric make Powertools warn at every invocation; the timeline says enough.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         from controlplane import clock as controlplane_clock  # noqa: PLC0415 - imported with the layer on sys.path

@@ -4,12 +4,14 @@
 through it and returns a `LocalCloudExtensions`: the registry and the emulations a test or the demo scripts
 (pipeline outcomes, endpoint outcomes, alarms and Model Monitor runs). `uninstall()` gives moto back every
 original. This is the only module that imports the emulations; each of them imports only `localcloud.core`.
+`localcloud.reuse` is installed with them: what every cloud would rebuild identically, built once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from localcloud import reuse
 from localcloud.core import Clock, ExtensionRegistry, Hooks
 from localcloud.emulations import (
     dynamodb,
@@ -45,6 +47,7 @@ def install(clock: Clock, hooks: Hooks) -> LocalCloudExtensions:
     """Apply every emulation; fails (with moto left as it was) when another local cloud is installed."""
     registry = ExtensionRegistry(clock, hooks)
     try:
+        reuse.install(registry)
         stepfunctions_time.install(registry)
         stepfunctions_integrations.install(registry)
         lambda_invoke.install(registry)

@@ -1,5 +1,7 @@
-"""`python -m localcloud replay FILE...` as an operator runs it: a subprocess, from outside the checkout."""
+"""`python -m localcloud replay FILE...` as an operator runs it: a subprocess, from outside the checkout; the tests of
+what it prints for other inputs call the same replay in this process (a subprocess costs seconds of CPU to start)."""
 
+import io
 import json
 import os
 import subprocess
@@ -7,6 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from localcloud.replay import replay as run_replay
 from tests.e2e.support import ROOT, s3_object_created_event
 
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -24,6 +29,14 @@ def replay(cwd: Path, *files: Path | str) -> subprocess.CompletedProcess[str]:
         timeout=600,  # only a hang takes this long (real seconds); a loaded machine is merely slower
         check=False,
     )
+
+
+def replay_here(cwd: Path, monkeypatch: pytest.MonkeyPatch, *files: Path | str) -> subprocess.CompletedProcess[str]:
+    """What `replay(cwd, *files)` returns, run in this process from `cwd` (an exception fails the test outright)."""
+    monkeypatch.chdir(cwd)
+    out = io.StringIO()
+    code = run_replay([str(file) for file in files], out)
+    return subprocess.CompletedProcess(["replay", *map(str, files)], code, out.getvalue(), "")
 
 
 def output_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
@@ -92,11 +105,11 @@ def test_replay_trains_once_and_lists_what_it_rejected(tmp_path: Path) -> None:
     assert set(errors) == {str(not_json), str(not_an_event)}
 
 
-def test_replay_of_the_sample_bulk_file_by_absolute_path(tmp_path: Path) -> None:
+def test_replay_of_the_sample_bulk_file_by_absolute_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sample = ROOT / "events" / "s3-dataset-churn-bulk.json"
     events = json.loads(sample.read_text(encoding="utf-8"))
 
-    result = replay(tmp_path, sample)
+    result = replay_here(tmp_path, monkeypatch, sample)
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
@@ -109,7 +122,9 @@ def test_replay_of_the_sample_bulk_file_by_absolute_path(tmp_path: Path) -> None
     assert summary["ledger_records"] == 3
 
 
-def test_replay_gives_every_event_of_any_json_its_line_and_ends_with_the_summary(tmp_path: Path) -> None:
+def test_replay_gives_every_event_of_any_json_its_line_and_ends_with_the_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s3_event = s3_object_created_event(BUCKET, "datasets/churn/2026-12-01/_SUCCESS")
     drift = json.loads((ROOT / "events" / "drift-detected-custom.json").read_text(encoding="utf-8"))
     files = {
@@ -125,7 +140,7 @@ def test_replay_gives_every_event_of_any_json_its_line_and_ends_with_the_summary
     paths["broken.json"].write_text('{"id": ', encoding="utf-8")
     paths["missing.json"] = tmp_path / "missing.json"
 
-    result = replay(tmp_path, *paths.values())
+    result = replay_here(tmp_path, monkeypatch, *paths.values())
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr

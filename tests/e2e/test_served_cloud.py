@@ -1,5 +1,7 @@
 """The served local cloud over real HTTP: boto3 with endpoint_url starts the pipeline, the clock jumps on request,
-the stack's outputs are found through CloudFormation, and SIGINT and SIGTERM stop it cleanly."""
+the stack's outputs are found through CloudFormation, and SIGINT and SIGTERM stop it cleanly. Starting a served
+cloud costs seconds of CPU (a Python process importing moto and deploying the template): one serves both the clock
+and the dataset checks."""
 
 import json
 import signal
@@ -22,8 +24,18 @@ def _client(service: str, url: str):  # type: ignore[no-untyped-def]
     )
 
 
-def test_a_dataset_put_over_http_trains_once_as_the_clock_is_advanced() -> None:
+def test_a_dataset_put_over_http_trains_once_as_the_clock_is_advanced_and_bad_jumps_are_refused() -> None:
     with served_local_cloud(speed=0) as served:
+        # The clock endpoints: refused jumps say how to ask, and move nothing.
+        with urllib.request.urlopen(f"{served.url}/localcloud/clock", timeout=HANG_GUARD_SECONDS) as response:
+            assert json.loads(response.read()) == {"now": "2026-11-27T09:00:00+00:00", "speed": 0.0}
+        for query in ("seconds=-5", "seconds=soon", ""):
+            request = urllib.request.Request(f"{served.url}/localcloud/advance?{query}", method="POST")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=HANG_GUARD_SECONDS)
+            assert refused.value.code == 400
+            assert "POST /localcloud/advance?seconds=N" in json.loads(refused.value.read())["error"]
+
         outputs = {
             output["OutputKey"]: output["OutputValue"]
             for output in _client("cloudformation", served.url).describe_stacks(StackName="mlops-local")["Stacks"][0][
@@ -44,18 +56,6 @@ def test_a_dataset_put_over_http_trains_once_as_the_clock_is_advanced() -> None:
         pipelines = _client("sagemaker", served.url).list_pipeline_executions(PipelineName="churn-training")
         assert [run["PipelineExecutionStatus"] for run in pipelines["PipelineExecutionSummaries"]] == ["Succeeded"]
         assert "RetrainStateMachine execution retrain-churn-churn-2026-11-27-" in served.log()
-
-
-def test_clock_endpoints_answer_and_refuse_bad_jumps_with_the_fix() -> None:
-    with served_local_cloud(speed=0) as served:
-        with urllib.request.urlopen(f"{served.url}/localcloud/clock", timeout=HANG_GUARD_SECONDS) as response:
-            assert json.loads(response.read()) == {"now": "2026-11-27T09:00:00+00:00", "speed": 0.0}
-        for query in ("seconds=-5", "seconds=soon", ""):
-            request = urllib.request.Request(f"{served.url}/localcloud/advance?{query}", method="POST")
-            with pytest.raises(urllib.error.HTTPError) as refused:
-                urllib.request.urlopen(request, timeout=HANG_GUARD_SECONDS)
-            assert refused.value.code == 400
-            assert "POST /localcloud/advance?seconds=N" in json.loads(refused.value.read())["error"]
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])

@@ -1,0 +1,85 @@
+"""What every local cloud of a process would build again, identically, built once: the local cloud's speed.
+
+Each of these is a pure function of an immutable input, so no cloud sees another's state through it:
+
+- ASL parse trees, keyed on the definition's text. moto parses a definition with ANTLR when the state machine is
+  created and again at every execution start (most of a cloud's start-up CPU); the tree is read, never changed,
+  by the preprocessor that builds each execution's own evaluation components, which are still built afresh.
+- botocore's data loader (service models, endpoint rules): moto gives every `mock_aws` a new default boto3
+  session, whose new loader reads and decodes each service's JSON model again.
+- Step Functions' SDK clients: moto builds a boto3 client for every Task it runs; one per service and region
+  serves a cloud's life (boto3 clients are thread-safe).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+from moto.core.models import botocore_stubber
+from moto.stepfunctions.parser.asl.parse import asl_parser
+from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+from moto.stepfunctions.parser.asl.utils import boto_client
+
+from localcloud.core import ExtensionRegistry
+
+__all__ = ["install", "use_shared_loader"]
+
+
+def install(registry: ExtensionRegistry) -> None:
+    """Parse each ASL definition once per process, and build Step Functions' SDK clients once per cloud."""
+    _reuse_asl_parse_trees(registry)
+    _reuse_sdk_clients(registry)
+
+
+def use_shared_loader() -> None:
+    """Make boto3's default session (moto resets it when a mock starts) read service models through the process's
+    loader; the mock puts the previous default session back when it stops."""
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _loader())
+    boto3.setup_default_session(botocore_session=session)
+    search_paths = _loader().search_paths  # boto3 adds its own data path to the loader of each of its sessions
+    search_paths[:] = list(dict.fromkeys(search_paths))
+
+
+@functools.cache
+def _loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
+
+
+_parse_with_antlr = asl_parser.AmazonStateLanguageParser.parse  # moto's own, read before any cloud replaces it
+
+
+@functools.cache
+def _parse_tree(definition: str) -> Any:
+    """The ANTLR tree of a valid definition (an invalid one raises, and is not cached)."""
+    _, tree = _parse_with_antlr(definition)
+    return tree
+
+
+def _reuse_asl_parse_trees(registry: ExtensionRegistry) -> None:
+    def parse(definition: str) -> tuple[Any, Any]:
+        tree = _parse_tree(definition)
+        return Preprocessor().visit(tree), tree
+
+    registry.replace(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(parse))
+
+
+def _reuse_sdk_clients(registry: ExtensionRegistry) -> None:
+    original = boto_client.boto_client_for
+    clients: dict[tuple[str, str, bool], Any] = {}
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        key = (region, service, botocore_stubber.enabled)  # moto ignores state_credentials
+        if key not in clients:
+            clients[key] = original(region, service, state_credentials)
+        return clients[key]
+
+    # Each Task module imported moto's function by name: replace it where it is.
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser.") and vars(module).get("boto_client_for") is original:
+            registry.replace(module, "boto_client_for", boto_client_for)
