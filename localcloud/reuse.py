@@ -9,6 +9,10 @@ Each of these is a pure function of an immutable input, so no cloud sees another
   session, whose new loader reads and decodes each service's JSON model again.
 - Step Functions' SDK clients: moto builds a boto3 client for every Task it runs; one per service and region
   serves a cloud's life (boto3 clients are thread-safe).
+- JSONPath expressions: moto parses a state's paths (`InputPath`, `Parameters` fields, `ResultPath`, ...) with
+  jsonpath-ng at every evaluation; a parsed expression is only read when applied.
+- The RSA key SNS signs its messages with: moto generates a 2048-bit key per subscription; one per process signs
+  as well (each message still gets its own certificate).
 """
 
 from __future__ import annotations
@@ -20,10 +24,15 @@ from typing import Any
 import boto3
 import botocore.loaders
 import botocore.session
+import jsonpath_ng
+import jsonpath_ng.ext
+from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.core.models import botocore_stubber
+from moto.sns.models import Subscription
+from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
-from moto.stepfunctions.parser.asl.utils import boto_client
+from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
 from localcloud.core import ExtensionRegistry
 
@@ -31,9 +40,13 @@ __all__ = ["install", "use_shared_loader"]
 
 
 def install(registry: ExtensionRegistry) -> None:
-    """Parse each ASL definition once per process, and build Step Functions' SDK clients once per cloud."""
+    """Parse each ASL definition and JSONPath once per process, and build Step Functions' SDK clients once per cloud;
+    SNS signs with one key per process."""
     _reuse_asl_parse_trees(registry)
     _reuse_sdk_clients(registry)
+    registry.replace(json_path, "parse", _parse_extended_json_path)
+    registry.replace(result_path, "parse", _parse_json_path)
+    registry.replace(Subscription, "private_key", lambda _subscription: _sns_signing_key())
 
 
 def use_shared_loader() -> None:
@@ -44,6 +57,15 @@ def use_shared_loader() -> None:
     boto3.setup_default_session(botocore_session=session)
     search_paths = _loader().search_paths  # boto3 adds its own data path to the loader of each of its sessions
     search_paths[:] = list(dict.fromkeys(search_paths))
+
+
+_parse_extended_json_path = functools.cache(jsonpath_ng.ext.parse)
+_parse_json_path = functools.cache(jsonpath_ng.parse)
+
+
+@functools.cache
+def _sns_signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @functools.cache
