@@ -7,8 +7,10 @@ Each of these is a pure function of an immutable input, so no cloud sees another
   by the preprocessor that builds each execution's own evaluation components, which are still built afresh.
 - botocore's data loader (service models, endpoint rules): moto gives every `mock_aws` a new default boto3
   session, whose new loader reads and decodes each service's JSON model again.
-- Step Functions' SDK clients: moto builds a boto3 client for every Task it runs; one per service and region
-  serves a cloud's life (boto3 clients are thread-safe).
+- boto3 clients: building one costs tens of milliseconds (mostly copying the session's event hooks). The local
+  cloud's own clients serve every cloud of the process: each cloud talks to the same process-wide moto backends with
+  the same credentials, and boto3 clients are thread-safe. Step Functions' SDK clients (moto builds one for every
+  Task it runs) serve a cloud's life.
 - JSONPath expressions: moto parses a state's paths (`InputPath`, `Parameters` fields, `ResultPath`, ...) with
   jsonpath-ng at every evaluation; a parsed expression is only read when applied.
 - The RSA key SNS signs its messages with: moto generates a 2048-bit key per subscription; one per process signs
@@ -36,7 +38,7 @@ from moto.stepfunctions.parser.asl.utils import boto_client, json_path
 
 from localcloud.core import ExtensionRegistry
 
-__all__ = ["install", "use_shared_loader"]
+__all__ = ["client", "install", "use_shared_loader"]
 
 
 def install(registry: ExtensionRegistry) -> None:
@@ -47,6 +49,12 @@ def install(registry: ExtensionRegistry) -> None:
     registry.replace(json_path, "parse", _parse_extended_json_path)
     registry.replace(result_path, "parse", _parse_json_path)
     registry.replace(Subscription, "private_key", lambda _subscription: _sns_signing_key())
+
+
+@functools.cache
+def client(service: str, region: str) -> Any:
+    """The local clouds' client for the service (called only while a cloud runs, so it always reaches moto)."""
+    return boto3.client(service, region_name=region)  # type: ignore[call-overload]
 
 
 def use_shared_loader() -> None:
