@@ -8,9 +8,9 @@ Each of these is a pure function of an immutable input, so no cloud sees another
 - botocore's data loader (service models, endpoint rules): moto gives every `mock_aws` a new default boto3
   session, whose new loader reads and decodes each service's JSON model again.
 - boto3 clients: building one costs tens of milliseconds (mostly copying the session's event hooks). The local
-  cloud's own clients serve every cloud of the process: each cloud talks to the same process-wide moto backends with
-  the same credentials, and boto3 clients are thread-safe. Step Functions' SDK clients (moto builds one for every
-  Task it runs) serve a cloud's life.
+  cloud's own clients, and Step Functions' SDK clients (moto builds one for every Task it runs), serve every cloud of
+  the process: each cloud talks to the same process-wide moto backends with the same credentials, and boto3 clients
+  are thread-safe.
 - JSONPath expressions: moto parses a state's paths (`InputPath`, `Parameters` fields, `ResultPath`, ...) with
   jsonpath-ng at every evaluation; a parsed expression is only read when applied.
 - The RSA key SNS signs its messages with: moto generates a 2048-bit key per subscription; one per process signs
@@ -99,17 +99,19 @@ def _reuse_asl_parse_trees(registry: ExtensionRegistry) -> None:
     registry.replace(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(parse))
 
 
-def _reuse_sdk_clients(registry: ExtensionRegistry) -> None:
-    original = boto_client.boto_client_for
-    clients: dict[tuple[str, str, bool], Any] = {}
+_moto_sdk_client = boto_client.boto_client_for
 
+
+def _reuse_sdk_clients(registry: ExtensionRegistry) -> None:
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        key = (region, service, botocore_stubber.enabled)  # moto ignores state_credentials
-        if key not in clients:
-            clients[key] = original(region, service, state_credentials)
-        return clients[key]
+        return _sdk_client(region, service, botocore_stubber.enabled)  # moto ignores state_credentials
 
     # Each Task module imported moto's function by name: replace it where it is.
     for name, module in list(sys.modules.items()):
-        if name.startswith("moto.stepfunctions.parser.") and vars(module).get("boto_client_for") is original:
+        if name.startswith("moto.stepfunctions.parser.") and vars(module).get("boto_client_for") is _moto_sdk_client:
             registry.replace(module, "boto_client_for", boto_client_for)
+
+
+@functools.cache
+def _sdk_client(region: str, service: str, _through_moto: bool) -> Any:
+    return _moto_sdk_client(region, service)
