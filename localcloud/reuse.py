@@ -1,6 +1,8 @@
 """What every local cloud of a process would build again, identically, built once: the local cloud's speed.
 
-Each of these is a pure function of an immutable input, so no cloud sees another's state through it:
+Each is derived from an input that does not change (a definition's text, a service model, a JSONPath) or holds no
+state of a cloud (a client only sends requests to the process-wide moto backends), so no cloud sees another's
+state through it:
 
 - ASL parse trees, keyed on the definition's text. moto parses a definition with ANTLR when the state machine is
   created and again at every execution start (most of a cloud's start-up CPU); the tree is read, never changed,
@@ -42,8 +44,8 @@ __all__ = ["client", "install", "use_shared_loader"]
 
 
 def install(registry: ExtensionRegistry) -> None:
-    """Parse each ASL definition and JSONPath once per process, and build Step Functions' SDK clients once per cloud;
-    SNS signs with one key per process."""
+    """Parse each ASL definition and JSONPath, build each Step Functions SDK client and SNS's signing key, once per
+    process (undone, as the emulations are, by `registry.uninstall()`; the caches stay)."""
     _reuse_asl_parse_trees(registry)
     _reuse_sdk_clients(registry)
     registry.replace(json_path, "parse", _parse_extended_json_path)
