@@ -29,7 +29,6 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, Self
 
-import boto3
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
@@ -174,7 +173,6 @@ class LocalCloud:
         """The template's Outputs as deployed here: key -> {"Value", "Description"}."""
         self._sequence = itertools.count(1)
         self._execution_status: dict[str, str] = {}
-        self._clients: dict[str, Any] = {}
         self._deliveries: deque[tuple[dict[str, Any], dict[str, Any]]] = deque()
         self._async_invocations = AsyncInvocationQueue(self.clock, self.invoke, self._send_to_queue, self.record)
         self._injected_errors: dict[str, deque[tuple[str, str]]] = {}
@@ -244,10 +242,8 @@ class LocalCloud:
         return self._extensions
 
     def client(self, service: str) -> Any:
-        """One boto3 client per service for this cloud's life (building one costs tens of milliseconds)."""
-        if service not in self._clients:
-            self._clients[service] = boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
-        return self._clients[service]
+        """The process's boto3 client for the service (`localcloud.reuse.client`)."""
+        return reuse.client(service, REGION)
 
     # ----------------------------------------------------------------- timeline
     def record(self, kind: str, text: str, **data: Any) -> None:

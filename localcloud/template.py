@@ -2,6 +2,8 @@
 functions the template uses (Ref, Fn::Sub, Fn::GetAtt, Fn::If, Fn::Equals, Fn::Not, Fn::Join, Fn::Split,
 Fn::Select)."""
 
+import copy
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +48,13 @@ class TemplateError(Exception):
 
 
 def load_template(path: Path) -> dict[str, Any]:
+    """The template as a dict of its own (every local cloud reads it: the file is parsed once while it is unchanged)."""
+    status = path.stat()
+    return copy.deepcopy(_parse_template(path.resolve(), status.st_mtime_ns, status.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_template(path: Path, _mtime_ns: int, _size: int) -> dict[str, Any]:
     document = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path}: not a CloudFormation/SAM template (no Resources)")
