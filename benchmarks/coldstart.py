@@ -288,12 +288,49 @@ def measure(
     }
 
 
+def compare(baseline: Path, runs: int = 9, functions: Path = ROOT / "functions") -> dict[str, Any]:
+    """Per handler, the first event on `baseline` (a built layer's python/ directory, e.g. of an older commit) and
+    on a fresh build, alternately: the median of the pairs' CPU ratios (fresh / baseline). Interleaving cancels
+    the machine's drift, which a ratio to `import boto3` measured in another run does not."""
+    before, after = prepare_sandbox(baseline), prepare_sandbox()
+    ratios: dict[str, Any] = {}
+    with story_cloud() as (endpoint, events, environments):
+        for name in sorted(events):
+            function_dir = functions / name
+            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+                json.dump(events[name], file)
+            served = {"AWS_ENDPOINT_URL": endpoint, "PROBE_EVENT": file.name}
+            samples: dict[Sandbox, list[float]] = {before: [], after: []}
+            try:
+                for _ in range(runs):
+                    for sandbox in (before, after):
+                        environment = {**_environment(sandbox, function_dir, environments.get(name, {})), **served}
+                        samples[sandbox].append(
+                            cpu_milliseconds(sandbox.python, _FIRST_EVENT, function_dir, environment)[0]
+                        )
+            finally:
+                os.unlink(file.name)
+            pairs = zip(samples[before], samples[after], strict=True)
+            ratios[name] = round(statistics.median(later / earlier for earlier, later in pairs), 3)
+    return {"runs": runs, "baseline": str(baseline), "first_event_after_over_before": ratios}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.coldstart", description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--layer", type=Path, help="a built layer's python/ directory instead of a fresh build")
     parser.add_argument("--functions", type=Path, default=ROOT / "functions", help="the handlers' directory")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="LAYER",
+        help="a built layer's python/ directory (e.g. of an older commit): first events on it and on a fresh build, "
+        "interleaved",
+    )
     arguments = parser.parse_args(argv)
+    if arguments.compare:
+        print(json.dumps(compare(arguments.compare, arguments.runs, arguments.functions), indent=2))
+        return 0
     print(json.dumps(measure(arguments.runs, layer=arguments.layer, functions=arguments.functions), indent=2))
     return 0
 
