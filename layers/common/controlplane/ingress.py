@@ -125,7 +125,7 @@ def on_arrivals(group: ArrivalGroup, ledger: Ledger, workflows: Workflows) -> li
         _log_recorded(dataset.uri, len(group.events), state.object_count)
         if state.execution_arn is not None:
             return waiting
-        reason = f"quiet period of {model.data_trigger.quiet_period_seconds}s after the last object"
+        reason = _quiet_period_reason(model)
     else:
         reason = decision.reason
 
@@ -176,6 +176,10 @@ def _training_requested(
     )
 
 
+def _quiet_period_reason(model: ModelConfig) -> str:
+    return f"quiet period of {model.data_trigger.quiet_period_seconds}s after the last object"
+
+
 def _log_recorded(dataset_uri: str, objects: int, object_count: int) -> None:
     extra = {"dataset_uri": dataset_uri, "objects": objects, "object_count": object_count}
     logger.debug("Objects recorded", extra=extra)
@@ -198,7 +202,7 @@ def _start_with_arrivals(
     request carrying the start for the outbox (after the write, so the workflow finds the arrivals recorded).
     None, with nothing written, when the transaction lost a race (a concurrent batch, a request recorded by an
     earlier attempt): the caller then records the arrivals alone, and starts the workflow if still not started."""
-    reason = f"quiet period of {model.data_trigger.quiet_period_seconds}s after the last object"
+    reason = _quiet_period_reason(model)
     request = RetrainRequest(model=model.name, dataset_uri=dataset.uri, reason=reason, wait_for_quiet_period=True)
     name = retrain_execution_name(model.name, dataset.uri)
     execution_arn = workflows.execution_arn("retrain", name)

@@ -181,9 +181,9 @@ class DynamoDbLedger:
         self._table = _LedgerTable(table_name, client)
 
     @staticmethod
-    def _arrival_update(arrivals: DatasetArrivals) -> dict[str, Any]:
+    def _arrival_update(arrivals: DatasetArrivals, started_by: str | None = None) -> dict[str, Any]:
         """The UpdateItem of one group of arrivals, on the condition that they are the dataset's latest (in time
-        and sequencer)."""
+        and sequencer); with `started_by`, also the started mark, on the condition that there is none yet."""
         values: dict[str, Any] = {
             ":at": iso(arrivals.at),
             ":model": arrivals.model,
@@ -196,10 +196,15 @@ class DynamoDbLedger:
             values[":seq"] = arrivals.max_sequencer
             assignments += "max_sequencer = :seq, "
             later += " AND (attribute_not_exists(max_sequencer) OR max_sequencer <= :seq)"
+        condition = f"attribute_not_exists(pk) OR ({later})"
+        if started_by is not None:
+            values[":arn"] = started_by
+            assignments += "execution_arn = :arn, "
+            condition = f"attribute_not_exists(execution_arn) AND ({condition})"
         return {
             "Key": {"pk": f"DATASET#{arrivals.model}", "sk": arrivals.dataset_uri},
             "UpdateExpression": f"SET {assignments}model = :model, dataset_uri = :uri ADD object_count :n",
-            "ConditionExpression": f"attribute_not_exists(pk) OR ({later})",
+            "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }
 
@@ -221,14 +226,10 @@ class DynamoDbLedger:
     def start_dataset(self, arrivals: DatasetArrivals, request: AuditRecord) -> bool:
         if request.execution_arn is None or request.dataset_uri != arrivals.dataset_uri:
             raise ValueError(f"record {request.record_id} does not request a workflow for {arrivals.dataset_uri}")
-        update = self._arrival_update(arrivals)
-        update["UpdateExpression"] = update["UpdateExpression"].replace(" ADD ", ", execution_arn = :arn ADD ")
-        update["ConditionExpression"] = f"attribute_not_exists(execution_arn) AND ({update['ConditionExpression']})"
-        update["ExpressionAttributeValues"][":arn"] = request.execution_arn
         try:
             self._table.transact_write(
                 [
-                    {"Update": update},
+                    {"Update": self._arrival_update(arrivals, started_by=request.execution_arn)},
                     {"Put": {"Item": self._audit_item(request), "ConditionExpression": "attribute_not_exists(pk)"}},
                     {"Update": self._latest_dataset_update(request)},
                 ]
