@@ -17,10 +17,16 @@ state through it:
   jsonpath-ng at every evaluation; a parsed expression is only read when applied.
 - The RSA key SNS signs its messages with: moto generates a 2048-bit key per subscription; one per process signs
   as well (each message still gets its own certificate).
+- A definition's validation: moto builds every evaluation component of a definition to validate it when its state
+  machine is created, and throws them away; a definition once valid is valid again.
+- The attribute names moto's response serializer tries for each member of a response: it asks six alias providers
+  for every member of every structure it serializes (most of a GetExecutionHistory's CPU); their answer depends
+  only on the member, its shape and its parent shape, and the type of the object read, never on a value.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 from typing import Any
@@ -30,13 +36,16 @@ import botocore.loaders
 import botocore.session
 import jsonpath_ng
 import jsonpath_ng.ext
+from botocore.model import Shape
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.core.models import botocore_stubber
+from moto.core.serialize import AttributePickerContext, XFormedAttributePicker
 from moto.sns.models import Subscription
 from moto.stepfunctions.parser.asl.component.common.path import result_path
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from localcloud.core import ExtensionRegistry
 
@@ -47,7 +56,9 @@ def install(registry: ExtensionRegistry) -> None:
     """Parse each ASL definition and JSONPath, build each Step Functions SDK client and SNS's signing key, once per
     process (undone, as the emulations are, by `registry.uninstall()`; the caches stay)."""
     _reuse_asl_parse_trees(registry)
+    registry.replace(StepFunctionsParserBackend, "_validate_definition", staticmethod(_validate_definition))
     _reuse_sdk_clients(registry)
+    registry.replace(XFormedAttributePicker, "get_possible_keys", _possible_keys)
     registry.replace(json_path, "parse", _parse_extended_json_path)
     registry.replace(result_path, "parse", _parse_json_path)
     registry.replace(Subscription, "private_key", lambda _subscription: _sns_signing_key())
@@ -99,6 +110,54 @@ def _reuse_asl_parse_trees(registry: ExtensionRegistry) -> None:
         return Preprocessor().visit(tree), tree
 
     registry.replace(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(parse))
+
+
+_moto_validate_definition = StepFunctionsParserBackend._validate_definition
+
+
+@functools.cache
+def _validate_definition(definition: str) -> None:
+    """moto's validation, once per definition (an invalid one raises InvalidDefinition, and is not cached)."""
+    _moto_validate_definition(definition)
+
+
+_moto_possible_keys = XFormedAttributePicker.get_possible_keys
+
+
+def _possible_keys(picker: XFormedAttributePicker, context: AttributePickerContext) -> Any:
+    """moto's answer, remembered by what its alias providers read: the object's type (an object with `Meta` aliases
+    of its own is asked every time), the key, the member's shape and the structure it is a member of."""
+    if hasattr(context.obj, "Meta"):
+        return _moto_possible_keys(picker, context)
+    shape: Shape | None = context.shape
+    parent = getattr(shape, "parent", None)
+    member = _Member(
+        (
+            tuple(picker.alias_providers),
+            type(context.obj),
+            context.key,
+            context.service_model.service_name if context.service_model else None,
+            None if shape is None else (shape.name, shape.type_name, shape.serialization.get("name")),
+            None if parent is None else (parent.name, parent.type_name),
+        ),
+        picker,
+        context,
+    )
+    return _remembered_possible_keys(member)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Member:
+    """A serialized member, compared and hashed by its signature only; the picker and context answer it once."""
+
+    signature: tuple[Any, ...]
+    picker: XFormedAttributePicker = dataclasses.field(compare=False)
+    context: AttributePickerContext = dataclasses.field(compare=False)
+
+
+@functools.cache
+def _remembered_possible_keys(member: _Member) -> tuple[str, ...]:
+    return tuple(_moto_possible_keys(member.picker, member.context))
 
 
 _moto_sdk_client = boto_client.boto_client_for

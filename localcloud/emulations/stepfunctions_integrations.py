@@ -8,12 +8,14 @@ product's ASL is written for AWS; these patches make moto answer as AWS does, ne
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 from typing import Any
 
 import botocore.session
 from botocore.exceptions import ClientError
+from botocore.model import ServiceModel
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils, state_task_lambda
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk as aws_sdk,
@@ -95,6 +97,12 @@ def moto_converts_start_execution_parameters() -> bool:
     return "stateMachineArn" in parameters
 
 
+@functools.cache
+def _stepfunctions_model() -> ServiceModel:
+    """botocore's Step Functions model, read once per process (a model is never changed)."""
+    return botocore.session.get_session().get_service_model("stepfunctions")
+
+
 def _patch_sfn_integration_parameters(registry: ExtensionRegistry) -> None:
     """`arn:aws:states:::states:startExecution` starts the named state machine with the ASL's parameters.
 
@@ -107,7 +115,7 @@ def _patch_sfn_integration_parameters(registry: ExtensionRegistry) -> None:
     twice.
     """
     original = vars(StateTaskServiceSfn)["_normalise_parameters"]
-    service_model = botocore.session.get_session().get_service_model("stepfunctions")
+    service_model = _stepfunctions_model()
 
     def _normalise_parameters(
         self: Any,

@@ -1,0 +1,75 @@
+"""What `localcloud.reuse` builds once per process answers exactly as moto does when it builds it every time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from moto.core.serialize import XFormedAttributePicker
+
+from controlplane.config import load_config
+from localcloud import reuse, scenarios
+from localcloud.cloud import LocalCloud
+
+VALID = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'
+INVALID = '{"StartAt": "Missing", "States": {"Done": {"Type": "Nowhere"}}}'
+
+
+def _responses(cloud: LocalCloud) -> dict[str, Any]:
+    """Responses with many optional members, nested structures, lists, timestamps and moto model objects."""
+    sfn, sagemaker, dynamodb = cloud.client("stepfunctions"), cloud.client("sagemaker"), cloud.client("dynamodb")
+    responses: dict[str, Any] = {}
+    for logical_id, arn in cloud.state_machines.items():
+        executions = sfn.list_executions(stateMachineArn=arn)["executions"]
+        responses[f"ListExecutions {logical_id}"] = executions
+        responses[f"DescribeStateMachine {logical_id}"] = sfn.describe_state_machine(stateMachineArn=arn)
+        for execution in executions:
+            history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)
+            responses[f"GetExecutionHistory {execution['name']}"] = history["events"]
+    for endpoint in sagemaker.list_endpoints()["Endpoints"]:
+        responses[f"DescribeEndpoint {endpoint['EndpointName']}"] = sagemaker.describe_endpoint(
+            EndpointName=endpoint["EndpointName"]
+        )
+    for package in sagemaker.list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"]:
+        responses[f"DescribeModelPackage {package['ModelPackageArn']}"] = sagemaker.describe_model_package(
+            ModelPackageName=package["ModelPackageArn"]
+        )
+    responses["Scan ledger"] = dynamodb.scan(TableName=cloud.ledger_table)["Items"]
+    for response in responses.values():
+        if isinstance(response, dict):
+            response.pop("ResponseMetadata", None)
+    return responses
+
+
+def test_remembered_member_names_serialize_every_response_as_moto_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    with LocalCloud() as cloud:
+        cloud.seed(load_config())
+        scenarios.deploy_new_version(cloud, 0.9)
+        remembered = _responses(cloud)
+        assert any(name.startswith("GetExecutionHistory deploy-") for name in remembered)
+        assert XFormedAttributePicker.get_possible_keys is reuse._possible_keys  # the serializer used the cache
+
+        monkeypatch.setattr(XFormedAttributePicker, "get_possible_keys", reuse._moto_possible_keys)
+        assert _responses(cloud) == remembered
+
+
+def test_a_valid_definition_is_validated_once_and_an_invalid_one_is_refused_every_time() -> None:
+    with LocalCloud() as cloud:
+        sfn = cloud.client("stepfunctions")
+        role = "arn:aws:iam::123456789012:role/reuse-test"
+        validated_before = reuse._validate_definition.cache_info().hits
+        sfn.create_state_machine(name="reuse-valid-1", definition=VALID, roleArn=role)
+        sfn.create_state_machine(name="reuse-valid-2", definition=VALID, roleArn=role)
+        assert reuse._validate_definition.cache_info().hits >= validated_before + 1
+
+        for attempt in range(2):
+            with pytest.raises(ClientError) as refused:
+                sfn.create_state_machine(name=f"reuse-invalid-{attempt}", definition=INVALID, roleArn=role)
+            assert "ASLParserException" in refused.value.response["Error"]["Message"]  # moto's own refusal
+        assert [
+            machine["name"] for machine in sfn.list_state_machines()["stateMachines"] if "reuse-" in machine["name"]
+        ] == [
+            "reuse-valid-1",
+            "reuse-valid-2",
+        ]
