@@ -21,8 +21,9 @@ from botocore import xform_name
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "layers" / "common" / "controlplane" / "adapters" / "service_models"
 SOURCES = (ROOT / "layers" / "common" / "controlplane", ROOT / "functions")
-# The services with large models (gzipped: SageMaker 384 KB, S3 185 KB); the others parse in a few ms.
-SERVICES = ("sagemaker", "s3")
+# Every service the control plane calls. SageMaker's and S3's models are the large ones (gzipped 384 and 185 KB);
+# each of the others still costs a few ms to parse and a method per operation at a handler's first client.
+SERVICES = ("cloudwatch", "dynamodb", "events", "s3", "sagemaker", "sagemaker-runtime", "sns", "stepfunctions")
 
 
 def spelled_names() -> set[str]:

@@ -86,8 +86,17 @@ def test_the_listing_loader_finds_models_and_refuses_unknown_names_as_botocore_d
 def test_the_clients_session_uses_the_listing_loader_and_builds_complete_clients() -> None:
     core = clients.session()._session
     assert isinstance(core.get_component("data_loader"), ListingLoader)
-    listed = clients.session().client("dynamodb", region_name="eu-west-1")
-    default = boto3.Session().client("dynamodb", region_name="eu-west-1")
+    listed = clients.session().client("sqs", region_name="eu-west-1")  # a service the control plane never calls
+    default = boto3.Session().client("sqs", region_name="eu-west-1")
     assert listed.meta.service_model.operation_names == default.meta.service_model.operation_names
-    assert listed.can_paginate("scan")
-    assert listed.waiter_names == default.waiter_names
+    assert listed.can_paginate("list_queues")
+
+
+def test_a_called_service_gets_its_trimmed_model_with_botocore_s_paginators_and_waiters() -> None:
+    trimmed = clients.session().client("dynamodb", region_name="eu-west-1")
+    default = boto3.Session().client("dynamodb", region_name="eu-west-1")
+    operations = set(trimmed.meta.service_model.operation_names)
+    assert {"GetItem", "UpdateItem", "TransactWriteItems", "Query"} <= operations
+    assert operations < set(default.meta.service_model.operation_names)
+    assert trimmed.can_paginate("query")
+    assert trimmed.waiter_names == default.waiter_names

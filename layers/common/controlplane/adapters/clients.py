@@ -15,8 +15,8 @@ import botocore.loaders
 import botocore.session
 
 SERVICE_MODELS = Path(__file__).with_name("service_models")
-"""The SageMaker and S3 models trimmed to the operations the code calls (scripts/service_models.py): their
-clients cost a fraction of the full models' parse and hundreds of methods."""
+"""The models of every service the control plane calls, trimmed to the operations the code calls
+(scripts/service_models.py): their clients cost a fraction of the full models' parse and methods."""
 
 
 class ListingLoader(botocore.loaders.Loader):
