@@ -3,18 +3,20 @@
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 import yaml
 from botocore.exceptions import DataNotFoundError, UnknownServiceError
 
-from controlplane import config as config_module
 from controlplane.adapters import clients
 from controlplane.adapters.clients import ListingLoader
-from controlplane.config import DEFAULT_CONFIG_PATH, load_config, parse_config
+from controlplane.config import DEFAULT_CONFIG_PATH, built_source, load_config, parse_config
 from controlplane.errors import ConfigError
+from controlplane.schema import StrictModel
 
 ROOT = Path(__file__).resolve().parents[2]
 # Imports every handler module, as Lambda does at init, in a fresh interpreter; prints the top-level modules loaded.
@@ -43,21 +45,76 @@ def test_no_handler_imports_a_yaml_parser_or_the_x_ray_sdk() -> None:
     assert not modules & {"yaml", "aws_xray_sdk", "wrapt"}
 
 
-def test_the_built_json_config_is_the_bundled_yaml_config() -> None:
-    as_json = json.dumps(yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")))
-    assert parse_config(as_json, "controlplane.json") == load_config(DEFAULT_CONFIG_PATH)
-
-
-def test_load_config_prefers_the_built_json_where_the_layer_has_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    built = tmp_path / "controlplane.json"
+def _rich_document() -> dict[str, Any]:
+    """The bundled config, and a stage with every other optional section (rolling update, alarms, approvals)."""
     document = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
-    document["models"] = document["models"][:1]
-    built.write_text(json.dumps(document), encoding="utf-8")
-    monkeypatch.setattr(config_module, "BUILT_CONFIG_PATH", built)
-    assert [model.name for model in load_config().models] == [document["models"][0]["name"]]
-    assert len(load_config(DEFAULT_CONFIG_PATH).models) > 1  # so the JSON was the one read
+    fraud = document["models"][1]
+    fraud["allowed_dataset_prefixes"] = ["s3://other-bucket/fraud/"]
+    fraud["deployment"] = {
+        "deploy_on_approval": True,
+        "stages": [
+            {
+                "name": "prod",
+                "endpoint_name": "fraud-prod",
+                "policy": {
+                    "rolling": {"maximum_batch_size": {"type": "INSTANCE_COUNT", "value": 1}},
+                    "auto_rollback": {"default_alarms": False, "alarm_names": ["fraud-p99"]},
+                },
+                "requires_approval": True,
+                "requires_documentation": True,
+                "auto_promote": False,
+            }
+        ],
+    }
+    return dict(document)
+
+
+@pytest.mark.parametrize("document", [None, _rich_document()], ids=["bundled", "every-section"])
+def test_the_built_config_module_is_the_validated_config(document: dict[str, Any] | None) -> None:
+    validated = load_config(DEFAULT_CONFIG_PATH) if document is None else parse_config(json.dumps(document), "c.json")
+    namespace: dict[str, Any] = {}
+    exec(compile(built_source(validated), "built_config.py", "exec"), namespace)
+    built = namespace["CONFIG"]
+    assert built == validated
+    assert built.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+    assert built.model_dump() == validated.model_dump()
+    assert built.owner_teams() == validated.owner_teams()
+
+
+def test_built_source_refuses_a_value_it_cannot_write() -> None:
+    class Odd(StrictModel):
+        at: datetime
+
+    with pytest.raises(TypeError, match=r"holds a datetime"):
+        built_source(Odd(at=datetime(2026, 12, 1, tzinfo=UTC)))  # type: ignore[arg-type]
+
+
+def test_load_config_takes_the_built_module_where_the_layer_has_it_and_builds_no_validator() -> None:
+    """In a fresh interpreter, as a cold start: the built module's config, and no validator built for it."""
+    source = built_source(parse_config(json.dumps(_rich_document()), "c.json"))
+    probe = f"""
+import json, sys, types
+from controlplane import config
+built = types.ModuleType(config.BUILT_CONFIG_MODULE)
+exec({source!r}, built.__dict__)
+sys.modules[config.BUILT_CONFIG_MODULE] = built
+loaded = config.load_config()
+print(json.dumps([loaded is built.CONFIG, loaded.model("fraud").allowed_dataset_prefixes,
+                  config.ControlPlaneConfig.__pydantic_complete__, config.ModelConfig.__pydantic_complete__]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "layers" / "common")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == [True, ["s3://other-bucket/fraud/"], False, False]
+
+
+def test_without_the_built_module_load_config_reads_the_bundled_yaml() -> None:
+    assert load_config() == load_config(DEFAULT_CONFIG_PATH)
+    assert len(load_config().models) == len(yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))["models"])
 
 
 def test_a_broken_json_config_names_the_file_and_the_problem() -> None:

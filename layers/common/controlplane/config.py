@@ -2,10 +2,13 @@
 
 The YAML file ships inside the layer (see README, "Configuration"), so a config change deploys atomically
 with the code that reads it and is validated by `make test` and `sam build` before it can reach AWS. The layer's
-build writes it as JSON (`BUILT_CONFIG_PATH`): a cold start then needs no YAML parser (README, Performance).
+build validates it and writes it as Python (`built_source`, the module `controlplane.built_config`), which a cold
+start imports as compiled bytecode: no YAML parser, and no validator built to check it again (README, Performance).
 """
 
+import importlib
 import json
+import math
 import re
 import string
 from dataclasses import dataclass
@@ -13,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from controlplane.deployment_config import Deployment, Stage
 from controlplane.drift_config import DriftAlarm, DriftPolicy
@@ -21,8 +24,8 @@ from controlplane.errors import ConfigError, UnknownModel
 from controlplane.schema import StrictModel, validation_problems
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("controlplane.yaml")
-BUILT_CONFIG_PATH = DEFAULT_CONFIG_PATH.with_suffix(".json")
-"""The bundled config as the layer ships it (layers/common/Makefile); absent in a checkout."""
+BUILT_CONFIG_MODULE = "controlplane.built_config"
+"""The bundled config as the layer ships it (layers/common/Makefile writes `built_source`); absent in a checkout."""
 
 # Placeholders allowed in pipeline parameter templates, filled from the dataset being trained.
 PARAMETER_PLACEHOLDERS = frozenset({"model", "dataset_uri", "dataset_id", "bucket", "dataset_prefix"})
@@ -366,13 +369,69 @@ def parse_config(text: str, source: str = "<config>") -> ControlPlaneConfig:
 
 
 def load_config(path: Path | str | None = None) -> ControlPlaneConfig:
-    """Load the config file (default: the one bundled next to this module, as JSON where the build wrote it)."""
-    config_path = Path(path) if path else (BUILT_CONFIG_PATH if BUILT_CONFIG_PATH.exists() else DEFAULT_CONFIG_PATH)
+    """Load the config file (default: the one bundled next to this module, as the layer's build wrote it)."""
+    if not path:
+        built = _built_config()
+        if built is not None:
+            return built
+    config_path = Path(path) if path else DEFAULT_CONFIG_PATH
     try:
         text = config_path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{config_path}: cannot read the control-plane config ({error.strerror})") from None
     return parse_config(text, str(config_path))
+
+
+def _built_config() -> ControlPlaneConfig | None:
+    try:
+        built = importlib.import_module(BUILT_CONFIG_MODULE)
+    except ModuleNotFoundError as error:
+        if error.name != BUILT_CONFIG_MODULE:
+            raise
+        return None
+    config: ControlPlaneConfig = built.CONFIG
+    return config
+
+
+def built_source(config: ControlPlaneConfig) -> str:
+    """Python source of a module whose `CONFIG` equals `config`, built with pydantic's `model_construct` (its
+    constructor for data validated already): a cold start that imports it builds no validator for the config's
+    models. Written by the layer's build from the config it has just validated; a value of a type it cannot
+    write raises TypeError."""
+    modules: set[str] = set()
+
+    def source(value: object) -> str:
+        if isinstance(value, BaseModel):
+            model = type(value)
+            if value.__pydantic_extra__ or value.__pydantic_private__:
+                raise TypeError(f"{model.__name__} holds extra or private values, which model_construct would lose")
+            modules.add(model.__module__)
+            fields = ", ".join(f"{name!r}: {source(getattr(value, name))}" for name in model.model_fields)
+            fields_set = "{" + ", ".join(repr(name) for name in sorted(value.model_fields_set)) + "}"
+            return (
+                f"{model.__module__}.{model.__qualname__}.model_construct("
+                f"{fields_set if value.model_fields_set else 'set()'}, **{{{fields}}})"
+            )
+        if value is None or type(value) in (bool, int, str):
+            return repr(value)
+        if type(value) is float:
+            return repr(value) if math.isfinite(value) else f"float({str(value)!r})"
+        if type(value) is tuple:
+            return "(" + "".join(f"{source(item)}, " for item in value) + ")"
+        if type(value) is list:
+            return "[" + ", ".join(source(item) for item in value) + "]"
+        if type(value) is dict:
+            return "{" + ", ".join(f"{source(key)}: {source(item)}" for key, item in value.items()) + "}"
+        if type(value) is frozenset:
+            return "frozenset({" + ", ".join(source(item) for item in sorted(value, key=repr)) + "})"
+        raise TypeError(f"the config holds a {type(value).__name__} ({value!r}), which built_source cannot write")
+
+    body = source(config)
+    imports = "".join(f"import {module}\n" for module in sorted(modules))
+    return (
+        '"""The bundled control-plane config, validated by the layer\'s build (controlplane.config.built_source)."""'
+        f"\n\n{imports}\nCONFIG = {body}\n"
+    )
 
 
 @cache
