@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.deploy import deploy_execution_name, rollback_execution_name
+from controlplane.deploy import deploy_execution_name
 from controlplane.models import ApprovalRequest, DecisionRequest, DeployRequest, RetrainRequest, RollbackRequest
-from controlplane.naming import digest, retrain_execution_name
+from controlplane.naming import digest, retrain_execution_name, rollback_execution_name
 from controlplane.ports import AuditRecord
 from controlplane.schema import validation_problems
 from mlops.connection import Connection, OperatorError, describe_aws_error

@@ -32,6 +32,7 @@ from controlplane.naming import (
     endpoint_config_name,
     model_card_name,
     package_lineage,
+    rollback_execution_name,
     sagemaker_model_name,
     training_lineage,
 )
@@ -94,10 +95,6 @@ def approval_deploy_execution_name(stage: str, model: str, package_arn: str, app
 
 def rejection_rollback_execution_name(endpoint: str, package_arn: str, rejected_at: datetime) -> str:
     return rollback_execution_name(endpoint, f"rejected:{package_arn}:{iso(rejected_at)}")
-
-
-def rollback_execution_name(endpoint: str, cause: str) -> str:
-    return f"rollback-{endpoint[:50]}-{digest(endpoint, cause, length=12)}"
 
 
 def deployment_config(policy: DeploymentPolicy, alarms: list[str]) -> dict[str, Any]:

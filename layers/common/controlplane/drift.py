@@ -13,7 +13,6 @@ from typing import Any, Literal
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.deploy import rollback_execution_name
 from controlplane.drift_config import Action, DriftPolicy, SignalKind
 from controlplane.errors import InvalidRequest
 from controlplane.failures import StepFailure
@@ -26,7 +25,7 @@ from controlplane.models import (
     RollbackRequest,
     parse_request,
 )
-from controlplane.naming import digest, package_lineage, retrain_execution_name
+from controlplane.naming import digest, package_lineage, retrain_execution_name, rollback_execution_name
 from controlplane.ports import (
     Announcement,
     AuditRecord,
