@@ -173,6 +173,7 @@ class LocalCloud:
         """The template's Outputs as deployed here: key -> {"Value", "Description"}."""
         self._sequence = itertools.count(1)
         self._execution_status: dict[str, str] = {}
+        self._ended_histories: dict[str, list[dict[str, Any]]] = {}
         self._deliveries: deque[tuple[dict[str, Any], dict[str, Any]]] = deque()
         self._async_invocations = AsyncInvocationQueue(self.clock, self.invoke, self._send_to_queue, self.record)
         self._injected_errors: dict[str, deque[tuple[str, str]]] = {}
@@ -577,6 +578,19 @@ class LocalCloud:
 
     def state_machine_arn(self, logical_id: str) -> str:
         return self.state_machines[logical_id]
+
+    def execution_history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The execution's history events (GetExecutionHistory, up to 1,000); an ended execution's is read once, as
+        it never changes again (no execution is redriven here; moto serializes a history in tens of milliseconds)."""
+        remembered = self._ended_histories.get(execution_arn)
+        if remembered is not None:
+            return remembered
+        sfn = self.client("stepfunctions")
+        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        events: list[dict[str, Any]] = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        if status != "RUNNING":
+            self._ended_histories[execution_arn] = events
+        return events
 
     def seed(self, config: Any) -> None:
         """Create what the config refers to: one SageMaker Pipeline per model, its Model Package Group."""

@@ -13,7 +13,7 @@ def execution_outcomes(cloud: LocalCloud) -> dict[str, dict[str, Any]]:
     for logical_id, arn in cloud.state_machines.items():
         for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
             description = sfn.describe_execution(executionArn=execution["executionArn"])
-            history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+            history = cloud.execution_history(execution["executionArn"])
             states = [
                 event["stateEnteredEventDetails"]["name"] for event in history if "stateEnteredEventDetails" in event
             ]

@@ -283,7 +283,7 @@ def sdk_calls(cloud: LocalCloud, resource: str) -> list[dict[str, Any]]:
     sfn = cloud.client("stepfunctions")
     calls: list[dict[str, Any]] = []
     for execution in sfn.list_executions(stateMachineArn=cloud.state_machine_arn(DEPLOY))["executions"]:
-        history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+        history = cloud.execution_history(execution["executionArn"])
         state, current = None, None
         for event in history:
             if "stateEnteredEventDetails" in event:

@@ -1,4 +1,5 @@
-"""What `localcloud.reuse` builds once per process answers exactly as moto does when it builds it every time."""
+"""What `localcloud.reuse` builds once per process answers exactly as moto does when it builds it every time; what a
+local cloud reads once (an ended execution's history) is what it would read again."""
 
 from __future__ import annotations
 
@@ -73,3 +74,32 @@ def test_a_valid_definition_is_validated_once_and_an_invalid_one_is_refused_ever
             "reuse-valid-1",
             "reuse-valid-2",
         ]
+
+
+def test_an_ended_execution_s_history_is_read_once_and_a_running_one_s_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with LocalCloud() as cloud:
+        cloud.seed(load_config())
+        scenarios.upload_dataset(cloud, "datasets/churn/2026-11-27/")
+        cloud.settle(fire_timers=False)  # the training waits on its pipeline
+        sfn = cloud.client("stepfunctions")
+        (execution,) = sfn.list_executions(stateMachineArn=cloud.state_machine_arn(scenarios.RETRAIN))["executions"]
+        reads: list[str] = []
+        read = sfn.get_execution_history
+
+        def counted(**arguments: Any) -> Any:
+            reads.append(arguments["executionArn"])
+            return read(**arguments)
+
+        monkeypatch.setattr(sfn, "get_execution_history", counted)
+        running = cloud.execution_history(execution["executionArn"])
+        assert len(cloud.execution_history(execution["executionArn"])) == len(running)
+        assert len(reads) == 2  # running: read every time
+
+        cloud.settle()  # the pipeline ends, and so does the training
+        ended = cloud.execution_history(execution["executionArn"])
+        assert len(ended) > len(running)
+        assert ended[-1]["type"] == "ExecutionSucceeded"
+        assert cloud.execution_history(execution["executionArn"]) == ended
+        assert len(reads) == 3  # ended: read once
