@@ -4,9 +4,12 @@ Each is derived from an input that does not change (a definition's text, a servi
 state of a cloud (a client only sends requests to the process-wide moto backends), so no cloud sees another's
 state through it:
 
-- ASL parse trees, keyed on the definition's text. moto parses a definition with ANTLR when the state machine is
-  created and again at every execution start (most of a cloud's start-up CPU); the tree is read, never changed,
-  by the preprocessor that builds each execution's own evaluation components, which are still built afresh.
+- ASL parse trees and the evaluation components built from them, keyed on the definition's text. moto parses a
+  definition with ANTLR when the state machine is created and again at every execution start, then builds its
+  evaluation components (tens of milliseconds per execution). The components hold no state of an execution:
+  each execution's state lives in its own `Environment`, which keys per-state values by each component's
+  `heap_key`. That key is drawn lazily at random, so it is drawn here once for every component before the
+  components are shared, and concurrent executions never draw two for one component.
 - botocore's data loader (service models, endpoint rules): moto gives every `mock_aws` a new default boto3
   session, whose new loader reads and decodes each service's JSON model again.
 - boto3 clients: building one costs tens of milliseconds (mostly copying the session's event hooks). The local
@@ -42,6 +45,8 @@ from moto.core.models import botocore_stubber
 from moto.core.serialize import AttributePickerContext, XFormedAttributePicker
 from moto.sns.models import Subscription
 from moto.stepfunctions.parser.asl.component.common.path import result_path
+from moto.stepfunctions.parser.asl.component.component import Component
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 from moto.stepfunctions.parser.asl.parse import asl_parser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import boto_client, json_path
@@ -104,10 +109,35 @@ def _parse_tree(definition: str) -> Any:
     return tree
 
 
+@functools.cache
+def _program(definition: str) -> Any:
+    """The evaluation components of a valid definition, every heap key drawn."""
+    program = Preprocessor().visit(_parse_tree(definition))
+    _draw_heap_keys(program)
+    return program
+
+
+def _draw_heap_keys(root: Any) -> None:
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, list | tuple | set | frozenset):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, Component):
+            if isinstance(value, EvalComponent):
+                _ = value.heap_key
+            pending.extend(vars(value).values())
+
+
 def _reuse_asl_parse_trees(registry: ExtensionRegistry) -> None:
     def parse(definition: str) -> tuple[Any, Any]:
-        tree = _parse_tree(definition)
-        return Preprocessor().visit(tree), tree
+        return _program(definition), _parse_tree(definition)
 
     registry.replace(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(parse))
 

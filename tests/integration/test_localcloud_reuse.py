@@ -3,16 +3,19 @@ local cloud reads once (an ended execution's history) is what it would read agai
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from moto.core.serialize import XFormedAttributePicker
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
 
 from controlplane.config import load_config
 from localcloud import reuse, scenarios
 from localcloud.cloud import LocalCloud
 
+ROOT = Path(__file__).resolve().parents[2]
 VALID = '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}'
 INVALID = '{"StartAt": "Missing", "States": {"Done": {"Type": "Nowhere"}}}'
 
@@ -103,3 +106,25 @@ def test_an_ended_execution_s_history_is_read_once_and_a_running_one_s_every_tim
         assert ended[-1]["type"] == "ExecutionSucceeded"
         assert cloud.execution_history(execution["executionArn"]) == ended
         assert len(reads) == 3  # ended: read once
+
+
+def test_a_definition_s_components_are_built_once_with_every_heap_key_drawn_before_they_are_shared() -> None:
+    definition = (ROOT / "statemachines" / "deploy.asl.json").read_text(encoding="utf-8")
+    program = reuse._program(definition)
+    assert reuse._program(definition) is program
+    components: list[EvalComponent] = []
+    pending: list[Any] = [program]
+    seen: set[int] = set()
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, list | tuple | dict):
+            pending.extend(value.values() if isinstance(value, dict) else value)
+        elif hasattr(value, "__dict__") and type(value).__module__.startswith("moto.stepfunctions"):
+            if isinstance(value, EvalComponent):
+                components.append(value)
+            pending.extend(vars(value).values())
+    assert len(components) > 100  # the deploy workflow's states, paths, retriers, ...
+    assert all(vars(component).get("_EvalComponent__heap_key") for component in components)
