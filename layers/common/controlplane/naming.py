@@ -48,13 +48,13 @@ def pipeline_display_name(model: str, dataset_uri: str, run_key: str | None = No
     return f"{_slug(model, 20)}-{_dataset_label(dataset_uri, 40)}-{identity[:12]}"
 
 
-# SageMaker names start with the model's or the endpoint's name: the template's IAM allows the control plane to
-# create only resources named after the models it manages (template parameter ManagedModelNames).
 def rollback_execution_name(endpoint: str, cause: str) -> str:
     """The rollback workflow's execution for one cause (an incident, a rejection): one per cause."""
     return f"rollback-{endpoint[:50]}-{digest(endpoint, cause, length=12)}"
 
 
+# SageMaker names start with the model's or the endpoint's name: the template's IAM allows the control plane to
+# create only resources named after the models it manages (template parameter ManagedModelNames).
 def sagemaker_model_name(model: str, version: int, package_arn: str) -> str:
     """The SageMaker model serving one package version (at most 63 characters)."""
     return f"{model}-v{version}-{digest(package_arn, length=8)}"
