@@ -115,6 +115,10 @@ class _LogCapture(io.TextIOBase):
         return len(text)
 
 
+_EXECUTION_ENDS = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
+"""The history event that ends an execution: nothing follows it."""
+
+
 def epoch_seconds(moment: Any) -> float | None:
     """An event's `time` as epoch seconds: ISO 8601, epoch milliseconds as a string (SageMaker's endpoint events)
     or epoch seconds (moto's own events); None for anything else or for a moment a datetime cannot hold."""
@@ -586,9 +590,8 @@ class LocalCloud:
         if remembered is not None:
             return remembered
         sfn = self.client("stepfunctions")
-        status = sfn.describe_execution(executionArn=execution_arn)["status"]
         events: list[dict[str, Any]] = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
-        if status != "RUNNING":
+        if events and events[-1]["type"] in _EXECUTION_ENDS:
             self._ended_histories[execution_arn] = events
         return events
 

@@ -407,11 +407,9 @@ def built_source(config: ControlPlaneConfig) -> str:
                 raise TypeError(f"{model.__name__} holds extra or private values, which model_construct would lose")
             modules.add(model.__module__)
             fields = ", ".join(f"{name!r}: {source(getattr(value, name))}" for name in model.model_fields)
-            fields_set = "{" + ", ".join(repr(name) for name in sorted(value.model_fields_set)) + "}"
-            return (
-                f"{model.__module__}.{model.__qualname__}.model_construct("
-                f"{fields_set if value.model_fields_set else 'set()'}, **{{{fields}}})"
-            )
+            names = sorted(value.model_fields_set)
+            fields_set = "{" + ", ".join(repr(name) for name in names) + "}" if names else "set()"
+            return f"{model.__module__}.{model.__qualname__}.model_construct({fields_set}, **{{{fields}}})"
         if value is None or type(value) in (bool, int, str):
             return repr(value)
         if type(value) is float:
