@@ -4,6 +4,9 @@ The batch is processed as a whole (one ledger write per quiet-period dataset, se
 answers with the messages that failed (ReportBatchItemFailures): those return to the queue, the others are done.
 """
 
+from controlplane import coldstart  # first: the modules below load with the collector paused
+
+# isort: split
 import json
 from functools import cache
 from typing import Any, NamedTuple
@@ -79,3 +82,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # As Powertools' BatchProcessor: a batch that failed whole fails the invocation (Lambda's Errors metric).
         raise BatchFailed(f"all {len(records)} messages of the batch failed; they return to the queue")
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+coldstart.handler_loaded()

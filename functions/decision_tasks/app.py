@@ -2,6 +2,9 @@
 
 The only function allowed to send task success to the drift workflow (see template.yaml)."""
 
+from controlplane import coldstart  # first: the modules below load with the collector paused
+
+# isort: split
 from collections.abc import Callable
 from functools import cache
 from typing import Any, NamedTuple
@@ -63,3 +66,6 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_action(ACTIONS, event)
+
+
+coldstart.handler_loaded()

@@ -1,5 +1,8 @@
 """Tasks of the deploy workflow (statemachines/deploy.asl.json), one domain function per `action`."""
 
+from controlplane import coldstart  # first: the modules below load with the collector paused
+
+# isort: split
 from collections.abc import Callable
 from functools import cache
 from typing import Any, NamedTuple
@@ -164,3 +167,6 @@ ACTIONS: dict[str, Callable[[dict[str, Any], LambdaContext], dict[str, Any]]] = 
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_action(ACTIONS, event, context)
+
+
+coldstart.handler_loaded()

@@ -1,6 +1,9 @@
 """Drift signals: CloudWatch alarms, Model Monitor runs and custom "Drift Detected" events become one
 `DriftSignal`; a new incident starts the drift workflow, the rest is recorded as evidence."""
 
+from controlplane import coldstart  # first: the modules below load with the collector paused
+
+# isort: split
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -64,3 +67,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = drift.on_signal(signal, deps.config, deps.ledger, deps.data_bucket)
     logger.info("Drift signal handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()
+
+
+coldstart.handler_loaded()

@@ -1,5 +1,8 @@
 """Tasks of the drift workflow (statemachines/drift.asl.json), one domain function per `action`."""
 
+from controlplane import coldstart  # first: the modules below load with the collector paused
+
+# isort: split
 from collections.abc import Callable
 from functools import cache
 from typing import Any, NamedTuple
@@ -109,3 +112,6 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_action(ACTIONS, event)
+
+
+coldstart.handler_loaded()

@@ -1,5 +1,8 @@
 """Endpoint events: a settled endpoint resumes the deploy workflow waiting on it."""
 
+from controlplane import coldstart  # first: the modules below load with the collector paused
+
+# isort: split
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -33,3 +36,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = on_endpoint_status(change, deps.ledger, deps.workflows)
     logger.info("Endpoint status handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()
+
+
+coldstart.handler_loaded()

@@ -6,6 +6,9 @@ out here because importing it loads every Powertools event data class and asynci
 cold start (README, Performance).
 """
 
+from controlplane import coldstart  # first: the modules below load with the collector paused
+
+# isort: split
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -76,3 +79,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # As Powertools' BatchProcessor: a batch that failed whole fails the invocation (Lambda's Errors metric).
         raise BatchFailed(f"all {len(records)} records of the batch failed; the stream retries them")
     return {"batchItemFailures": [{"itemIdentifier": sequence_number} for sequence_number in failed]}
+
+
+coldstart.handler_loaded()

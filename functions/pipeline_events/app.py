@@ -1,5 +1,8 @@
 """Pipeline events: a SageMaker Pipeline execution's terminal status resumes the retrain workflow waiting on it."""
 
+from controlplane import coldstart  # first: the modules below load with the collector paused
+
+# isort: split
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -37,3 +40,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = on_pipeline_status(status_change, deps.ledger, deps.workflows, deps.pipelines)
     logger.info("Pipeline status handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()
+
+
+coldstart.handler_loaded()

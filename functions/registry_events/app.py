@@ -1,5 +1,8 @@
 """Registry events: an approved model package is deployed (that exact version); a rejected serving one rolls back."""
 
+from controlplane import coldstart  # first: the modules below load with the collector paused
+
+# isort: split
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -39,3 +42,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = on_model_package_change(change, deps.config, deps.ledger, deps.workflows)
     logger.info("Model package change handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()
+
+
+coldstart.handler_loaded()

@@ -1,5 +1,6 @@
 """What a cold start must not load: the levers of README, Performance (cold start) that a later import could undo."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -43,6 +44,53 @@ def test_no_handler_imports_a_yaml_parser_or_the_x_ray_sdk() -> None:
     modules = set(json.loads(loaded.stdout))
     assert {"controlplane", "pydantic", "aws_lambda_powertools"} <= modules  # the probe did import the handlers
     assert not modules & {"yaml", "aws_xray_sdk", "wrapt"}
+
+
+# Loads one handler module in a fresh interpreter, as Lambda's runtime does; prints the collector's state after.
+_LOAD_HANDLER = """
+import gc, importlib.util, json, sys
+collections = []
+gc.callbacks.append(lambda phase, info: collections.append(info) if phase == "stop" else None)
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "collections": len(collections)}))
+"""
+
+
+def _load_handler(name: str, environment: dict[str, str]) -> dict[str, Any]:
+    loaded = subprocess.run(
+        [sys.executable, "-c", _LOAD_HANDLER, str(ROOT / "functions" / name / "app.py")],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "AWS_REGION": "us-east-1", "PYTHONPATH": str(ROOT / "layers" / "common")}
+        | environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(loaded.stdout))
+
+
+@pytest.mark.parametrize("name", ["outbox", "deploy_tasks"])
+def test_on_lambda_a_handler_loads_with_the_collector_paused_then_freezes_what_it_made(name: str) -> None:
+    state = _load_handler(name, {"AWS_EXECUTION_ENV": "AWS_Lambda_python3.13"})
+    assert state["collections"] == 0
+    assert state["enabled"] is True  # collecting again once the handler is loaded
+    assert state["frozen"] > 10_000  # boto3, pydantic and the control plane's modules
+
+
+def test_off_lambda_loading_a_handler_leaves_the_collector_alone() -> None:
+    state = _load_handler("outbox", {})
+    assert state["collections"] > 0
+    assert state["enabled"] is True
+    assert state["frozen"] == 0
+
+
+def test_every_handler_imports_coldstart_first_and_calls_handler_loaded_last() -> None:
+    for app in sorted((ROOT / "functions").glob("*/app.py")):
+        statements = ast.parse(app.read_text(encoding="utf-8")).body[1:]  # after the docstring
+        first, last = ast.unparse(statements[0]), ast.unparse(statements[-1])
+        assert (first, last) == ("from controlplane import coldstart", "coldstart.handler_loaded()"), app
 
 
 def _rich_document() -> dict[str, Any]:
