@@ -1,7 +1,6 @@
 """In-memory fakes of the domain's ports, for unit tests without moto."""
 
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -47,8 +46,7 @@ class FakeLedger:
         if current is None:
             current = DatasetState(arrivals.model, arrivals.dataset_uri, 0, arrivals.at, arrivals.at)
         sequencers = [s for s in (current.max_sequencer, arrivals.max_sequencer) if s is not None]
-        current = replace(
-            current,
+        current = current._replace(
             object_count=current.object_count + arrivals.objects,
             first_object_at=min(current.first_object_at, arrivals.at),
             last_object_at=max(current.last_object_at, arrivals.at),
@@ -65,14 +63,14 @@ class FakeLedger:
             return False
         assert request.execution_arn is not None
         state = self.record_arrivals(arrivals)
-        self.datasets[(arrivals.model, arrivals.dataset_uri)] = replace(state, execution_arn=request.execution_arn)
+        self.datasets[(arrivals.model, arrivals.dataset_uri)] = state._replace(execution_arn=request.execution_arn)
         self.records[request.record_id] = request
         self.pending[request.record_id] = set(request.effects())
         return True
 
     def mark_dataset_started(self, model: str, dataset_uri: str, execution_arn: str) -> None:
         self.dataset_writes[(model, dataset_uri)] += 1
-        self.datasets[(model, dataset_uri)] = replace(self.datasets[(model, dataset_uri)], execution_arn=execution_arn)
+        self.datasets[(model, dataset_uri)] = self.datasets[(model, dataset_uri)]._replace(execution_arn=execution_arn)
 
     def get_dataset(self, model: str, dataset_uri: str) -> DatasetState | None:
         return self.datasets.get((model, dataset_uri))
@@ -133,7 +131,7 @@ class FakeLedger:
 
     def end_workflow_wait(self, run: PipelineRun) -> PipelineRun:
         current = self.runs.setdefault(run.pipeline_execution_arn, run)
-        self.runs[run.pipeline_execution_arn] = replace(current, workflow_ended=True)
+        self.runs[run.pipeline_execution_arn] = current._replace(workflow_ended=True)
         return self.runs[run.pipeline_execution_arn]
 
     def acquire_pipeline_slot(self, model: str, holder: str, now: datetime, lease_until: datetime) -> str | None:
@@ -154,7 +152,7 @@ class FakeLedger:
         return self.runs.get(pipeline_execution_arn)
 
     def attach_task_token(self, pipeline_execution_arn: str, task_token: str) -> PipelineRun:
-        run = replace(self.runs[pipeline_execution_arn], task_token=task_token)
+        run = self.runs[pipeline_execution_arn]._replace(task_token=task_token)
         self.runs[pipeline_execution_arn] = run
         return run
 
@@ -164,7 +162,7 @@ class FakeLedger:
         run = self.runs.get(pipeline_execution_arn)
         if run is None or run.status in TERMINAL_PIPELINE_STATUSES:
             return None
-        run = replace(run, status=status, failure_reason=failure_reason)
+        run = run._replace(status=status, failure_reason=failure_reason)
         self.runs[pipeline_execution_arn] = run
         return run
 
@@ -342,8 +340,7 @@ class FakeDeploymentLedger(FakeLedger):
             current.status == "waiting" or current.decision_execution_arn == decision_execution_arn
         ):
             return None
-        claimed = replace(
-            current,
+        claimed = current._replace(
             status="answered",
             answered_by=answered_by,
             action=action,
@@ -355,7 +352,7 @@ class FakeDeploymentLedger(FakeLedger):
     def expire_decision(self, incident_id: str, decision_execution_arn: str) -> None:
         current = self.decisions.get(incident_id)
         if current and current.status == "answered" and current.decision_execution_arn == decision_execution_arn:
-            self.decisions[incident_id] = replace(current, status="expired")
+            self.decisions[incident_id] = current._replace(status="expired")
 
 
 FAIR_BIAS_REPORT = {

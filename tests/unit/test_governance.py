@@ -1,7 +1,6 @@
 """Governance rules over fakes: owners and maturity levels decide what runs by itself; explicit settings win."""
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -501,7 +500,7 @@ def test_a_version_trained_by_the_control_plane_carries_its_training_runs_lineag
     pipeline = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/churn-training/execution/p1"
     retrain = "arn:aws:states:us-east-1:123456789012:execution:stack-retrain:retrain-churn-d1"
     ledger.register_pipeline_run(PipelineRun(pipeline, "churn", "s3://data/d1/", retrain, "Succeeded"))
-    registry.packages[ARN] = replace(registry.add(ARN), generated_by=pipeline)
+    registry.packages[ARN] = registry.add(ARN)._replace(generated_by=pipeline)
     other = ARN.replace("/7", "/8")
     registry.add(other)
 

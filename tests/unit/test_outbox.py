@@ -41,7 +41,7 @@ def frozen_clock():
 def decision_record(**fields) -> AuditRecord:
     record = AuditRecord(record_id="exec#Decided", kind="DriftResponseDecided", model="churn", reason="r", at=T0)
     start = WorkflowStart("retrain", "retrain-churn-x", {"model": "churn"})
-    return announced(AuditRecord(**{**record.__dict__, "start": start, **fields}), "Drift Response Decided")
+    return announced(record._replace(start=start, **fields), "Drift Response Decided")
 
 
 def test_effects_are_delivered_in_order_and_marked():

@@ -6,7 +6,6 @@ write and is retried finds the record written and changes nothing; the announcem
 """
 
 import json
-from dataclasses import replace
 from typing import Any, Protocol
 
 from controlplane import clock
@@ -34,7 +33,7 @@ def summary(record: AuditRecord) -> dict[str, Any]:
 
 def announced(record: AuditRecord, detail_type: str, detail: dict[str, Any] | None = None) -> AuditRecord:
     """The record, carrying its announcement (by default its summary)."""
-    return replace(record, announcement=Announcement(detail_type, summary(record) if detail is None else detail))
+    return record._replace(announcement=Announcement(detail_type, summary(record) if detail is None else detail))
 
 
 def record_and_announce(

@@ -11,10 +11,9 @@ import json
 import math
 import re
 import string
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, NamedTuple, Self
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
@@ -120,8 +119,7 @@ class Owner(StrictModel):
 Maturity = Literal[1, 2, 3]
 
 
-@dataclass(frozen=True)
-class Autonomy:
+class Autonomy(NamedTuple):
     """What runs by itself, before a model's explicit settings override it."""
 
     deploy_on_approval: bool
@@ -138,8 +136,7 @@ UNLEVELLED = Autonomy(deploy_on_approval=True, auto_promote=False, automatic_dri
 """A model without `maturity` (scripts/check_config.py refuses one): the behaviour from before maturity levels."""
 
 
-@dataclass(frozen=True)
-class PolicyLine:
+class PolicyLine(NamedTuple):
     setting: str
     value: bool
     source: str

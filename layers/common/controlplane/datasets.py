@@ -5,15 +5,13 @@ below it, or the part of the key matched by `dataset_pattern` (which must end at
 """
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from controlplane.config import ControlPlaneConfig, DataTrigger, ModelConfig
 from controlplane.models import dataset_uri_problem, s3_key_problem
 
 
-@dataclass(frozen=True)
-class Dataset:
+class Dataset(NamedTuple):
     model: str
     bucket: str
     prefix: str
@@ -26,8 +24,7 @@ class Dataset:
         return f"s3://{self.bucket}/{self.prefix}"
 
 
-@dataclass(frozen=True)
-class ObjectDecision:
+class ObjectDecision(NamedTuple):
     action: Literal["ignore", "reject", "trigger", "touch"]
     """ignore: no effect; reject: a key or dataset the control plane cannot carry (recorded with the reason);
     trigger: the dataset is complete; touch: the dataset is still arriving."""

@@ -9,7 +9,6 @@ the execution that did.
 """
 
 import re
-from dataclasses import replace
 from typing import Any, Literal
 
 from controlplane import clock
@@ -135,7 +134,7 @@ def answer_approval(payload: Any, execution_arn: str, ledger: DecisionLedger, wo
     }
     record = _answered("ApprovalAnswered", waiting.model, f"{action} by {request.by}: {request.reason}", action,
                        execution_arn, details)  # fmt: skip
-    record = replace(record, lineage=waiting.lineage)
+    record = record._replace(lineage=waiting.lineage)
     record_and_announce(record, "Deployment Approval Answered", ledger)
     return ApprovalOutcome(outcome="answered", approval_id=request.approval_id, action=action)
 
@@ -196,7 +195,7 @@ def answer(
     }
     reason = f"{request.action} decided by {request.by}: {request.reason}"
     record = _answered("DecisionAnswered", claimed.model, reason, request.action, execution_arn, details)
-    record = replace(record, dataset_uri=request.dataset_uri, lineage=claimed.lineage)
+    record = record._replace(dataset_uri=request.dataset_uri, lineage=claimed.lineage)
     record_and_announce(record, "Drift Decision Answered", ledger)
     return DecisionOutcome(
         outcome="answered",

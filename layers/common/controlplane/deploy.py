@@ -5,7 +5,6 @@ The state machine only orchestrates; it branches on fields computed here (`decis
 """
 
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -841,7 +840,7 @@ def record_deployed(
         # The version rolled away from is no longer a healthy target for promotions or later rollbacks.
         left = ledger.get_stage_deployment(before.serving_package_arn, plan.stage)
         if left is not None:
-            writes.append(replace(left, status="RolledBack"))
+            writes.append(left._replace(status="RolledBack"))
     kind = "DeploymentSucceeded" if plan.kind == "deploy" else "RollbackSucceeded"
     record = _record(
         plan, kind, plan.reason, execution_arn,
@@ -939,7 +938,7 @@ def record_failed(
         back_on_good = info is not None and info.status == "InService" and info.config_name == good
         status = "RolledBack" if good and back_on_good else "Failed"
         if endpoint_state is not None and plan.kind == "deploy":
-            writes.append(replace(endpoint_state, status=status, updated_at=clock.now()))
+            writes.append(endpoint_state._replace(status=status, updated_at=clock.now()))
         if plan.kind == "deploy":
             writes.append(
                 StageDeployment(
@@ -987,7 +986,7 @@ def ask_approval(
         requested_by=plan.requested_by, timeout_seconds=plan.approval_timeout_seconds, approval_id=question,
     )  # fmt: skip
     # One record per wait: a retried task keeps its token, a new execution gets its own.
-    record = replace(record, record_id=f"{record.record_id}#{digest(task_token, length=12)}", status="waiting")
+    record = record._replace(record_id=f"{record.record_id}#{digest(task_token, length=12)}", status="waiting")
     detail = {
         **summary(record),
         "answer_with": (

@@ -6,7 +6,6 @@ Each task function serves one state of statemachines/drift.asl.json, which branc
 """
 
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -251,7 +250,7 @@ def _apply_signal(
                 )
             )
             return SignalOutcome(action="ignored", reason="no open incident to recover")
-        recovering = replace(incident, status="recovering", recovered_at=now)
+        recovering = incident._replace(status="recovering", recovered_at=now)
         resolved = Announcement(
             "Drift Resolved",
             {
@@ -264,7 +263,7 @@ def _apply_signal(
         _record_signal(model.name, recovering, signal, "DriftRecovered", ledger, incident.incident_id, resolved)
         return SignalOutcome(action="recovered", reason=signal.reason, incident_id=incident.incident_id)
     if incident is not None and _absorbs(incident, policy, now):
-        joined = replace(incident, status="open", recovered_at=None, signal_count=incident.signal_count + 1)
+        joined = incident._replace(status="open", recovered_at=None, signal_count=incident.signal_count + 1)
         _record_signal(model.name, joined, signal, "DriftEvidence", ledger, incident.incident_id)
         return SignalOutcome(
             action="evidence_added", reason="joins the open incident", incident_id=incident.incident_id
@@ -621,12 +620,12 @@ def record_decision(
             "started_execution": decision.start_execution,
         },
     )
-    record = replace(
-        record, details={key: value for key, value in record.details.items() if value}, lineage=context.lineage
+    record = record._replace(
+        details={key: value for key, value in record.details.items() if value}, lineage=context.lineage
     )
     if decision.action in ("rollback", "retrain") and decision.start_execution and decision.start_input is not None:
         workflow: Literal["deploy", "retrain"] = "deploy" if decision.action == "rollback" else "retrain"
-        record = replace(record, start=WorkflowStart(workflow, decision.start_execution, decision.start_input))
+        record = record._replace(start=WorkflowStart(workflow, decision.start_execution, decision.start_input))
     detail = {
         "model": context.model,
         "endpoint": context.endpoint,

@@ -7,8 +7,7 @@ the start delivered by the outbox.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from controlplane import clock
 from controlplane.config import ControlPlaneConfig, ModelConfig
@@ -21,8 +20,7 @@ from controlplane.ports import AuditRecord, DatasetArrivals, Ledger, Workflows, 
 ArrivalAction = Literal["ignored", "rejected", "waiting", "started", "already_started"]
 
 
-@dataclass(frozen=True)
-class ArrivalOutcome:
+class ArrivalOutcome(NamedTuple):
     action: ArrivalAction
     reason: str
     model: str | None = None
@@ -39,8 +37,7 @@ def objects_metric_name(action: ArrivalAction) -> str:
     return "Objects" + action.title().replace("_", "")
 
 
-@dataclass(frozen=True)
-class ArrivalGroup:
+class ArrivalGroup(NamedTuple):
     """Events of one batch that one decision covers: every object of one quiet-period dataset, else one event."""
 
     decision: ObjectDecision

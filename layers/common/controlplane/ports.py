@@ -1,12 +1,15 @@
 """The ports the domain talks to. Adapters to AWS live in controlplane.adapters; tests use fakes."""
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple, Protocol
+
+NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+"""The shared, read-only empty default of a mapping field."""
 
 
-@dataclass(frozen=True)
-class DatasetState:
+class DatasetState(NamedTuple):
     """What the ledger knows about one dataset of one model."""
 
     model: str
@@ -18,8 +21,7 @@ class DatasetState:
     max_sequencer: str | None = None
 
 
-@dataclass(frozen=True)
-class DatasetArrivals:
+class DatasetArrivals(NamedTuple):
     """Objects of one dataset recorded together (those of one SQS batch): one ledger write, however many.
 
     `at` is when the control plane recorded them, not when S3 wrote them: the quiet period runs from the last
@@ -34,8 +36,7 @@ class DatasetArrivals:
     """The highest S3 sequencer among them, normalized (`controlplane.datasets.sequencer_order`)."""
 
 
-@dataclass(frozen=True)
-class PipelineRun:
+class PipelineRun(NamedTuple):
     """A SageMaker Pipeline execution started by the control plane."""
 
     pipeline_execution_arn: str
@@ -54,16 +55,14 @@ CONTROL_PLANE_EVENT_SOURCE = "mlops.controlplane"
 """The `source` of every announcement on the control plane's bus; its resource policy lets only the outbox use it."""
 
 
-@dataclass(frozen=True)
-class Announcement:
+class Announcement(NamedTuple):
     """What operators (SNS) and other teams (the control plane's bus) are told about a record."""
 
     detail_type: str
     detail: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class WorkflowStart:
+class WorkflowStart(NamedTuple):
     """A workflow execution a record's decision starts, under a deterministic name (so a repeat starts nothing)."""
 
     workflow: Literal["retrain", "deploy", "drift"]
@@ -75,8 +74,7 @@ class WorkflowStart:
 Effect = Literal["sns", "bus", "start"]
 
 
-@dataclass(frozen=True)
-class AuditRecord:
+class AuditRecord(NamedTuple):
     """One decision or action, written once under its deterministic `record_id`, with the effects that must
     follow it (an announcement, a workflow start): the outbox delivers them after the write, never before."""
 
@@ -90,7 +88,7 @@ class AuditRecord:
     execution_arn: str | None = None
     pipeline_execution_arn: str | None = None
     status: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = NO_DETAILS
     announcement: Announcement | None = None
     start: WorkflowStart | None = None
     lineage: str | None = None
@@ -103,14 +101,12 @@ class AuditRecord:
         return (*announce, *(("start",) if self.start else ()))
 
 
-@dataclass(frozen=True)
-class StartResult:
+class StartResult(NamedTuple):
     outcome: Literal["started", "already_started"]
     execution_arn: str
 
 
-@dataclass(frozen=True)
-class PackageInfo:
+class PackageInfo(NamedTuple):
     """What the Model Registry says about one model package version."""
 
     arn: str
@@ -122,22 +118,20 @@ class PackageInfo:
     approval_description: str | None = None
     bias_report_uris: tuple[str, ...] = ()
     """S3 URIs of ModelMetrics.Bias.Report, PreTrainingReport and PostTrainingReport, those registered."""
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, str] = NO_DETAILS
     """CustomerMetadataProperties."""
     generated_by: str | None = None
     """MetadataProperties.GeneratedBy: the pipeline execution that produced the version."""
 
 
-@dataclass(frozen=True)
-class EndpointInfo:
+class EndpointInfo(NamedTuple):
     name: str
     status: str
     config_name: str | None
     failure_reason: str | None = None
 
 
-@dataclass(frozen=True)
-class EndpointState:
+class EndpointState(NamedTuple):
     """Desired and actual state of one endpoint, as the ledger knows it."""
 
     endpoint: str
@@ -156,8 +150,7 @@ class EndpointState:
     """The lineage key of the serving version."""
 
 
-@dataclass(frozen=True)
-class StageDeployment:
+class StageDeployment(NamedTuple):
     """One package version's deployment to one stage."""
 
     package_arn: str
@@ -168,8 +161,7 @@ class StageDeployment:
     deployed_at: datetime
 
 
-@dataclass(frozen=True)
-class ApprovalChange:
+class ApprovalChange(NamedTuple):
     """How one "Model Package State Change" event relates to the package's approval history in the ledger."""
 
     outcome: Literal["changed", "repeated", "unchanged", "stale"]
@@ -179,8 +171,7 @@ class ApprovalChange:
     """The package's latest approval status."""
 
 
-@dataclass(frozen=True)
-class Incident:
+class Incident(NamedTuple):
     """The open (or recovering) drift incident of one kind on one model's endpoint."""
 
     model: str
@@ -196,8 +187,7 @@ class Incident:
 DecisionStatus = Literal["waiting", "answered", "expired", "closed"]
 
 
-@dataclass(frozen=True)
-class DecisionWait:
+class DecisionWait(NamedTuple):
     """A workflow's question to a human: a drift workflow's about an incident (keyed by the incident id), or a deploy
     workflow's approval of a deployment into a stage that requires one (keyed by its approval id). The task token
     that resumes the workflow stays here, in the ledger: the announcement names the question, and only the decision
@@ -230,16 +220,14 @@ class DecisionWait:
     """The lineage key of the version the question is about (the serving one, for a drift decision)."""
 
 
-@dataclass(frozen=True)
-class IncidentChange:
+class IncidentChange(NamedTuple):
     """The endpoint's incident of a kind, written if the stored one still has `expected_id` (None: no incident)."""
 
     incident: Incident
     expected_id: str | None
 
 
-@dataclass(frozen=True)
-class RetrainNote:
+class RetrainNote(NamedTuple):
     """One drift retrain, counted against the model's cooldown and daily budget (its own item: a retry of the same
     decision writes the same item, so it counts once)."""
 

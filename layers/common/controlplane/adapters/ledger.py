@@ -338,7 +338,7 @@ class DynamoDbLedger:
         if record.lineage:
             item["by_lineage"] = f"LINEAGE#{record.lineage}"
         if record.details:
-            item["details"] = _to_item_value(record.details)
+            item["details"] = _to_item_value(dict(record.details))
         if record.announcement is not None:
             item["announcement"] = {
                 "detail_type": record.announcement.detail_type,
@@ -536,7 +536,7 @@ class DynamoDbLedger:
         item = self._table.get_item(Key={"pk": f"ENDPOINT#{endpoint}", "sk": "STATE"}, ConsistentRead=True).get("Item")
         if not item:
             return None
-        fields: dict[str, Any] = {name: item[name] for name in EndpointState.__dataclass_fields__ if name in item}
+        fields: dict[str, Any] = {name: item[name] for name in EndpointState._fields if name in item}
         if fields.get("serving_version") is not None:
             fields["serving_version"] = int(fields["serving_version"])
         if fields.get("updated_at"):
@@ -549,7 +549,7 @@ class DynamoDbLedger:
     @staticmethod
     def _endpoint_state_item(state: EndpointState) -> dict[str, Any]:
         item: dict[str, Any] = {"pk": f"ENDPOINT#{state.endpoint}", "sk": "STATE"}
-        for name in EndpointState.__dataclass_fields__:
+        for name in EndpointState._fields:
             value = getattr(state, name)
             if value is not None:
                 item[name] = iso(value) if isinstance(value, datetime) else value
@@ -768,7 +768,7 @@ class DynamoDbLedger:
     @staticmethod
     def _decision_item(decision: DecisionWait) -> dict[str, Any]:
         item: dict[str, Any] = {"pk": f"DECISION#{decision.incident_id}", "sk": "WAITING"}
-        item.update({name: value for name, value in vars(decision).items() if value is not None})
+        item.update({name: value for name, value in decision._asdict().items() if value is not None})
         return item
 
     def get_decision(self, incident_id: str) -> DecisionWait | None:
@@ -779,7 +779,7 @@ class DynamoDbLedger:
 
     @staticmethod
     def _decision(item: dict[str, Any]) -> DecisionWait:
-        fields = {name: str(item[name]) for name in DecisionWait.__dataclass_fields__ if item.get(name) is not None}
+        fields = {name: str(item[name]) for name in DecisionWait._fields if item.get(name) is not None}
         return DecisionWait(**fields)  # type: ignore[arg-type]  # status: written only from DecisionStatus
 
     def claim_decision(
