@@ -4,8 +4,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any, Literal
 
-from controlplane.models import TERMINAL_PIPELINE_STATUSES
 from controlplane.ports import (
+    TERMINAL_PIPELINE_STATUSES,
     Announcement,
     ApprovalChange,
     AuditRecord,

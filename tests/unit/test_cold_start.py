@@ -54,7 +54,8 @@ gc.callbacks.append(lambda phase, info: collections.append(info) if phase == "st
 spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "collections": len(collections)}))
+print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(), "collections": len(collections),
+                  "modules": sorted(sys.modules)}))
 """
 
 
@@ -84,6 +85,12 @@ def test_off_lambda_loading_a_handler_leaves_the_collector_alone() -> None:
     assert state["collections"] > 0
     assert state["enabled"] is True
     assert state["frozen"] == 0
+
+
+def test_the_outbox_loads_no_event_model() -> None:
+    modules = _load_handler("outbox", {})["modules"]
+    assert "controlplane.adapters.ledger" in modules  # the probe did load the handler
+    assert "controlplane.models" not in modules
 
 
 def test_every_handler_imports_coldstart_first_and_calls_handler_loaded_last() -> None:

@@ -120,7 +120,6 @@ class S3ObjectCreated(EventBridgeEvent):
 
 
 PipelineStatus = Literal["Executing", "Stopping", "Stopped", "Failed", "Succeeded"]
-TERMINAL_PIPELINE_STATUSES: frozenset[str] = frozenset({"Stopped", "Failed", "Succeeded"})
 
 
 class PipelineStatusDetail(_Lenient):

@@ -36,6 +36,10 @@ class DatasetArrivals(NamedTuple):
     """The highest S3 sequencer among them, normalized (`controlplane.datasets.sequencer_order`)."""
 
 
+TERMINAL_PIPELINE_STATUSES: frozenset[str] = frozenset({"Stopped", "Failed", "Succeeded"})
+"""The SageMaker Pipeline execution statuses after which nothing runs."""
+
+
 class PipelineRun(NamedTuple):
     """A SageMaker Pipeline execution started by the control plane."""
 

@@ -16,10 +16,17 @@ from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.errors import InvalidRequest
 from controlplane.failures import StepFailure
-from controlplane.models import TERMINAL_PIPELINE_STATUSES, PipelineExecutionStatusChange, RetrainRequest, parse_request
+from controlplane.models import PipelineExecutionStatusChange, RetrainRequest, parse_request
 from controlplane.naming import pipeline_display_name, pipeline_request_token, training_lineage
 from controlplane.observability import logger
-from controlplane.ports import AuditRecord, Ledger, PipelineDescriber, PipelineRun, Workflows
+from controlplane.ports import (
+    TERMINAL_PIPELINE_STATUSES,
+    AuditRecord,
+    Ledger,
+    PipelineDescriber,
+    PipelineRun,
+    Workflows,
+)
 from controlplane.schema import StrictModel
 
 PIPELINE_PARAMETER_MAX_CHARACTERS = 1024

@@ -36,8 +36,8 @@ from botocore.exceptions import ClientError
 
 from controlplane.adapters.clients import LazyClient
 from controlplane.clock import iso
-from controlplane.models import TERMINAL_PIPELINE_STATUSES
 from controlplane.ports import (
+    TERMINAL_PIPELINE_STATUSES,
     Announcement,
     ApprovalChange,
     AuditRecord,
