@@ -13,10 +13,11 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.deploy import deploy_execution_name
-from controlplane.models import ApprovalRequest, DecisionRequest, DeployRequest, RetrainRequest, RollbackRequest
+from controlplane.decisions import ApprovalRequest, DecisionRequest
+from controlplane.deploy import DeployRequest, deploy_execution_name
 from controlplane.naming import digest, retrain_execution_name, rollback_execution_name
 from controlplane.ports import AuditRecord
+from controlplane.requests import RetrainRequest, RollbackRequest
 from controlplane.schema import validation_problems
 from mlops.connection import Connection, OperatorError, describe_aws_error
 

@@ -19,8 +19,9 @@ from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import IngressEnvironment
 from controlplane.errors import BatchFailed, InvalidRequest
 from controlplane.event_parsing import log_rejected
+from controlplane.events.s3 import S3ObjectCreated
 from controlplane.ingress import on_batch
-from controlplane.models import S3ObjectCreated, parse_request, utf8_size
+from controlplane.models import parse_request, utf8_size
 from controlplane.observability import logger, metrics
 
 

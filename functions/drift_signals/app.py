@@ -16,7 +16,7 @@ from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.env import DriftSignalsEnvironment
 from controlplane.errors import InvalidRequest
 from controlplane.event_parsing import log_rejected, parse_event
-from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobStateChange
+from controlplane.events.monitoring import AlarmStateChange, DriftDetected, ProcessingJobStateChange
 from controlplane.observability import logger, metrics
 
 

@@ -13,7 +13,7 @@ from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.deploy import on_endpoint_status
 from controlplane.env import EndpointEventsEnvironment
 from controlplane.event_parsing import parse_event
-from controlplane.models import EndpointStateChange
+from controlplane.events.endpoints import EndpointStateChange
 from controlplane.observability import logger, metrics
 
 

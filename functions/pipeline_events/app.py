@@ -13,7 +13,7 @@ from controlplane.adapters.sagemaker import SageMakerPipelines
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.env import PipelineEventsEnvironment
 from controlplane.event_parsing import parse_event
-from controlplane.models import PipelineExecutionStatusChange
+from controlplane.events.pipelines import PipelineExecutionStatusChange
 from controlplane.observability import logger, metrics
 from controlplane.retrain import on_pipeline_status
 

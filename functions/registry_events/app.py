@@ -14,7 +14,7 @@ from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.deploy import on_model_package_change
 from controlplane.env import RegistryEventsEnvironment
 from controlplane.event_parsing import parse_event
-from controlplane.models import ModelPackageStateChange
+from controlplane.events.registry import ModelPackageStateChange
 from controlplane.observability import logger, metrics
 
 

@@ -93,6 +93,14 @@ def test_the_outbox_loads_no_event_model() -> None:
     assert "controlplane.models" not in modules
 
 
+@pytest.mark.parametrize(("name", "parses"), [("data_ingress", "s3"), ("drift_signals", "monitoring")])
+def test_a_handler_loads_only_the_event_models_it_parses(name: str, parses: str) -> None:
+    modules = _load_handler(name, {})["modules"]
+    assert {module for module in modules if module.startswith("controlplane.events.")} == {
+        f"controlplane.events.{parses}"
+    }
+
+
 def test_every_handler_imports_coldstart_first_and_calls_handler_loaded_last() -> None:
     for app in sorted((ROOT / "functions").glob("*/app.py")):
         statements = ast.parse(app.read_text(encoding="utf-8")).body[1:]  # after the docstring

@@ -8,8 +8,8 @@ import pytest
 from controlplane import clock, decisions, drift
 from controlplane.config import load_config
 from controlplane.errors import InvalidRequest
+from controlplane.events.monitoring import DriftDetected
 from controlplane.failures import StepFailure
-from controlplane.models import DriftDetected
 from tests.fakes import FakeDriftLedger, FakeWorkflows
 
 CONFIG = load_config()

@@ -8,8 +8,9 @@ from controlplane import clock, deploy
 from controlplane.config import load_config, parse_config
 from controlplane.deployment_config import DeploymentPolicy
 from controlplane.errors import InvalidRequest
+from controlplane.events.endpoints import EndpointStateChange
+from controlplane.events.registry import ModelPackageStateChange
 from controlplane.failures import StepFailure
-from controlplane.models import EndpointStateChange, ModelPackageStateChange
 from controlplane.ports import EndpointInfo, EndpointState
 from tests.fakes import FakeAnnouncer, FakeDeploymentLedger, FakeEndpoints, FakeRegistry, FakeWorkflows
 

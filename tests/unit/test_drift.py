@@ -8,8 +8,8 @@ from controlplane import clock, drift
 from controlplane.config import load_config
 from controlplane.drift_config import DriftPolicy
 from controlplane.errors import InvalidRequest
+from controlplane.events.monitoring import AlarmStateChange, DriftDetected, ProcessingJobStateChange
 from controlplane.failures import StepFailure
-from controlplane.models import AlarmStateChange, DriftDetected, ProcessingJobStateChange
 from controlplane.ports import EndpointState, StageDeployment
 from tests.fakes import FakeDriftLedger
 

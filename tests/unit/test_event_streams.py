@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from controlplane import clock, deploy, drift, outbox
 from controlplane.config import load_config
 from controlplane.errors import TransientError
+from controlplane.events.registry import ModelPackageStateChange
+from controlplane.events.s3 import S3ObjectCreated
 from controlplane.ingress import on_batch, on_object_created
-from controlplane.models import ModelPackageStateChange, S3ObjectCreated
 from controlplane.naming import retrain_execution_name
 from controlplane.ports import DatasetArrivals, DatasetState
 from tests.fakes import FakeAnnouncer, FakeDeploymentLedger, FakeDriftLedger, FakeLedger, FakeWorkflows

@@ -8,8 +8,8 @@ import pytest
 from controlplane import clock, decisions, deploy, model_cards, naming
 from controlplane.config import parse_config
 from controlplane.errors import InvalidRequest
+from controlplane.events.registry import ModelPackageStateChange
 from controlplane.failures import StepFailure
-from controlplane.models import ModelPackageStateChange
 from controlplane.ports import PipelineRun
 from scripts.check_config import explain, governance_problems
 from tests.fakes import FakeDeploymentLedger, FakeEndpoints, FakeModelCards, FakeRegistry, FakeWorkflows

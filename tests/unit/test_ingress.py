@@ -9,9 +9,11 @@ from controlplane import clock
 from controlplane.config import parse_config
 from controlplane.datasets import sequencer_order
 from controlplane.errors import TransientError
+from controlplane.events.s3 import S3ObjectCreated
 from controlplane.ingress import on_batch, on_object_created
-from controlplane.models import DATASET_URI_MAX_BYTES, S3_KEY_MAX_BYTES, RetrainRequest, S3ObjectCreated
+from controlplane.models import DATASET_URI_MAX_BYTES, S3_KEY_MAX_BYTES
 from controlplane.ports import DatasetArrivals, DatasetState
+from controlplane.requests import RetrainRequest
 from tests.fakes import FakeLedger, FakeWorkflows
 
 CONFIG = parse_config(

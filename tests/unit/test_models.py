@@ -7,16 +7,16 @@ import pytest
 from pydantic import ValidationError
 
 from controlplane.errors import InvalidRequest
+from controlplane.events.pipelines import PipelineExecutionStatusChange
+from controlplane.events.s3 import S3ObjectCreated
 from controlplane.models import (
     DATASET_URI_MAX_BYTES,
     S3_KEY_MAX_BYTES,
-    PipelineExecutionStatusChange,
-    RetrainRequest,
-    S3ObjectCreated,
     parse_request,
     s3_key_problem,
     split_s3_uri,
 )
+from controlplane.requests import RetrainRequest
 
 # Shape documented in "Amazon S3 Event Notifications with EventBridge" (Object Created).
 S3_OBJECT_CREATED = {

@@ -8,8 +8,8 @@ import pytest
 from controlplane import clock, deploy, drift, outbox, retrain
 from controlplane.audit import announced
 from controlplane.config import load_config
+from controlplane.events.pipelines import PipelineExecutionStatusChange
 from controlplane.failures import StepFailure
-from controlplane.models import PipelineExecutionStatusChange
 from controlplane.ports import AuditRecord, IncidentChange, WorkflowStart, WriteConflict
 from tests.fakes import (
     FakeAnnouncer,

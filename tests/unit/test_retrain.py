@@ -8,8 +8,8 @@ import pytest
 from controlplane import clock, retrain
 from controlplane.config import load_config, parse_config
 from controlplane.errors import InvalidRequest, UnknownModel
+from controlplane.events.pipelines import PipelineExecutionStatusChange
 from controlplane.failures import StepFailure
-from controlplane.models import PipelineExecutionStatusChange
 from controlplane.ports import DatasetArrivals
 from tests.fakes import FakeDescriber, FakeLedger, FakeWorkflows
 

@@ -9,22 +9,51 @@ the execution that did.
 """
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field, model_validator
 
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig
 from controlplane.errors import InvalidRequest
 from controlplane.failures import StepFailure
-from controlplane.models import (
-    APPROVAL_ID_PATTERN,
-    INCIDENT_ID_PATTERN,
-    ApprovalRequest,
-    DecisionRequest,
-    parse_request,
-)
+from controlplane.models import DatasetUri, parse_request
 from controlplane.ports import AuditRecord, DecisionLedger, DecisionWait, Workflows
 from controlplane.schema import StrictModel
+
+INCIDENT_ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+APPROVAL_ID_PATTERN = r"^approval-[0-9a-f]{16}$"
+
+
+class DecisionRequest(StrictModel):
+    """A human's answer to a "Drift Decision Requested": the input of the decision state machine."""
+
+    incident_id: Annotated[str, Field(pattern=INCIDENT_ID_PATTERN)]
+    """The incident_id of the Drift Decision Requested notification."""
+    action: Literal["rollback", "retrain", "dismiss"]
+    by: Annotated[str, Field(min_length=1, max_length=128)]
+    """Who answers, as they claim; the execution's ARN (recorded with it) leads to the real principal in CloudTrail."""
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
+    dataset_uri: DatasetUri | None = None
+    """retrain only: the dataset to train on (in the model's data); default: the one the policy would choose."""
+
+    @model_validator(mode="after")
+    def _dataset_only_for_retrain(self) -> Self:
+        if self.dataset_uri is not None and self.action != "retrain":
+            raise ValueError(f"dataset_uri applies only to action 'retrain', not '{self.action}'; remove it")
+        return self
+
+
+class ApprovalRequest(StrictModel):
+    """A human's answer to a "Deployment Approval Requested": the input of the decision state machine."""
+
+    approval_id: Annotated[str, Field(pattern=APPROVAL_ID_PATTERN)]
+    """The approval_id of the Deployment Approval Requested notification."""
+    approve: bool
+    by: Annotated[str, Field(min_length=1, max_length=128)]
+    """Who answers, as they claim (not the requester); the execution's ARN leads to the real principal in CloudTrail."""
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class DecisionOutcome(StrictModel):

@@ -17,15 +17,10 @@ from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.decisions import same_person
 from controlplane.deployment_config import BiasBound, BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
 from controlplane.errors import InvalidRequest
+from controlplane.events.endpoints import SETTLED_ENDPOINT_STATUSES, EndpointStateChange
+from controlplane.events.registry import ModelPackageStateChange
 from controlplane.failures import StepFailure
-from controlplane.models import (
-    SETTLED_ENDPOINT_STATUSES,
-    DeployRequest,
-    EndpointStateChange,
-    ModelPackageStateChange,
-    RollbackRequest,
-    parse_request,
-)
+from controlplane.models import _PACKAGE_ARN, parse_request
 from controlplane.naming import (
     digest,
     endpoint_config_name,
@@ -49,6 +44,7 @@ from controlplane.ports import (
     StageDeployment,
     Workflows,
 )
+from controlplane.requests import RollbackRequest
 from controlplane.schema import StrictModel
 
 LOCK_POLL_SECONDS = 30
@@ -61,6 +57,15 @@ ROLLBACK_DEPLOYMENT_CONFIG: dict[str, Any] = {
         "MaximumExecutionTimeoutInSeconds": 1800,
     }
 }
+
+
+class DeployRequest(StrictModel):
+    """Deploy (or promote) one exact model package version to a stage."""
+
+    model_package_arn: Annotated[str, Field(pattern=_PACKAGE_ARN)]
+    stage: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")] | None = None
+    requested_by: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
 
 class NotApproved(InvalidRequest):

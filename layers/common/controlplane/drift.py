@@ -7,23 +7,18 @@ Each task function serves one state of statemachines/drift.asl.json, which branc
 
 import json
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.drift_config import Action, DriftPolicy, SignalKind
 from controlplane.errors import InvalidRequest
+from controlplane.events.monitoring import AlarmStateChange, DriftDetected, ProcessingJobStateChange
 from controlplane.failures import StepFailure
-from controlplane.models import (
-    AlarmStateChange,
-    DriftDetected,
-    DriftRequest,
-    ProcessingJobStateChange,
-    RetrainRequest,
-    RollbackRequest,
-    parse_request,
-)
+from controlplane.models import parse_request
 from controlplane.naming import digest, package_lineage, retrain_execution_name, rollback_execution_name
 from controlplane.ports import (
     Announcement,
@@ -38,6 +33,7 @@ from controlplane.ports import (
     WorkflowStart,
     WriteConflict,
 )
+from controlplane.requests import RetrainRequest, RollbackRequest
 from controlplane.schema import StrictModel
 
 # What a monitoring job's environment says it analysed (`analysis_type`, as the SageMaker SDK sets it, or a
@@ -52,6 +48,14 @@ _MONITORING_KINDS: dict[str, SignalKind] = {
     "ModelExplainability": "explainability",
 }
 _DRIFT_CHECKS = frozenset({"baseline_drift_check"})
+
+
+class DriftRequest(StrictModel):
+    """A manual drift response: an operator decides for an endpoint."""
+
+    endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    action: Literal["retrain", "rollback", "dismiss"]
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class DriftSignal(StrictModel):

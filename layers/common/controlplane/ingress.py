@@ -12,10 +12,11 @@ from typing import Literal, NamedTuple
 from controlplane import clock
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.datasets import Dataset, ObjectDecision, classify_object, sequencer_order
-from controlplane.models import RetrainRequest, S3ObjectCreated
+from controlplane.events.s3 import S3ObjectCreated
 from controlplane.naming import digest, retrain_execution_name, training_lineage
 from controlplane.observability import logger
 from controlplane.ports import AuditRecord, DatasetArrivals, Ledger, Workflows, WorkflowStart
+from controlplane.requests import RetrainRequest
 
 ArrivalAction = Literal["ignored", "rejected", "waiting", "started", "already_started"]
 

@@ -15,8 +15,9 @@ from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.errors import InvalidRequest
+from controlplane.events.pipelines import PipelineExecutionStatusChange
 from controlplane.failures import StepFailure
-from controlplane.models import PipelineExecutionStatusChange, RetrainRequest, parse_request
+from controlplane.models import parse_request
 from controlplane.naming import pipeline_display_name, pipeline_request_token, training_lineage
 from controlplane.observability import logger
 from controlplane.ports import (
@@ -27,6 +28,7 @@ from controlplane.ports import (
     PipelineRun,
     Workflows,
 )
+from controlplane.requests import RetrainRequest
 from controlplane.schema import StrictModel
 
 PIPELINE_PARAMETER_MAX_CHARACTERS = 1024

@@ -2,7 +2,7 @@
 
 Every config section, workflow input and task result is a `StrictModel`: an unknown field is an error (a typo
 must not pass silently) and a validated value never changes. Models of AWS's events are lenient instead
-(`controlplane.models`), as AWS adds fields and varies their casing.
+(`controlplane.events`), as AWS adds fields and varies their casing.
 """
 
 from typing import Any

@@ -1,0 +1,36 @@
+"""The workflow inputs several workflows start with: a retrain (ingress, drift, operator) and a rollback."""
+
+from typing import Annotated
+
+from pydantic import Field
+
+from controlplane.models import _PACKAGE_ARN, DatasetUri, split_s3_uri
+from controlplane.schema import StrictModel
+
+
+class RetrainRequest(StrictModel):
+    """Input of the retrain workflow, from the data ingress or from an operator."""
+
+    model: Annotated[str, Field(min_length=1, max_length=64)]
+    dataset_uri: DatasetUri
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
+    run_key: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,32}$")] | None = None
+    """Set to train the same dataset again: each new run key is a new run."""
+    wait_for_quiet_period: bool = False
+    """Wait until no object arrived in the dataset for the model's quiet period (set by the data ingress)."""
+
+    @property
+    def bucket(self) -> str:
+        return split_s3_uri(self.dataset_uri)[0]
+
+    @property
+    def key_prefix(self) -> str:
+        return split_s3_uri(self.dataset_uri)[1]
+
+
+class RollbackRequest(StrictModel):
+    """Put an endpoint back on its last known good version, or on a version it served before."""
+
+    endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    to: Annotated[str, Field(pattern=r"^(last_known_good|" + _PACKAGE_ARN[1:-1] + r")$")] = "last_known_good"
+    reason: Annotated[str, Field(min_length=1, max_length=256)]
