@@ -20,7 +20,7 @@ from controlplane.errors import InvalidRequest
 from controlplane.events.endpoints import SETTLED_ENDPOINT_STATUSES, EndpointStateChange
 from controlplane.events.registry import ModelPackageStateChange
 from controlplane.failures import StepFailure
-from controlplane.models import _PACKAGE_ARN, parse_request
+from controlplane.models import PACKAGE_ARN_PATTERN, parse_request
 from controlplane.naming import (
     digest,
     endpoint_config_name,
@@ -62,7 +62,7 @@ ROLLBACK_DEPLOYMENT_CONFIG: dict[str, Any] = {
 class DeployRequest(StrictModel):
     """Deploy (or promote) one exact model package version to a stage."""
 
-    model_package_arn: Annotated[str, Field(pattern=_PACKAGE_ARN)]
+    model_package_arn: Annotated[str, Field(pattern=PACKAGE_ARN_PATTERN)]
     stage: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")] | None = None
     requested_by: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     reason: Annotated[str, Field(min_length=1, max_length=256)] | None = None

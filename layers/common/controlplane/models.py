@@ -69,11 +69,13 @@ DatasetUri = Annotated[
 """s3://<bucket>/<dataset prefix>/ with any characters in the prefix, within the ledger's key size."""
 
 
-class _Lenient(BaseModel):
+class LenientModel(BaseModel):
+    """A part of an AWS event: unknown fields ignored (AWS adds fields), each field by its name or its alias."""
+
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
 
-class EventBridgeEvent(_Lenient):
+class EventBridgeEvent(LenientModel):
     """The EventBridge envelope; `detail` is parsed by the concrete subclasses."""
 
     id: Annotated[str, Field(min_length=1)]
@@ -100,4 +102,4 @@ def parse_request[T: BaseModel](model: type[T], payload: Any, what: str) -> T:
         raise InvalidRequest(f"Invalid {what}: " + "; ".join(validation_problems(error))) from None
 
 
-_PACKAGE_ARN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]+/\d+$"
+PACKAGE_ARN_PATTERN = r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[a-zA-Z0-9-]+/\d+$"

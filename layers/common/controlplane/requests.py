@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from controlplane.models import _PACKAGE_ARN, DatasetUri, split_s3_uri
+from controlplane.models import PACKAGE_ARN_PATTERN, DatasetUri, split_s3_uri
 from controlplane.schema import StrictModel
 
 
@@ -32,5 +32,5 @@ class RollbackRequest(StrictModel):
     """Put an endpoint back on its last known good version, or on a version it served before."""
 
     endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
-    to: Annotated[str, Field(pattern=r"^(last_known_good|" + _PACKAGE_ARN[1:-1] + r")$")] = "last_known_good"
+    to: Annotated[str, Field(pattern=r"^(last_known_good|" + PACKAGE_ARN_PATTERN[1:-1] + r")$")] = "last_known_good"
     reason: Annotated[str, Field(min_length=1, max_length=256)]

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from controlplane.models import EventBridgeEvent, _Lenient
+from controlplane.models import EventBridgeEvent, LenientModel
 
 # Endpoint statuses in the API's spelling; events write them IN_SERVICE, UPDATING, ...
 EndpointStatus = Literal[
@@ -21,7 +21,7 @@ def api_endpoint_status(status: Any) -> Any:
     return status
 
 
-class EndpointDetail(_Lenient):
+class EndpointDetail(LenientModel):
     endpoint_name: str = Field(alias="EndpointName")
     endpoint_config_name: str | None = Field(default=None, alias="EndpointConfigName")
     status: EndpointStatus = Field(alias="EndpointStatus")

@@ -5,17 +5,17 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from controlplane.drift_config import SignalKind
-from controlplane.models import DatasetUri, EventBridgeEvent, _Lenient
+from controlplane.models import DatasetUri, EventBridgeEvent, LenientModel
 from controlplane.schema import StrictModel
 
 
-class AlarmState(_Lenient):
+class AlarmState(LenientModel):
     value: Literal["ALARM", "OK", "INSUFFICIENT_DATA"]
     reason: str = ""
     timestamp: str | None = None
 
 
-class AlarmStateDetail(_Lenient):
+class AlarmStateDetail(LenientModel):
     alarm_name: Annotated[str, Field(min_length=1)] = Field(alias="alarmName")
     state: AlarmState
     previous_state: AlarmState | None = Field(default=None, alias="previousState")
@@ -27,20 +27,20 @@ class AlarmStateChange(EventBridgeEvent):
     detail: AlarmStateDetail
 
 
-class S3OutputSpec(_Lenient):
+class S3OutputSpec(LenientModel):
     s3_uri: str = Field(alias="S3Uri")
 
 
-class ProcessingOutput(_Lenient):
+class ProcessingOutput(LenientModel):
     output_name: str | None = Field(default=None, alias="OutputName")
     s3_output: S3OutputSpec | None = Field(default=None, alias="S3Output")
 
 
-class ProcessingOutputConfig(_Lenient):
+class ProcessingOutputConfig(LenientModel):
     outputs: list[ProcessingOutput] = Field(default_factory=list, alias="Outputs")
 
 
-class ProcessingJobDetail(_Lenient):
+class ProcessingJobDetail(LenientModel):
     job_name: str = Field(alias="ProcessingJobName")
     status: str = Field(alias="ProcessingJobStatus")
     exit_message: str | None = Field(default=None, alias="ExitMessage")

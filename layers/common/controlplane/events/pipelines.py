@@ -4,12 +4,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from controlplane.models import EventBridgeEvent, _Lenient
+from controlplane.models import EventBridgeEvent, LenientModel
 
 PipelineStatus = Literal["Executing", "Stopping", "Stopped", "Failed", "Succeeded"]
 
 
-class PipelineStatusDetail(_Lenient):
+class PipelineStatusDetail(LenientModel):
     current_status: PipelineStatus = Field(alias="currentPipelineExecutionStatus")
     previous_status: str | None = Field(default=None, alias="previousPipelineExecutionStatus")
     pipeline_arn: str = Field(alias="pipelineArn")

@@ -5,18 +5,18 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from controlplane.models import _PACKAGE_ARN, EventBridgeEvent, _Lenient
+from controlplane.models import PACKAGE_ARN_PATTERN, EventBridgeEvent, LenientModel
 
 
-class PackageMetadataProperties(_Lenient):
+class PackageMetadataProperties(LenientModel):
     generated_by: str | None = Field(default=None, alias="GeneratedBy")
     """The pipeline execution that registered the version."""
 
 
-class ModelPackageDetail(_Lenient):
+class ModelPackageDetail(LenientModel):
     group: str = Field(alias="ModelPackageGroupName")
     version: int = Field(alias="ModelPackageVersion")
-    arn: Annotated[str, Field(pattern=_PACKAGE_ARN)] = Field(alias="ModelPackageArn")
+    arn: Annotated[str, Field(pattern=PACKAGE_ARN_PATTERN)] = Field(alias="ModelPackageArn")
     approval_status: Literal["Approved", "Rejected", "PendingManualApproval"] = Field(alias="ModelApprovalStatus")
     updated_fields: list[str] | None = Field(default=None, alias="UpdatedModelPackageFields")
     last_modified: datetime | None = Field(default=None, alias="LastModifiedTime")

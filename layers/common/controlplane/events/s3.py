@@ -4,14 +4,14 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field
 
-from controlplane.models import EventBridgeEvent, _Lenient
+from controlplane.models import EventBridgeEvent, LenientModel
 
 
-class S3Bucket(_Lenient):
+class S3Bucket(LenientModel):
     name: Annotated[str, Field(min_length=3)]
 
 
-class S3Object(_Lenient):
+class S3Object(LenientModel):
     key: Annotated[str, Field(min_length=1)]
     """The key as stored, never URL-decoded: S3's events on EventBridge carry it verbatim, unlike its notifications
     to SQS/SNS/Lambda ('red+flower.jpg'). AWS S3 User Guide, "EventBridge event message structure" (ev-events)."""
@@ -21,7 +21,7 @@ class S3Object(_Lenient):
     sequencer: str | None = None
 
 
-class S3ObjectCreatedDetail(_Lenient):
+class S3ObjectCreatedDetail(LenientModel):
     bucket: S3Bucket
     object: S3Object
     reason: str | None = None
