@@ -4,8 +4,8 @@ The sandbox is what a function sees on Lambda, minus the runtime's own bootstrap
 site-packages; the layer as `make build-CommonLayer` builds it (the same target `sam build` runs, for this host's
 platform) first on the path, as /opt/python is; then boto3, botocore and their dependencies at the pinned
 versions, with bytecode, standing in for the runtime's /var/runtime; the Lambda variables (LAMBDA_TASK_ROOT,
-_X_AMZN_TRACE_ID, which botocore passes on as the trace header, as `Tracing: Active` makes it); no bytecode
-written, as /opt and /var/task are read-only.
+AWS_EXECUTION_ENV, _X_AMZN_TRACE_ID, which botocore passes on as the trace header, as `Tracing: Active` makes
+it); no bytecode written, as /opt and /var/task are read-only.
 
 Two probes per handler, each a fresh process: `import app`, and the first event (`import app`, then the handler
 on the first event that function received in the local cloud's demo story, against a moto server holding the
