@@ -346,7 +346,9 @@ def notes(report: dict[str, Any]) -> list[str]:
             "botocore at the pinned versions standing in for the runtime's, Lambda's variables (the trace header "
             "on), no bytecode written. Each probe runs in pairs with `import boto3`; the ratio is the median of the "
             "pairs' ratios. The first event is the first one each function got in the demo story, against a moto "
-            "server holding the story's end state; the Lambda runtime's own startup is not included."
+            "server holding the story's end state; the Lambda runtime's own startup is not included, nor the "
+            "interpreter's finalization (each probe ends with os._exit, as an execution environment never finalizes "
+            "during a cold start)."
         )
     return found
 
