@@ -10,7 +10,8 @@ from pydantic import Field, model_validator
 
 from controlplane.schema import StrictModel
 
-_ENDPOINT_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+ENDPOINT_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+"""SageMaker's rule for an endpoint name."""
 _STAGE_NAME = r"^[a-z][a-z0-9-]{0,19}$"
 
 Seconds0To3600 = Annotated[int, Field(ge=0, le=3600)]
@@ -104,7 +105,7 @@ class DeploymentPolicy(StrictModel):
 
 class Stage(StrictModel):
     name: Annotated[str, Field(pattern=_STAGE_NAME)]
-    endpoint_name: Annotated[str, Field(pattern=_ENDPOINT_NAME)]
+    endpoint_name: Annotated[str, Field(pattern=ENDPOINT_NAME_PATTERN)]
     instance_type: Annotated[str, Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")] = "ml.m5.large"
     initial_instance_count: Annotated[int, Field(ge=1, le=100)] = 1
     variant_name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")] = "AllTraffic"

@@ -14,6 +14,7 @@ from pydantic import Field
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request
 from controlplane.config import ControlPlaneConfig, ModelConfig
+from controlplane.deployment_config import ENDPOINT_NAME_PATTERN
 from controlplane.drift_config import Action, DriftPolicy, SignalKind
 from controlplane.errors import InvalidRequest
 from controlplane.events.monitoring import AlarmStateChange, DriftDetected, ProcessingJobStateChange
@@ -53,7 +54,7 @@ _DRIFT_CHECKS = frozenset({"baseline_drift_check"})
 class DriftRequest(StrictModel):
     """A manual drift response: an operator decides for an endpoint."""
 
-    endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    endpoint: Annotated[str, Field(pattern=ENDPOINT_NAME_PATTERN)]
     action: Literal["retrain", "rollback", "dismiss"]
     reason: Annotated[str, Field(min_length=1, max_length=256)]
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from controlplane.deployment_config import ENDPOINT_NAME_PATTERN
 from controlplane.models import PACKAGE_ARN_PATTERN, DatasetUri, split_s3_uri
 from controlplane.schema import StrictModel
 
@@ -31,6 +32,6 @@ class RetrainRequest(StrictModel):
 class RollbackRequest(StrictModel):
     """Put an endpoint back on its last known good version, or on a version it served before."""
 
-    endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    endpoint: Annotated[str, Field(pattern=ENDPOINT_NAME_PATTERN)]
     to: Annotated[str, Field(pattern=r"^(last_known_good|" + PACKAGE_ARN_PATTERN[1:-1] + r")$")] = "last_known_good"
     reason: Annotated[str, Field(min_length=1, max_length=256)]

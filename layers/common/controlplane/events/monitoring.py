@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from controlplane.deployment_config import ENDPOINT_NAME_PATTERN
 from controlplane.drift_config import SignalKind
 from controlplane.models import DatasetUri, EventBridgeEvent, LenientModel
 from controlplane.schema import StrictModel
@@ -59,7 +60,7 @@ class DriftDetectedDetail(StrictModel):
     """The documented custom signal any detector can put on the control-plane bus."""
 
     model: Annotated[str, Field(min_length=1, max_length=64)]
-    endpoint: Annotated[str, Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    endpoint: Annotated[str, Field(pattern=ENDPOINT_NAME_PATTERN)]
     kind: SignalKind
     severity: Literal["low", "medium", "high", "critical"] = "high"
     evidence_uri: str | None = None
