@@ -10,8 +10,8 @@ from typing import Any, get_args
 from botocore.exceptions import ClientError
 
 from controlplane.config import ControlPlaneConfig, ModelConfig
-from controlplane.deploy import package_version
 from controlplane.drift_config import SignalKind
+from controlplane.naming import package_version
 from controlplane.ports import AuditRecord
 from mlops.connection import Connection, OperatorError, describe_aws_error
 from mlops.workflows import configured_model, pending_approvals, pending_decisions

@@ -14,10 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.decisions import ApprovalRequest, DecisionRequest
-from controlplane.deploy import DeployRequest, deploy_execution_name
-from controlplane.naming import digest, retrain_execution_name, rollback_execution_name
+from controlplane.naming import deploy_execution_name, digest, retrain_execution_name, rollback_execution_name
 from controlplane.ports import AuditRecord
-from controlplane.requests import RetrainRequest, RollbackRequest
+from controlplane.requests import DeployRequest, RetrainRequest, RollbackRequest
 from controlplane.schema import validation_problems
 from mlops.connection import Connection, OperatorError, describe_aws_error
 

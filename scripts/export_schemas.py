@@ -8,10 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "layers" / "common"))
 
 from controlplane.decisions import ApprovalRequest, DecisionRequest  # noqa: E402
-from controlplane.deploy import DeployRequest  # noqa: E402
 from controlplane.drift import DriftRequest  # noqa: E402
 from controlplane.events.monitoring import DriftDetectedDetail  # noqa: E402
-from controlplane.requests import RetrainRequest, RollbackRequest  # noqa: E402
+from controlplane.requests import DeployRequest, RetrainRequest, RollbackRequest  # noqa: E402
 
 SCHEMAS = {
     "retrain-request.schema.json": RetrainRequest,

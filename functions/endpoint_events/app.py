@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
-from controlplane.deploy import on_endpoint_status
+from controlplane.deploy_triggers import on_endpoint_status
 from controlplane.env import EndpointEventsEnvironment
 from controlplane.event_parsing import parse_event
 from controlplane.events.endpoints import EndpointStateChange

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
-from controlplane.deploy import on_model_package_change
+from controlplane.deploy_triggers import on_model_package_change
 from controlplane.env import RegistryEventsEnvironment
 from controlplane.event_parsing import parse_event
 from controlplane.events.registry import ModelPackageStateChange

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from controlplane.deploy import approval_deploy_execution_name
+from controlplane.naming import approval_deploy_execution_name
 from localcloud.cloud import ACCOUNT_ID, REGION, LocalCloud, TimelineEntry
 from localcloud.core import iso_seconds
 from localcloud.report import ledger_records, notifications

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from controlplane.deploy import deploy_execution_name, rejection_rollback_execution_name
+from controlplane.naming import deploy_execution_name, rejection_rollback_execution_name
 from localcloud.cloud import ACCOUNT_ID, REGION, ROOT, LocalCloud
 from localcloud.emulations.sagemaker_endpoints import EndpointOutcome
 from localcloud.report import dead_letters, ledger_records

@@ -101,6 +101,20 @@ def test_a_handler_loads_only_the_event_models_it_parses(name: str, parses: str)
     }
 
 
+@pytest.mark.parametrize(
+    ("name", "not_loaded"),
+    [
+        ("endpoint_events", {"controlplane.deploy", "controlplane.decisions"}),
+        ("registry_events", {"controlplane.deploy", "controlplane.decisions"}),
+        ("deploy_tasks", {"controlplane.events.registry", "controlplane.events.endpoints"}),
+    ],
+)
+def test_the_deploy_triggers_and_the_deploy_tasks_load_apart(name: str, not_loaded: set[str]) -> None:
+    modules = set(_load_handler(name, {})["modules"])
+    assert "controlplane.adapters.ledger" in modules  # the probe did load the handler
+    assert not modules & not_loaded
+
+
 def test_every_handler_imports_coldstart_first_and_calls_handler_loaded_last() -> None:
     for app in sorted((ROOT / "functions").glob("*/app.py")):
         statements = ast.parse(app.read_text(encoding="utf-8")).body[1:]  # after the docstring

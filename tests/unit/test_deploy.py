@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controlplane import clock, deploy
+from controlplane import clock, deploy, deploy_triggers, naming
 from controlplane.config import load_config, parse_config
 from controlplane.deployment_config import DeploymentPolicy
 from controlplane.errors import InvalidRequest
@@ -64,7 +64,7 @@ def package_event(
 def test_approval_deploys_that_exact_version_to_the_first_stage(world):
     ledger, _, _, workflows, _ = world
 
-    outcome = deploy.on_model_package_change(
+    outcome = deploy_triggers.on_model_package_change(
         package_event(7, updated=["ModelApprovalStatus"]), CONFIG, ledger, workflows
     )
 
@@ -80,8 +80,8 @@ def test_approval_deploys_that_exact_version_to_the_first_stage(world):
 
 def test_duplicate_approval_events_start_one_deployment(world):
     ledger, _, _, workflows, _ = world
-    first = deploy.on_model_package_change(package_event(7), CONFIG, ledger, workflows)
-    second = deploy.on_model_package_change(package_event(7), CONFIG, ledger, workflows)
+    first = deploy_triggers.on_model_package_change(package_event(7), CONFIG, ledger, workflows)
+    second = deploy_triggers.on_model_package_change(package_event(7), CONFIG, ledger, workflows)
 
     assert first.execution_name == second.execution_name
     assert len(workflows.deploys) == 1
@@ -100,7 +100,7 @@ def test_duplicate_approval_events_start_one_deployment(world):
 def test_events_that_must_not_deploy(world, event, why):
     ledger, _, _, workflows, _ = world
 
-    outcome = deploy.on_model_package_change(event, CONFIG, ledger, workflows)
+    outcome = deploy_triggers.on_model_package_change(event, CONFIG, ledger, workflows)
 
     assert outcome.action == "ignored"
     assert why in outcome.reason
@@ -115,7 +115,7 @@ def test_rejecting_the_serving_version_rolls_its_endpoint_back(world):
         )
     )
 
-    outcome = deploy.on_model_package_change(package_event(7, status="Rejected"), CONFIG, ledger, workflows)
+    outcome = deploy_triggers.on_model_package_change(package_event(7, status="Rejected"), CONFIG, ledger, workflows)
 
     assert outcome.action == "rollback_started"
     ((request),) = workflows.deploys.values()
@@ -127,7 +127,7 @@ def test_rejecting_a_first_version_has_nothing_to_return_to(world):
     ledger, _, _, workflows, _ = world
     ledger.put_endpoint_state(EndpointState("churn-staging", "churn", "staging", serving_package_arn=package_arn(1)))
 
-    outcome = deploy.on_model_package_change(package_event(1, status="Rejected"), CONFIG, ledger, workflows)
+    outcome = deploy_triggers.on_model_package_change(package_event(1, status="Rejected"), CONFIG, ledger, workflows)
 
     assert outcome.action == "ignored"
     assert workflows.deploys == {}
@@ -142,13 +142,13 @@ def serving(ledger: FakeDeploymentLedger, version: int, previous: int) -> None:
     )  # fmt: skip
 
 
-def registry_history(world, *changes: tuple[str, str]) -> list[deploy.IngressOutcome]:
+def registry_history(world, *changes: tuple[str, str]) -> list[deploy_triggers.IngressOutcome]:
     """Deliver one event per (status, LastModifiedTime) of version 7, which serves churn-staging after v6."""
     ledger, _, _, workflows, _ = world
     outcomes = []
     for index, (status, changed_at) in enumerate(changes):
         event = package_event(7, status, ["ModelApprovalStatus"], changed_at=changed_at, event_id=f"e-{index}")
-        outcomes.append(deploy.on_model_package_change(event, CONFIG, ledger, workflows))
+        outcomes.append(deploy_triggers.on_model_package_change(event, CONFIG, ledger, workflows))
         if outcomes[-1].action == "deploy_started":
             serving(ledger, 7, previous=6)
     return outcomes
@@ -164,8 +164,8 @@ def test_approved_rejected_approved_again_deploys_again_and_rolls_back_between(w
     assert actions == ["deploy_started", "rollback_started", "deploy_started", "rollback_started"]
     names = [outcome.execution_name for outcome in outcomes]
     assert len(set(names)) == 4  # each change is its own execution: Step Functions never reuses a name
-    assert names[0] == deploy.approval_deploy_execution_name("staging", "churn", package_arn(7), T0)
-    assert names[1] == deploy.rejection_rollback_execution_name(
+    assert names[0] == naming.approval_deploy_execution_name("staging", "churn", package_arn(7), T0)
+    assert names[1] == naming.rejection_rollback_execution_name(
         "churn-staging", package_arn(7), T0 + timedelta(1, 3600)
     )
     assert len(world[3].deploys) == 4
@@ -174,7 +174,7 @@ def test_approved_rejected_approved_again_deploys_again_and_rolls_back_between(w
 def test_copies_of_one_approval_change_start_one_deployment_whatever_their_event_ids(world):
     ledger, _, _, workflows, _ = world
     outcomes = [
-        deploy.on_model_package_change(package_event(7, event_id=f"copy-{copy}"), CONFIG, ledger, workflows)
+        deploy_triggers.on_model_package_change(package_event(7, event_id=f"copy-{copy}"), CONFIG, ledger, workflows)
         for copy in range(3)
     ]
 
@@ -187,7 +187,7 @@ def test_a_retried_event_after_a_failed_start_starts_its_deployment(world):
     ledger, _, _, workflows, _ = world
     ledger.note_approval_change(package_arn(7), "Approved", datetime(2026, 11, 27, 9, tzinfo=UTC))  # then it failed
 
-    outcome = deploy.on_model_package_change(package_event(7), CONFIG, ledger, workflows)
+    outcome = deploy_triggers.on_model_package_change(package_event(7), CONFIG, ledger, workflows)
 
     assert outcome.action == "deploy_started"
 
@@ -244,8 +244,8 @@ def test_event_without_last_modified_time_is_identified_by_its_time(world):
     ledger, _, _, workflows, _ = world
     event = package_event(7, changed_at=None)
 
-    first = deploy.on_model_package_change(event, CONFIG, ledger, workflows)
-    again = deploy.on_model_package_change(event, CONFIG, ledger, workflows)
+    first = deploy_triggers.on_model_package_change(event, CONFIG, ledger, workflows)
+    again = deploy_triggers.on_model_package_change(event, CONFIG, ledger, workflows)
 
     assert event.changed_at == datetime(2026, 11, 27, 9, 0, 5, tzinfo=UTC)
     assert first.execution_name == again.execution_name
@@ -418,8 +418,8 @@ def test_endpoint_event_resumes_the_waiter_once(world):
          "time": "1764234000000", "detail": {"EndpointName": "churn-staging", "EndpointStatus": "IN_SERVICE"}}
     )  # fmt: skip
 
-    first = deploy.on_endpoint_status(event, ledger, workflows)
-    again = deploy.on_endpoint_status(event, ledger, workflows)
+    first = deploy_triggers.on_endpoint_status(event, ledger, workflows)
+    again = deploy_triggers.on_endpoint_status(event, ledger, workflows)
 
     assert (first.action, again.action) == ("resumed", "ignored")
     assert workflows.resumed == [("token", {"status": "InService", "endpoint_config": None})]
@@ -505,5 +505,5 @@ models:
     second = deploy.record_deployed(reapproved, EXEC + "-again", config, ledger)
 
     assert (first.promote, second.promote) == (True, True)
-    assert first.execution_name == deploy.deploy_execution_name("prod", "churn", plan.package_arn, plan.execution_name)
+    assert first.execution_name == naming.deploy_execution_name("prod", "churn", plan.package_arn, plan.execution_name)
     assert first.execution_name != second.execution_name

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controlplane import clock, deploy, drift, outbox
+from controlplane import clock, deploy_triggers, drift, outbox
 from controlplane.config import load_config
 from controlplane.errors import TransientError
 from controlplane.events.registry import ModelPackageStateChange
@@ -156,12 +156,12 @@ def test_duplicated_and_reordered_approvals_start_what_each_distinct_event_start
     distinct = [package_event(v, status, edit, f"e-{i}") for i, (v, status, edit) in enumerate(dict.fromkeys(drawn))]
     once_ledger, once = FakeDeploymentLedger(), FakeWorkflows()
     for event in distinct:
-        deploy.on_model_package_change(event, CONFIG, once_ledger, once)
+        deploy_triggers.on_model_package_change(event, CONFIG, once_ledger, once)
 
     ledger, workflows = FakeDeploymentLedger(), FakeWorkflows()
     for event in at_least_once(distinct, data):
         redelivered = event.model_copy(update={"id": f"{event.id}-{data.draw(st.integers(0, 2))}"})
-        deploy.on_model_package_change(redelivered, CONFIG, ledger, workflows)
+        deploy_triggers.on_model_package_change(redelivered, CONFIG, ledger, workflows)
 
     assert workflows.deploys == once.deploys
     approved = {f"/{v}" for v, status, edit in drawn if status == "Approved" and not edit}

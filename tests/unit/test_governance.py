@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from controlplane import clock, decisions, deploy, model_cards, naming
+from controlplane import clock, decisions, deploy, deploy_triggers, model_cards, naming
 from controlplane.config import parse_config
 from controlplane.errors import InvalidRequest
 from controlplane.events.registry import ModelPackageStateChange
@@ -87,7 +87,7 @@ def test_explicit_settings_override_the_maturity_defaults():
 def test_maturity_1_approval_is_announced_to_the_owner_and_waits_for_an_explicit_deploy():
     ledger, workflows = FakeDeploymentLedger(), FakeWorkflows()
 
-    outcome = deploy.on_model_package_change(approval_event(), config(1), ledger, workflows)
+    outcome = deploy_triggers.on_model_package_change(approval_event(), config(1), ledger, workflows)
 
     assert outcome.action == "awaiting_deploy"
     assert workflows.deploys == {}
@@ -103,7 +103,7 @@ def test_an_approval_awaiting_deploy_carries_the_lineage_of_the_training_run_tha
     retrain = "arn:aws:states:us-east-1:123456789012:execution:stack-retrain:retrain-churn-d1"
     ledger.register_pipeline_run(PipelineRun(pipeline, "churn", "s3://data/d1/", retrain, "Succeeded"))
 
-    deploy.on_model_package_change(approval_event(generated_by=pipeline), config(1), ledger, FakeWorkflows())
+    deploy_triggers.on_model_package_change(approval_event(generated_by=pipeline), config(1), ledger, FakeWorkflows())
 
     assert next(iter(ledger.records.values())).lineage == "training/retrain-churn-d1"
 
@@ -111,7 +111,7 @@ def test_an_approval_awaiting_deploy_carries_the_lineage_of_the_training_run_tha
 def test_maturity_2_approval_deploys_to_the_first_stage():
     workflows = FakeWorkflows()
 
-    outcome = deploy.on_model_package_change(approval_event(), config(2), FakeDeploymentLedger(), workflows)
+    outcome = deploy_triggers.on_model_package_change(approval_event(), config(2), FakeDeploymentLedger(), workflows)
 
     assert outcome.action == "deploy_started"
     assert [request["stage"] for request in workflows.deploys.values()] == ["staging"]

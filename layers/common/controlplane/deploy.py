@@ -1,4 +1,4 @@
-"""Deployment decisions: the registry and endpoint event ingress, and each task of statemachines/deploy.asl.json.
+"""Deployment decisions: each task of statemachines/deploy.asl.json (what starts one: `controlplane.deploy_triggers`).
 
 The state machine only orchestrates; it branches on fields computed here (`decision`, `passed`, `action`,
 `outcome`, `rollback`, `promote`), and hands `record_failed` the failure explicitly (`controlplane.failures`).
@@ -12,26 +12,26 @@ from pydantic import Field
 
 from controlplane import clock
 from controlplane.audit import record_and_announce, record_rejected_request, summary
-from controlplane.clock import iso
 from controlplane.config import ControlPlaneConfig, ModelConfig
 from controlplane.decisions import same_person
 from controlplane.deployment_config import BiasBound, BlueGreenPolicy, DeploymentPolicy, SmokeTest, Stage
 from controlplane.errors import InvalidRequest
-from controlplane.events.endpoints import SETTLED_ENDPOINT_STATUSES, EndpointStateChange
-from controlplane.events.registry import ModelPackageStateChange
 from controlplane.failures import StepFailure
-from controlplane.models import PACKAGE_ARN_PATTERN, parse_request
+from controlplane.models import parse_request
 from controlplane.naming import (
+    deploy_execution_name,
     digest,
     endpoint_config_name,
     model_card_name,
+    package_group,
     package_lineage,
-    rollback_execution_name,
+    package_version,
     sagemaker_model_name,
-    training_lineage,
+    version_lineage,
 )
 from controlplane.observability import logger
 from controlplane.ports import (
+    SETTLED_ENDPOINT_STATUSES,
     AuditRecord,
     DecisionWait,
     DeploymentLedger,
@@ -44,7 +44,7 @@ from controlplane.ports import (
     StageDeployment,
     Workflows,
 )
-from controlplane.requests import RollbackRequest
+from controlplane.requests import DeployRequest, RollbackRequest
 from controlplane.schema import StrictModel
 
 LOCK_POLL_SECONDS = 30
@@ -59,46 +59,12 @@ ROLLBACK_DEPLOYMENT_CONFIG: dict[str, Any] = {
 }
 
 
-class DeployRequest(StrictModel):
-    """Deploy (or promote) one exact model package version to a stage."""
-
-    model_package_arn: Annotated[str, Field(pattern=PACKAGE_ARN_PATTERN)]
-    stage: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")] | None = None
-    requested_by: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    reason: Annotated[str, Field(min_length=1, max_length=256)] | None = None
-
-
 class NotApproved(InvalidRequest):
     """The model package is not Approved in the Model Registry."""
 
 
 class PromotionRefused(InvalidRequest):
     """The version is not healthy in the previous stage."""
-
-
-def package_version(package_arn: str) -> int:
-    return int(package_arn.rsplit("/", 1)[1])
-
-
-def package_group(package_arn: str) -> str:
-    return package_arn.split(":model-package/", 1)[1].rsplit("/", 1)[0]
-
-
-def deploy_execution_name(stage: str, model: str, package_arn: str, cause: str) -> str:
-    """One deployment of a version to a stage per cause: an approval of the package, or the deployment it is
-    promoted from. Step Functions refuses a used name for 90 days, so each new cause needs a new name."""
-    readable = f"deploy-{stage}-{model}-v{package_version(package_arn)}"[:67]
-    return f"{readable}-{digest(package_arn, cause, length=12)}"
-
-
-def approval_deploy_execution_name(stage: str, model: str, package_arn: str, approved_at: datetime) -> str:
-    """The deployment of the approval made at `approved_at` (its LastModifiedTime): every copy of its event
-    maps here, and a later approval of the same version gets a name of its own."""
-    return deploy_execution_name(stage, model, package_arn, f"approved:{iso(approved_at)}")
-
-
-def rejection_rollback_execution_name(endpoint: str, package_arn: str, rejected_at: datetime) -> str:
-    return rollback_execution_name(endpoint, f"rejected:{package_arn}:{iso(rejected_at)}")
 
 
 def deployment_config(policy: DeploymentPolicy, alarms: list[str]) -> dict[str, Any]:
@@ -179,130 +145,6 @@ class DeployPlan(StrictModel):
     lineage: str | None = None
     """The lineage key of the version whose life this is part of: the one deployed; for a rollback, the one taken
     off the endpoint."""
-
-
-# ----------------------------------------------------------------------------- ingress
-class IngressOutcome(StrictModel):
-    action: Literal["ignored", "deploy_started", "rollback_started", "already_started", "awaiting_deploy"]
-    reason: str
-    execution_name: str | None = None
-
-
-def on_model_package_change(
-    event: ModelPackageStateChange, config: ControlPlaneConfig, ledger: DeploymentLedger, workflows: Workflows
-) -> IngressOutcome:
-    """An approval deploys that exact version to the first stage; a rejection of a serving version rolls back."""
-    detail = event.detail
-    model = config.model_for_group(detail.group)
-    if model is None:
-        return IngressOutcome(action="ignored", reason=f"model package group '{detail.group}' is not under control")
-    if package_group(detail.arn) != detail.group:
-        return IngressOutcome(action="ignored", reason=f"package {detail.arn} is not in group '{detail.group}'")
-    if model.deployment is None:
-        return IngressOutcome(action="ignored", reason=f"model '{model.name}' has no deployment section")
-    if detail.updated_fields is not None and "ModelApprovalStatus" not in detail.updated_fields:
-        changed = ", ".join(detail.updated_fields) or "nothing"
-        return IngressOutcome(action="ignored", reason=f"only {changed} changed, not the approval status")
-    # One change, however many copies of its event arrive, is one action (names carry its time); a later change
-    # of the version (approved again after a rejection) is another. Events that change nothing do nothing.
-    change = ledger.note_approval_change(detail.arn, detail.approval_status, event.changed_at)
-    if change.outcome == "unchanged":
-        return IngressOutcome(action="ignored", reason=f"version {detail.version} stays {change.status}: no new change")
-    if change.outcome == "stale":
-        reason = f"older than the latest approval change of version {detail.version} ({change.status})"
-        return IngressOutcome(action="ignored", reason=reason)
-    if detail.approval_status == "Approved":
-        stage = model.deployment.stages[0]
-        name = approval_deploy_execution_name(stage.name, model.name, detail.arn, event.changed_at)
-        if not model.deploys_on_approval():
-            generated_by = detail.metadata_properties.generated_by if detail.metadata_properties else None
-            lineage = version_lineage(detail.arn, generated_by, ledger)
-            return _announce_awaiting_deploy(model, detail.arn, stage, name, event.changed_at, lineage, ledger)
-        request = DeployRequest(
-            model_package_arn=detail.arn,
-            stage=stage.name,
-            reason=f"version {detail.version} approved in the Model Registry",
-        )
-        result = workflows.start_deploy(name, request.model_dump(exclude_none=True))
-        action: Literal["deploy_started", "already_started"] = (
-            "deploy_started" if result.outcome == "started" else "already_started"
-        )
-        return IngressOutcome(action=action, reason=f"version {detail.version} approved", execution_name=name)
-    if detail.approval_status == "Rejected":
-        return _roll_back_where_serving(model, detail.arn, event.changed_at, ledger, workflows)
-    return IngressOutcome(action="ignored", reason=f"approval status {detail.approval_status}")
-
-
-def _announce_awaiting_deploy(
-    model: ModelConfig,
-    package_arn: str,
-    stage: Stage,
-    name: str,
-    approved_at: datetime,
-    lineage: str,
-    ledger: DeploymentLedger,
-) -> IngressOutcome:
-    """Maturity 1 (or deploy_on_approval: false): the owner hears of the approval; a human starts the deploy."""
-    version = package_version(package_arn)
-    reason = f"version {version} approved; deploy it to '{stage.name}' explicitly (deploy_on_approval is off)"
-    record = AuditRecord(
-        record_id=f"{name}#ApprovalAwaitingDeploy",
-        kind="ApprovalAwaitingDeploy",
-        model=model.name,
-        reason=reason,
-        at=approved_at,
-        status="AwaitingDeploy",
-        details={"model_package_arn": package_arn, "model_package_version": version, "stage": stage.name},
-        lineage=lineage,
-    )
-    record_and_announce(record, "Model Version Awaiting Deploy", ledger)
-    return IngressOutcome(action="awaiting_deploy", reason=reason)
-
-
-def _roll_back_where_serving(
-    model: ModelConfig, package_arn: str, rejected_at: datetime, ledger: DeploymentLedger, workflows: Workflows
-) -> IngressOutcome:
-    assert model.deployment is not None
-    started: list[str] = []
-    for stage in model.deployment.stages:
-        state = ledger.get_endpoint_state(stage.endpoint_name)
-        if state is None or state.serving_package_arn != package_arn:
-            continue
-        if not state.previous_package_arn:
-            logger.warning("Rejected version has no predecessor to return to", extra={"endpoint": stage.endpoint_name})
-            continue
-        name = rejection_rollback_execution_name(stage.endpoint_name, package_arn, rejected_at)
-        request = RollbackRequest(
-            endpoint=stage.endpoint_name,
-            to=state.previous_package_arn,
-            reason=f"version {package_version(package_arn)} was rejected in the Model Registry while serving",
-        )
-        workflows.start_deploy(name, request.model_dump())
-        started.append(name)
-    if not started:
-        return IngressOutcome(action="ignored", reason="rejected version serves no endpoint it can be rolled back from")
-    return IngressOutcome(action="rollback_started", reason="rejected version was serving", execution_name=started[0])
-
-
-class EndpointEventOutcome(StrictModel):
-    action: Literal["ignored", "resumed"]
-    reason: str
-
-
-def on_endpoint_status(
-    event: EndpointStateChange, ledger: DeploymentLedger, workflows: Workflows
-) -> EndpointEventOutcome:
-    """Resume the deploy workflow waiting on this endpoint once it settles (it re-checks the endpoint itself)."""
-    detail = event.detail
-    if detail.status not in SETTLED_ENDPOINT_STATUSES:
-        return EndpointEventOutcome(action="ignored", reason=f"status {detail.status} is not settled")
-    token = ledger.get_endpoint_waiter(detail.endpoint_name)
-    if token is None:
-        return EndpointEventOutcome(action="ignored", reason="no workflow is waiting on this endpoint")
-    # Resumed before the waiter is cleared: a retry after a failed resume finds the token still there.
-    workflows.resume(token, {"status": detail.status, "endpoint_config": detail.endpoint_config_name})
-    ledger.clear_endpoint_waiter(detail.endpoint_name, token)
-    return EndpointEventOutcome(action="resumed", reason=f"endpoint {detail.status}")
 
 
 # ----------------------------------------------------------------------------- workflow tasks
@@ -447,13 +289,6 @@ def prepare(
         requested_by=request.requested_by, approved_by=package.approved_by,
         approval_description=package.approval_description, lineage=lineage,
     )  # fmt: skip
-
-
-def version_lineage(package_arn: str, generated_by: str | None, ledger: DeploymentLedger) -> str:
-    """The version's lineage key: the training run of the pipeline execution that registered it (GeneratedBy), when
-    the control plane started it; otherwise the package's own."""
-    run = ledger.get_pipeline_run(generated_by) if generated_by else None
-    return training_lineage(run.execution_arn) if run else package_lineage(package_arn)
 
 
 def _prepare_rollback(

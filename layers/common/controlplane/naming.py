@@ -1,8 +1,12 @@
-"""Deterministic names: the same dataset always maps to the same execution, token and display name,
-so a duplicate event or a repeated request can never start a second run."""
+"""Deterministic names: the same dataset or cause always maps to the same execution, token and display name,
+so a duplicate event or a repeated request can never start a second run; and the keys read off a package's ARN."""
 
 import hashlib
 import re
+from datetime import datetime
+
+from controlplane.clock import iso
+from controlplane.ports import DeploymentLedger
 
 
 def digest(*parts: str, length: int = 64) -> str:
@@ -53,6 +57,23 @@ def rollback_execution_name(endpoint: str, cause: str) -> str:
     return f"rollback-{endpoint[:50]}-{digest(endpoint, cause, length=12)}"
 
 
+def deploy_execution_name(stage: str, model: str, package_arn: str, cause: str) -> str:
+    """One deployment of a version to a stage per cause: an approval of the package, or the deployment it is
+    promoted from. Step Functions refuses a used name for 90 days, so each new cause needs a new name."""
+    readable = f"deploy-{stage}-{model}-v{package_version(package_arn)}"[:67]
+    return f"{readable}-{digest(package_arn, cause, length=12)}"
+
+
+def approval_deploy_execution_name(stage: str, model: str, package_arn: str, approved_at: datetime) -> str:
+    """The deployment of the approval made at `approved_at` (its LastModifiedTime): every copy of its event
+    maps here, and a later approval of the same version gets a name of its own."""
+    return deploy_execution_name(stage, model, package_arn, f"approved:{iso(approved_at)}")
+
+
+def rejection_rollback_execution_name(endpoint: str, package_arn: str, rejected_at: datetime) -> str:
+    return rollback_execution_name(endpoint, f"rejected:{package_arn}:{iso(rejected_at)}")
+
+
 # SageMaker names start with the model's or the endpoint's name: the template's IAM allows the control plane to
 # create only resources named after the models it manages (template parameter ManagedModelNames).
 def sagemaker_model_name(model: str, version: int, package_arn: str) -> str:
@@ -78,3 +99,18 @@ def training_lineage(retrain_execution: str) -> str:
 def package_lineage(package_arn: str) -> str:
     """The lineage key of a version the control plane did not train: its group and version."""
     return "package/" + "/".join(package_arn.rsplit("/", 2)[-2:])
+
+
+def version_lineage(package_arn: str, generated_by: str | None, ledger: DeploymentLedger) -> str:
+    """The version's lineage key: the training run of the pipeline execution that registered it (GeneratedBy), when
+    the control plane started it; otherwise the package's own."""
+    run = ledger.get_pipeline_run(generated_by) if generated_by else None
+    return training_lineage(run.execution_arn) if run else package_lineage(package_arn)
+
+
+def package_version(package_arn: str) -> int:
+    return int(package_arn.rsplit("/", 1)[1])
+
+
+def package_group(package_arn: str) -> str:
+    return package_arn.split(":model-package/", 1)[1].rsplit("/", 1)[0]

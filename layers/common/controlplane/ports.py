@@ -135,6 +135,10 @@ class EndpointInfo(NamedTuple):
     failure_reason: str | None = None
 
 
+SETTLED_ENDPOINT_STATUSES: frozenset[str] = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
+"""The endpoint statuses (the API's spelling) in which no creation or update is under way."""
+
+
 class EndpointState(NamedTuple):
     """Desired and actual state of one endpoint, as the ledger knows it."""
 

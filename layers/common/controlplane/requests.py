@@ -1,4 +1,5 @@
-"""The workflow inputs several workflows start with: a retrain (ingress, drift, operator) and a rollback."""
+"""The workflow inputs several modules build or read: a retrain (ingress, drift, operator), a rollback (drift, a
+rejection, operator) and a deployment (an approval, a promotion, operator)."""
 
 from typing import Annotated
 
@@ -35,3 +36,12 @@ class RollbackRequest(StrictModel):
     endpoint: Annotated[str, Field(pattern=ENDPOINT_NAME_PATTERN)]
     to: Annotated[str, Field(pattern=r"^(last_known_good|" + PACKAGE_ARN_PATTERN[1:-1] + r")$")] = "last_known_good"
     reason: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class DeployRequest(StrictModel):
+    """Deploy (or promote) one exact model package version to a stage."""
+
+    model_package_arn: Annotated[str, Field(pattern=PACKAGE_ARN_PATTERN)]
+    stage: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,19}$")] | None = None
+    requested_by: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=256)] | None = None

@@ -11,7 +11,6 @@ EndpointStatus = Literal[
     "OutOfService", "Creating", "Updating", "SystemUpdating", "RollingBack", "InService", "Deleting", "Failed",
     "UpdateRollbackFailed",
 ]  # fmt: skip
-SETTLED_ENDPOINT_STATUSES: frozenset[str] = frozenset({"InService", "Failed", "OutOfService", "UpdateRollbackFailed"})
 
 
 def api_endpoint_status(status: Any) -> Any:
