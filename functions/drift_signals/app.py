@@ -9,10 +9,11 @@ from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from controlplane import drift
+from controlplane import drift_signals
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import MonitoringReports
 from controlplane.config import ControlPlaneConfig, load_config
+from controlplane.drift_config import DriftSignal
 from controlplane.env import DriftSignalsEnvironment
 from controlplane.errors import InvalidRequest
 from controlplane.event_parsing import log_rejected, parse_event
@@ -38,19 +39,19 @@ def dependencies() -> Dependencies:
     )
 
 
-def to_signal(event: dict[str, Any]) -> drift.DriftSignal | None:
+def to_signal(event: dict[str, Any]) -> DriftSignal | None:
     """The signal an event carries, None when it concerns nothing under control; InvalidRequest (logged) when
     malformed."""
     deps = dependencies()
     match event.get("detail-type"):
         case "CloudWatch Alarm State Change":
             alarm = parse_event(AlarmStateChange, event, "Alarm State Change event")
-            return drift.signal_from_alarm(alarm, deps.config)
+            return drift_signals.signal_from_alarm(alarm, deps.config)
         case "SageMaker Processing Job State Change":
             job = parse_event(ProcessingJobStateChange, event, "Processing Job State Change event")
-            return drift.signal_from_monitoring(job, deps.reports)
+            return drift_signals.signal_from_monitoring(job, deps.reports)
         case "Drift Detected":
-            return drift.signal_from_custom(parse_event(DriftDetected, event, "Drift Detected event"))
+            return drift_signals.signal_from_custom(parse_event(DriftDetected, event, "Drift Detected event"))
     error = InvalidRequest(f"Not a drift signal: detail-type {event.get('detail-type')!r}")
     log_rejected(error)
     raise error
@@ -64,7 +65,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.debug("Not a signal about a model under control", extra={"detail_type": event.get("detail-type")})
         return {"action": "ignored", "reason": "not about a model under control"}
     deps = dependencies()
-    outcome = drift.on_signal(signal, deps.config, deps.ledger, deps.data_bucket)
+    outcome = drift_signals.on_signal(signal, deps.config, deps.ledger, deps.data_bucket)
     logger.info("Drift signal handled", extra={"action": outcome.action, "reason": outcome.reason})
     return outcome.model_dump()
 

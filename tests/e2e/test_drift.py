@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.drift import drift_execution_name
+from controlplane.drift_signals import drift_execution_name
 from controlplane.naming import pipeline_display_name, retrain_execution_name, rollback_execution_name
 from localcloud.cloud import LocalCloud
 from localcloud.report import dead_letters, execution_outcomes, ledger_records, pipeline_executions

@@ -115,6 +115,19 @@ def test_the_deploy_triggers_and_the_deploy_tasks_load_apart(name: str, not_load
     assert not modules & not_loaded
 
 
+@pytest.mark.parametrize(
+    ("name", "not_loaded"),
+    [
+        ("drift_signals", {"controlplane.drift", "controlplane.requests"}),
+        ("drift_tasks", {"controlplane.drift_signals", "controlplane.events.monitoring"}),
+    ],
+)
+def test_the_drift_signals_and_the_drift_tasks_load_apart(name: str, not_loaded: set[str]) -> None:
+    modules = set(_load_handler(name, {})["modules"])
+    assert "controlplane.adapters.ledger" in modules  # the probe did load the handler
+    assert not modules & not_loaded
+
+
 def test_every_handler_imports_coldstart_first_and_calls_handler_loaded_last() -> None:
     for app in sorted((ROOT / "functions").glob("*/app.py")):
         statements = ast.parse(app.read_text(encoding="utf-8")).body[1:]  # after the docstring

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from controlplane import clock, decisions, drift
+from controlplane import clock, decisions, drift, drift_signals
 from controlplane.config import load_config
 from controlplane.errors import InvalidRequest
 from controlplane.events.monitoring import DriftDetected
@@ -33,7 +33,7 @@ def ledger() -> FakeDriftLedger:
         {"id": "c1", "detail-type": "Drift Detected", "source": "custom.evidently", "time": "2026-11-27T09:00:00Z",
          "detail": {"model": "churn", "endpoint": "churn-prod", "kind": "bias"}}
     )  # fmt: skip
-    signal = drift.signal_from_custom(event)
+    signal = drift_signals.signal_from_custom(event)
     context = drift.prepare({"incident_id": "inc-1", "signal": signal.model_dump(mode="json")}, "run", CONFIG, "data")
     question = drift.decide_response(context, CONFIG.model("churn").drift, fake)
     drift.ask_human("token-1", context, question, "arn:drift:run", "arn:decision", fake)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controlplane import clock, drift
+from controlplane import clock, drift, drift_signals
 from controlplane.config import load_config
 from controlplane.drift_config import DriftPolicy
 from controlplane.errors import InvalidRequest
@@ -37,12 +37,12 @@ def alarm(name: str, value: str = "ALARM", at: str = "2026-11-27T09:00:00Z") -> 
 
 
 def test_a_mapped_alarm_becomes_a_signal_about_the_production_endpoint():
-    signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
+    signal = drift_signals.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
 
     assert signal is not None
     assert (signal.model, signal.endpoint, signal.kind, signal.state) == ("churn", "churn-prod", "data_drift", "alarm")
-    assert drift.signal_from_alarm(alarm("someone-elses-alarm"), CONFIG) is None
-    assert drift.signal_from_alarm(alarm("churn-prod-auc-drop", "OK"), CONFIG).state == "ok"
+    assert drift_signals.signal_from_alarm(alarm("someone-elses-alarm"), CONFIG) is None
+    assert drift_signals.signal_from_alarm(alarm("churn-prod-auc-drop", "OK"), CONFIG).state == "ok"
 
 
 class FakeReports:
@@ -69,9 +69,11 @@ def monitoring_event(exit_message: str, monitoring_type: str = "DataQuality") ->
 def test_a_monitoring_run_with_violations_becomes_a_classified_signal():
     reports = FakeReports([{"feature_name": "age", "constraint_check_type": "baseline_drift_check"}])
 
-    signal = drift.signal_from_monitoring(monitoring_event("CompletedWithViolations: 1 violations."), reports)
-    clean = drift.signal_from_monitoring(monitoring_event("Completed: Job completed successfully."), reports)
-    quality = drift.signal_from_monitoring(monitoring_event("CompletedWithViolations: 1.", "ModelQuality"), reports)
+    signal = drift_signals.signal_from_monitoring(monitoring_event("CompletedWithViolations: 1 violations."), reports)
+    clean = drift_signals.signal_from_monitoring(monitoring_event("Completed: Job completed successfully."), reports)
+    quality = drift_signals.signal_from_monitoring(
+        monitoring_event("CompletedWithViolations: 1.", "ModelQuality"), reports
+    )
 
     assert signal is not None
     assert (signal.endpoint, signal.kind, signal.features) == ("churn-prod", "data_drift", ["age"])
@@ -93,8 +95,8 @@ def test_repeated_signals_make_one_incident_and_one_workflow(frozen_clock):
     outcomes = []
     for minute in range(4):
         frozen_clock["now"] = T0 + timedelta(minutes=minute)
-        signal = drift.signal_from_custom(custom(event_id=f"c{minute}"))
-        outcomes.append(drift.on_signal(signal, CONFIG, ledger, "data").action)
+        signal = drift_signals.signal_from_custom(custom(event_id=f"c{minute}"))
+        outcomes.append(drift_signals.on_signal(signal, CONFIG, ledger, "data").action)
 
     assert outcomes == ["incident_opened", "evidence_added", "evidence_added", "evidence_added"]
     assert len(ledger.starts("drift")) == 1
@@ -107,21 +109,23 @@ def test_a_flapping_alarm_stays_one_incident_but_a_later_one_is_new(frozen_clock
     for minute, value in sequence:
         frozen_clock["now"] = T0 + timedelta(minutes=minute)
         stamp = (T0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift", value, stamp), CONFIG)
-        drift.on_signal(signal, CONFIG, ledger, "data")
+        signal = drift_signals.signal_from_alarm(alarm("churn-prod-feature-drift", value, stamp), CONFIG)
+        drift_signals.on_signal(signal, CONFIG, ledger, "data")
     assert len(ledger.starts("drift")) == 1
     assert [kind for kind, _ in ledger.announcements()] == ["Drift Resolved", "Drift Resolved"]
 
     frozen_clock["now"] = T0 + timedelta(minutes=15 + 31)
-    later = drift.signal_from_alarm(alarm("churn-prod-feature-drift", "ALARM", "2026-11-27T09:46:00Z"), CONFIG)
-    assert drift.on_signal(later, CONFIG, ledger, "data").action == "incident_opened"
+    later = drift_signals.signal_from_alarm(alarm("churn-prod-feature-drift", "ALARM", "2026-11-27T09:46:00Z"), CONFIG)
+    assert drift_signals.on_signal(later, CONFIG, ledger, "data").action == "incident_opened"
     assert len(ledger.starts("drift")) == 2
 
 
 def test_signals_for_endpoints_not_under_control_are_recorded_not_acted_on():
     ledger = FakeDriftLedger()
 
-    outcome = drift.on_signal(drift.signal_from_custom(custom(endpoint="someone-else")), CONFIG, ledger, "data")
+    outcome = drift_signals.on_signal(
+        drift_signals.signal_from_custom(custom(endpoint="someone-else")), CONFIG, ledger, "data"
+    )
 
     assert outcome.action == "ignored"
     assert ledger.starts("drift") == []
@@ -129,7 +133,7 @@ def test_signals_for_endpoints_not_under_control_are_recorded_not_acted_on():
 
 
 def context_for(kind: str, **extra) -> drift.DriftContext:
-    signal = drift.signal_from_custom(custom(kind=kind))
+    signal = drift_signals.signal_from_custom(custom(kind=kind))
     return drift.prepare(
         {"incident_id": "inc-1", "signal": signal.model_dump(mode="json"), **extra}, "drift-run", CONFIG, "data"
     )
@@ -370,10 +374,10 @@ def test_conflicting_policy_kinds_are_rejected():
 
 def test_a_redelivered_signal_changes_nothing():
     ledger = FakeDriftLedger()
-    signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
+    signal = drift_signals.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
 
-    first = drift.on_signal(signal, CONFIG, ledger, "data")
-    again = drift.on_signal(signal, CONFIG, ledger, "data")
+    first = drift_signals.on_signal(signal, CONFIG, ledger, "data")
+    again = drift_signals.on_signal(signal, CONFIG, ledger, "data")
 
     assert (first.action, again.action) == ("incident_opened", "ignored")
     assert ledger.get_incident("churn", "churn-prod", "data_drift").signal_count == 1
@@ -416,7 +420,9 @@ def test_a_signal_from_a_detector_the_model_does_not_list_is_recorded_and_change
     ledger = FakeDriftLedger()
     serving(ledger, T0 - timedelta(hours=2))  # a quality signal would roll prod back
 
-    outcome = drift.on_signal(drift.signal_from_custom(custom_from("intern.laptop")), CONFIG, ledger, "data")
+    outcome = drift_signals.on_signal(
+        drift_signals.signal_from_custom(custom_from("intern.laptop")), CONFIG, ledger, "data"
+    )
 
     reason = "source 'intern.laptop' is not a drift detector of model 'churn' (its drift.detectors: custom.evidently)"
     assert (outcome.action, outcome.reason) == ("ignored", reason)
@@ -437,9 +443,11 @@ def test_a_signal_from_a_detector_the_model_does_not_list_is_recorded_and_change
 )
 def test_a_signal_naming_a_dataset_outside_the_models_data_is_recorded_and_changes_nothing(dataset_uri, message):
     ledger = FakeDriftLedger()
-    signal = drift.signal_from_custom(custom_from("custom.evidently", kind="data_drift", dataset_uri=dataset_uri))
+    signal = drift_signals.signal_from_custom(
+        custom_from("custom.evidently", kind="data_drift", dataset_uri=dataset_uri)
+    )
 
-    outcome = drift.on_signal(signal, CONFIG, ledger, "data")
+    outcome = drift_signals.on_signal(signal, CONFIG, ledger, "data")
 
     assert outcome.action == "ignored"
     assert message in outcome.reason
@@ -463,8 +471,8 @@ def test_an_allowlisted_dataset_of_a_listed_detector_opens_the_incident():
             )
         }
     )
-    signal = drift.signal_from_custom(
+    signal = drift_signals.signal_from_custom(
         custom_from("custom.evidently", kind="data_drift", dataset_uri="s3://shared-features/churn/2026-11-27/")
     )
 
-    assert drift.on_signal(signal, config, FakeDriftLedger(), "data").action == "incident_opened"
+    assert drift_signals.on_signal(signal, config, FakeDriftLedger(), "data").action == "incident_opened"

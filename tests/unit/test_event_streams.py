@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controlplane import clock, deploy_triggers, drift, outbox
+from controlplane import clock, deploy_triggers, drift_signals, outbox
 from controlplane.config import load_config
+from controlplane.drift_config import DriftSignal
 from controlplane.errors import TransientError
+from controlplane.events.monitoring import AlarmStateChange
 from controlplane.events.registry import ModelPackageStateChange
 from controlplane.events.s3 import S3ObjectCreated
 from controlplane.ingress import on_batch, on_object_created
@@ -171,10 +173,10 @@ def test_duplicated_and_reordered_approvals_start_what_each_distinct_event_start
 signals = st.lists(st.tuples(st.sampled_from(["ALARM", "OK"]), st.integers(0, 240)), min_size=1, max_size=8)
 
 
-def alarm_signal(value: str, minute: int) -> drift.DriftSignal:
+def alarm_signal(value: str, minute: int) -> DriftSignal:
     stamp = (T0 + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return drift.signal_from_alarm(
-        drift.AlarmStateChange.model_validate(
+    return drift_signals.signal_from_alarm(
+        AlarmStateChange.model_validate(
             {"id": f"a-{value}-{stamp}", "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch",
              "time": stamp, "detail": {"alarmName": "churn-prod-feature-drift",
                                        "state": {"value": value, "reason": "threshold", "timestamp": stamp},
@@ -192,7 +194,7 @@ def test_drift_signals_make_one_record_each_and_one_workflow_per_incident(drawn,
     ledger = FakeDriftLedger()
 
     outcomes = [
-        run_at(delays, i, lambda s=signal: drift.on_signal(s, CONFIG, ledger, "data"))
+        run_at(delays, i, lambda s=signal: drift_signals.on_signal(s, CONFIG, ledger, "data"))
         for i, signal in enumerate(stream)
     ]
 
@@ -201,6 +203,7 @@ def test_drift_signals_make_one_record_each_and_one_workflow_per_incident(drawn,
     assert len(ledger.records) <= len(distinct)  # a redelivered signal records nothing
     assert all(ledger.records[f"{signal.signal_id}#signal"] for signal in distinct if signal.state == "alarm")
     again = [
-        run_at(delays, 0, lambda s=signal: drift.on_signal(s, CONFIG, ledger, "data").action) for signal in distinct
+        run_at(delays, 0, lambda s=signal: drift_signals.on_signal(s, CONFIG, ledger, "data").action)
+        for signal in distinct
     ]
     assert set(again) == {"ignored"}

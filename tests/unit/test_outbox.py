@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controlplane import clock, deploy, drift, outbox, retrain
+from controlplane import clock, deploy, drift, drift_signals, outbox, retrain
 from controlplane.audit import announced
 from controlplane.config import load_config
 from controlplane.events.pipelines import PipelineExecutionStatusChange
@@ -134,9 +134,9 @@ def test_record_deployed_retried_after_its_write_keeps_the_previous_version():
 
 def test_a_new_incident_and_its_workflow_start_are_one_write(frozen_clock):
     ledger = FakeDriftLedger()
-    signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
+    signal = drift_signals.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
 
-    outcome = drift.on_signal(signal, CONFIG, ledger, "data")
+    outcome = drift_signals.on_signal(signal, CONFIG, ledger, "data")
 
     (start,) = ledger.starts("drift")
     assert start.name == outcome.execution_name
@@ -146,19 +146,19 @@ def test_a_new_incident_and_its_workflow_start_are_one_write(frozen_clock):
 
 def test_a_signal_racing_another_for_the_incident_becomes_its_evidence(frozen_clock, monkeypatch):
     ledger = FakeDriftLedger()
-    first = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
-    second = drift.signal_from_alarm(alarm("churn-prod-feature-drift", at="2026-11-27T09:01:00Z"), CONFIG)
+    first = drift_signals.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
+    second = drift_signals.signal_from_alarm(alarm("churn-prod-feature-drift", at="2026-11-27T09:01:00Z"), CONFIG)
     original = ledger.record
     raced = {"done": False}
 
     def record_after_the_other(record, *also):
         if also and not raced["done"]:  # the other signal opens the incident between our read and our write
             raced["done"] = True
-            assert drift.on_signal(first, CONFIG, ledger, "data").action == "incident_opened"
+            assert drift_signals.on_signal(first, CONFIG, ledger, "data").action == "incident_opened"
         return original(record, *also)
 
     monkeypatch.setattr(ledger, "record", record_after_the_other)
-    outcome = drift.on_signal(second, CONFIG, ledger, "data")
+    outcome = drift_signals.on_signal(second, CONFIG, ledger, "data")
 
     assert outcome.action == "evidence_added"
     assert len(ledger.starts("drift")) == 1
@@ -167,8 +167,8 @@ def test_a_signal_racing_another_for_the_incident_becomes_its_evidence(frozen_cl
 
 def test_a_conflict_writes_nothing():
     ledger = FakeDriftLedger()
-    signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
-    drift.on_signal(signal, CONFIG, ledger, "data")
+    signal = drift_signals.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
+    drift_signals.on_signal(signal, CONFIG, ledger, "data")
     incident = ledger.get_incident("churn", "churn-prod", "data_drift")
 
     record = AuditRecord(record_id="late", kind="DriftEvidence", model="churn", reason="r", at=T0)
@@ -180,7 +180,7 @@ def test_a_conflict_writes_nothing():
 def test_a_retried_retrain_decision_counts_once_against_the_budget():
     ledger = FakeDriftLedger()
     ledger.datasets_seen["churn"] = "s3://data/datasets/churn/2026-11-27/"
-    signal = drift.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
+    signal = drift_signals.signal_from_alarm(alarm("churn-prod-feature-drift"), CONFIG)
     context = drift.prepare({"incident_id": "inc-1", "signal": signal.model_dump(mode="json")}, "exec", CONFIG, "data")
     policy = CONFIG.model("churn").drift
     decision = drift.decide_response(context, policy.model_copy(update={"require_approval": False}), ledger)

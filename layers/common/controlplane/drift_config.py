@@ -1,12 +1,16 @@
-"""The `drift:` section of a model: which signals concern it and how the control plane responds."""
+"""The `drift:` section of a model: which signals concern it and how the control plane responds; and the
+`DriftSignal` every source becomes, which both the signal intake and the drift workflow check against it."""
 
-from datetime import timedelta
-from typing import Annotated, Literal, Self
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
 from controlplane.ports import CONTROL_PLANE_EVENT_SOURCE
 from controlplane.schema import StrictModel
+
+if TYPE_CHECKING:  # config.py imports this module
+    from controlplane.config import ControlPlaneConfig, ModelConfig
 
 SignalKind = Literal[
     "data_drift", "data_quality", "model_quality", "bias", "explainability", "error_rate", "latency", "custom"
@@ -79,3 +83,49 @@ class DriftPolicy(StrictModel):
         if both:
             raise ValueError(f"signal kind(s) {both} are in both rollback_on and retrain_on; choose one response")
         return self
+
+
+class DriftSignal(StrictModel):
+    """One observation, whatever its source, about one endpoint."""
+
+    source: Literal["alarm", "monitoring", "custom"]
+    signal_id: str
+    endpoint: str
+    kind: SignalKind
+    state: Literal["alarm", "ok"]
+    reason: str
+    observed_at: datetime
+    model: str | None = None
+    severity: str = "high"
+    evidence_uri: str | None = None
+    features: list[str] = []
+    dataset_uri: str | None = None
+    detector: str | None = None
+    """A custom signal's EventBridge source, which the model's drift.detectors must list."""
+
+
+def controlled_model(signal: DriftSignal, config: "ControlPlaneConfig") -> "ModelConfig | None":
+    """The model under control whose stage the signal's endpoint is (and that it names, if it names one)."""
+    found = config.stage_for_endpoint(signal.endpoint)
+    if found is None:
+        return None
+    model = found[0]
+    if signal.model is not None and signal.model != model.name:
+        return None
+    return model
+
+
+def untrusted_signal(signal: DriftSignal, model: "ModelConfig", data_bucket: str) -> str | None:
+    """Why a signal about a model under control may not be acted on (a detector the model does not list, a
+    dataset outside the model's data); None when it may."""
+    if signal.source == "custom":
+        sources = model.drift.detector_sources if model.drift else frozenset()
+        if signal.detector not in sources:
+            configured = ", ".join(sorted(sources)) or "none"
+            return (
+                f"source '{signal.detector}' is not a drift detector of model '{model.name}' (its drift.detectors: "
+                f"{configured})"
+            )
+    if signal.dataset_uri is not None:
+        return model.dataset_location_problem(signal.dataset_uri, data_bucket)
+    return None

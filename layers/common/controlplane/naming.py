@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from controlplane.clock import iso
-from controlplane.ports import DeploymentLedger
+from controlplane.ports import DeploymentLedger, DriftLedger
 
 
 def digest(*parts: str, length: int = 64) -> str:
@@ -106,6 +106,18 @@ def version_lineage(package_arn: str, generated_by: str | None, ledger: Deployme
     the control plane started it; otherwise the package's own."""
     run = ledger.get_pipeline_run(generated_by) if generated_by else None
     return training_lineage(run.execution_arn) if run else package_lineage(package_arn)
+
+
+def serving_lineage(endpoint: str, ledger: DriftLedger) -> str | None:
+    """The lineage key of the version the endpoint serves: an incident and its response belong to its story."""
+    state = ledger.get_endpoint_state(endpoint)
+    if state is None or state.serving_package_arn is None:
+        return None
+    return (
+        state.serving_lineage
+        or ledger.package_lineage(state.serving_package_arn)
+        or package_lineage(state.serving_package_arn)
+    )
 
 
 def package_version(package_arn: str) -> int:
