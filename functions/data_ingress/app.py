@@ -16,13 +16,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
-from controlplane.env import IngressEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.errors import BatchFailed, InvalidRequest
 from controlplane.event_parsing import log_rejected
 from controlplane.events.s3 import S3ObjectCreated
 from controlplane.ingress import on_batch
 from controlplane.models import parse_request, utf8_size
 from controlplane.observability import logger, metrics
+
+
+class IngressEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
+    RETRAIN_STATE_MACHINE_ARN: str
 
 
 class Dependencies(NamedTuple):

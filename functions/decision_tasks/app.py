@@ -15,10 +15,15 @@ from controlplane import decisions
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
-from controlplane.env import DecisionTasksEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics
 from controlplane.tasks import run_action
+
+
+class DecisionTasksEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
+    DATA_BUCKET: str
 
 
 class Dependencies(NamedTuple):

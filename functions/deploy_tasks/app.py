@@ -14,10 +14,17 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import ModelRegistry, SageMakerEndpoints, SageMakerModelCards
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
-from controlplane.env import DeployTasksEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics
 from controlplane.tasks import run_action
+
+
+class DeployTasksEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
+    SAGEMAKER_EXECUTION_ROLE_ARN: str
+    AWS_REGION: str
+    DECISION_STATE_MACHINE_ARN: str
 
 
 class Dependencies(NamedTuple):

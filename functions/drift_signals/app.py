@@ -14,11 +14,17 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import MonitoringReports
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.drift_config import DriftSignal
-from controlplane.env import DriftSignalsEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.errors import InvalidRequest
 from controlplane.event_parsing import log_rejected, parse_event
 from controlplane.events.monitoring import AlarmStateChange, DriftDetected, ProcessingJobStateChange
 from controlplane.observability import logger, metrics
+
+
+class DriftSignalsEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
+    DATA_BUCKET: str
+    SAGEMAKER_DEFAULT_BUCKET: str
 
 
 class Dependencies(NamedTuple):

@@ -12,10 +12,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from controlplane import drift
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.config import ControlPlaneConfig, load_config
-from controlplane.env import DriftTasksEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics
 from controlplane.tasks import run_action
+
+
+class DriftTasksEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
+    DATA_BUCKET: str
+    DECISION_STATE_MACHINE_ARN: str
 
 
 class Dependencies(NamedTuple):

@@ -11,10 +11,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.deploy_triggers import on_endpoint_status
-from controlplane.env import EndpointEventsEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.event_parsing import parse_event
 from controlplane.events.endpoints import EndpointStateChange
 from controlplane.observability import logger, metrics
+
+
+class EndpointEventsEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
 
 
 class Dependencies(NamedTuple):

@@ -19,10 +19,19 @@ from controlplane.adapters.announcer import Announcer
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import bundled_config
-from controlplane.env import OutboxEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.errors import BatchFailed
 from controlplane.observability import logger, metrics
 from controlplane.outbox import deliver
+
+
+class OutboxEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
+    NOTIFICATION_TOPIC_ARN: str
+    EVENT_BUS_NAME: str
+    RETRAIN_STATE_MACHINE_ARN: str
+    DEPLOY_STATE_MACHINE_ARN: str
+    DRIFT_STATE_MACHINE_ARN: str
 
 
 class Dependencies(NamedTuple):

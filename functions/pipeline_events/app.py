@@ -11,11 +11,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.sagemaker import SageMakerPipelines
 from controlplane.adapters.workflows import StepFunctionsWorkflows
-from controlplane.env import PipelineEventsEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.event_parsing import parse_event
 from controlplane.events.pipelines import PipelineExecutionStatusChange
 from controlplane.observability import logger, metrics
 from controlplane.retrain import on_pipeline_status
+
+
+class PipelineEventsEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
 
 
 class Dependencies(NamedTuple):

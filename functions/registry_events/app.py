@@ -12,10 +12,15 @@ from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
 from controlplane.deploy_triggers import on_model_package_change
-from controlplane.env import RegistryEventsEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.event_parsing import parse_event
 from controlplane.events.registry import ModelPackageStateChange
 from controlplane.observability import logger, metrics
+
+
+class RegistryEventsEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
+    DEPLOY_STATE_MACHINE_ARN: str
 
 
 class Dependencies(NamedTuple):

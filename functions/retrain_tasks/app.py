@@ -13,10 +13,15 @@ from controlplane import retrain
 from controlplane.adapters.ledger import DynamoDbLedger
 from controlplane.adapters.workflows import StepFunctionsWorkflows
 from controlplane.config import ControlPlaneConfig, load_config
-from controlplane.env import RetrainTasksEnvironment
+from controlplane.env import FunctionEnvironment
 from controlplane.failures import StepFailure
 from controlplane.observability import logger, metrics
 from controlplane.tasks import run_action
+
+
+class RetrainTasksEnvironment(FunctionEnvironment):
+    LEDGER_TABLE: str
+    DATA_BUCKET: str
 
 
 class Dependencies(NamedTuple):
