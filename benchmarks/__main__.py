@@ -229,7 +229,7 @@ def coldstart_table(measured: dict[str, Any]) -> str:
         )
     floor = measured.get("stack_floor")
     if floor:
-        rows.append(["stack floor: boto3, Powertools Logger + Metrics, one pydantic model", f"{floor['ms']:.0f}"])
+        rows.append(["stack floor: botocore, Powertools Logger + Metrics, one pydantic model", f"{floor['ms']:.0f}"])
         rows[-1] += [f"{floor['ratio']:.2f}", "-", "-"]
     return _table(header, rows)
 

@@ -41,13 +41,14 @@ HANDLERS = tuple(sorted(path.parent.name for path in (ROOT / "functions").glob("
 # What the Lambda runtime brings (its boto3, botocore and their dependencies), at the dev lock's versions.
 RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
 _TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-# The least a handler on this stack imports: boto3, Powertools' Logger and Metrics, pydantic with one model; with
-# the collector paused while it loads, as controlplane.coldstart does for every handler.
+# The least a handler on this stack imports: botocore's session (the handlers make their clients from it, without
+# boto3: controlplane.adapters.clients), Powertools' Logger and Metrics, pydantic with one model; with the collector
+# paused while it loads, as controlplane.coldstart does for every handler.
 STACK_FLOOR = """
 import gc
 gc.disable()
 
-import boto3
+import botocore.session
 from aws_lambda_powertools import Logger, Metrics
 from pydantic import BaseModel, ConfigDict
 

@@ -31,9 +31,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from controlplane.adapters.attribute_values import from_attribute, to_attribute
 from controlplane.adapters.clients import LazyClient
 from controlplane.clock import iso
 from controlplane.ports import (
@@ -62,8 +62,6 @@ if TYPE_CHECKING:
 
 # Records whose dataset becomes the model's newest training dataset.
 _TRAINING_KINDS = frozenset({"TrainingRequested", "TrainingStarted"})
-_SERIALIZER = TypeSerializer()
-_DESERIALIZER = TypeDeserializer()
 _AUDIT_FIELDS = ("dataset_uri", "event_id", "execution_arn", "pipeline_execution_arn", "status", "lineage")
 
 
@@ -106,11 +104,11 @@ def _time(value: Any) -> datetime:
 
 
 def _typed(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _SERIALIZER.serialize(value) for name, value in values.items()}
+    return {name: to_attribute(value) for name, value in values.items()}
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _DESERIALIZER.deserialize(value) for name, value in values.items()}
+    return {name: from_attribute(value) for name, value in values.items()}
 
 
 class _Response(TypedDict, total=False):
