@@ -379,7 +379,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-deployment", action="store_true", help="do not measure the cost of a deployment (bake 60 s vs 3600 s)"
     )
-    parser.add_argument("--coldstart-runs", type=int, default=7, help="timed runs per cold-start probe (default 7)")
+    parser.add_argument(
+        "--coldstart-runs", type=int, default=coldstart.DEFAULT_PAIRS, help="pairs per cold-start probe (default 15)"
+    )
     parser.add_argument(
         "--tracemalloc",
         action="store_true",

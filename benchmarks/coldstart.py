@@ -40,6 +40,9 @@ WORK = ROOT / ".bench"
 HANDLERS = tuple(sorted(path.parent.name for path in (ROOT / "functions").glob("*/app.py")))
 # What the Lambda runtime brings (its boto3, botocore and their dependencies), at the dev lock's versions.
 RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "python-dateutil", "six")
+# On a shared machine one pair's ratio varies widely (one handler's 35 pairs: 1.03-1.85), so a median of 7 pairs
+# moves by up to 0.15 from run to run; 15 pairs narrow that by about a third.
+DEFAULT_PAIRS = 15
 _TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 # The least a handler on this stack imports: botocore's session (the handlers make their clients from it, without
 # boto3: controlplane.adapters.clients), Powertools' Logger and Metrics, pydantic with one model; with the collector
@@ -271,7 +274,7 @@ def _pairs(sandbox: Sandbox, code: str, function_dir: Path, environment: dict[st
 
 
 def measure(
-    runs: int = 7, first_event: bool = True, layer: Path | None = None, functions: Path = ROOT / "functions"
+    runs: int = DEFAULT_PAIRS, first_event: bool = True, layer: Path | None = None, functions: Path = ROOT / "functions"
 ) -> dict[str, Any]:
     """Per handler, import and first-event CPU time and their ratio to `import boto3`; the sizes."""
     sandbox = prepare_sandbox(layer)
@@ -332,7 +335,7 @@ def compare(baseline: Path, runs: int = 9, functions: Path = ROOT / "functions")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.coldstart", description=__doc__)
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=DEFAULT_PAIRS)
     parser.add_argument("--layer", type=Path, help="a built layer's python/ directory instead of a fresh build")
     parser.add_argument("--functions", type=Path, default=ROOT / "functions", help="the handlers' directory")
     parser.add_argument(
